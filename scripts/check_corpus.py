@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Checks the domain corpus in training-data/ against the rules in its README.
+
+Rules (mirrored by tests/corpus_diversity.rs, which is what CI enforces):
+  * every line is a JSON object with id, lang, title, text, labels
+  * ids are unique; labels come from the taxonomy; `other` is never combined
+  * no two documents share more than 30% of their word 5-gram shingles (Jaccard)
+  * no sentence of 12 words or more appears twice in the whole corpus
+  * per language: >= 60 docs per domain topic, >= 150 `other`, >= 15% of domain docs multi-label
+  * per language and topic: >= 1,500 distinct word types
+Usage: python3 scripts/check_corpus.py [training-data]
+"""
+import json, re, sys, os, itertools
+from collections import defaultdict, Counter
+
+TOPICS = ["military_operations", "terrorist_attacks", "humanitarian_aid", "terrorist_financing",
+          "foreign_terrorist_fighters", "stabilization", "counter_messaging", "law_enforcement",
+          "diplomacy", "other"]
+WORD = re.compile(r"\w+", re.UNICODE)
+SENT = re.compile(r"[.!?…]+")
+
+def words(s):
+    return WORD.findall(s.lower())
+
+def main(root):
+    docs, errors = [], []
+    for dirpath, _, files in os.walk(root):
+        for f in sorted(files):
+            if not f.endswith(".jsonl"):
+                continue
+            p = os.path.join(dirpath, f)
+            for n, line in enumerate(open(p, encoding="utf-8"), 1):
+                if not line.strip():
+                    continue
+                try:
+                    d = json.loads(line)
+                except Exception as e:
+                    errors.append(f"{p}:{n}: bad JSON: {e}"); continue
+                for k in ("id", "lang", "title", "text", "labels"):
+                    if k not in d:
+                        errors.append(f"{p}:{n}: missing {k}")
+                if any(l not in TOPICS for l in d.get("labels", [])):
+                    errors.append(f"{p}:{n}: unknown label in {d.get('labels')}")
+                if "other" in d.get("labels", []) and len(d["labels"]) > 1:
+                    errors.append(f"{p}:{n}: other combined with another topic")
+                d["_where"] = f"{p}:{n}"
+                docs.append(d)
+    ids = Counter(d.get("id") for d in docs)
+    errors += [f"duplicate id {i}" for i, c in ids.items() if c > 1]
+    # length
+    for d in docs:
+        nw = len(words(d.get("title", "") + " " + d.get("text", "")))
+        if nw < 60 or nw > 260:
+            errors.append(f"{d['_where']}: {nw} words (want 60-250)")
+    # shingles
+    sh = []
+    for d in docs:
+        w = words(d.get("text", ""))
+        sh.append(set(tuple(w[i:i+5]) for i in range(len(w) - 4)))
+    inv = defaultdict(list)
+    for i, s in enumerate(sh):
+        for g in s:
+            inv[g].append(i)
+    shared = Counter()
+    for g, lst in inv.items():
+        if len(lst) > 1:
+            for a, b in itertools.combinations(lst, 2):
+                shared[(a, b)] += 1
+    for (a, b), c in shared.items():
+        j = c / (len(sh[a]) + len(sh[b]) - c)
+        if j > 0.30:
+            errors.append(f"shingle Jaccard {j:.2f} between {docs[a]['id']} and {docs[b]['id']}")
+    # sentences
+    seen = {}
+    for d in docs:
+        for s in SENT.split(d.get("text", "")):
+            w = words(s)
+            if len(w) >= 12:
+                k = " ".join(w)
+                if k in seen and seen[k] != d["id"]:
+                    errors.append(f"sentence repeated in {seen[k]} and {d['id']}: {k[:60]}...")
+                seen.setdefault(k, d["id"])
+    # counts and vocabulary
+    for lang in sorted(set(d.get("lang") for d in docs)):
+        ld = [d for d in docs if d.get("lang") == lang]
+        dom = [d for d in ld if "other" not in d["labels"]]
+        multi = sum(1 for d in dom if len(d["labels"]) >= 2)
+        print(f"[{lang}] {len(ld)} docs, {len(dom)} domain, multi-label {multi} ({100*multi/max(1,len(dom)):.1f}%)")
+        if dom and multi / len(dom) < 0.15:
+            errors.append(f"[{lang}] only {100*multi/len(dom):.1f}% multi-label domain docs")
+        for t in TOPICS:
+            td = [d for d in ld if t in d["labels"]]
+            types = set()
+            for d in td:
+                types.update(words(d["title"] + " " + d["text"]))
+            need = 150 if t == "other" else 60
+            flag = "" if len(td) >= need and len(types) >= 1500 else "   <-- SHORT"
+            print(f"  {t:28s} docs={len(td):4d} (need {need})  types={len(types):5d} (need 1500){flag}")
+    for e in errors[:200]:
+        print("ERROR", e)
+    print(f"{len(docs)} documents, {len(errors)} problems")
+    return 1 if errors else 0
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "training-data"))

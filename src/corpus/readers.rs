@@ -1,0 +1,257 @@
+//! The four readers. Each turns records into documents or `InvalidRecord`s;
+//! [`Sink`] applies the skip-or-stop policy in one place.
+use super::{Corpus, CorpusError, Document, Format, InvalidRecord, Location, ReadOptions, Result};
+use crate::text::Lang;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Collects documents, stopping or skipping on bad records.
+struct Sink<'a> {
+    options: &'a ReadOptions,
+    corpus: Corpus,
+}
+
+impl Sink<'_> {
+    fn record(&mut self, location: Location, record: std::result::Result<Document, InvalidRecord>) -> Result<()> {
+        match record {
+            Ok(doc) => {
+                if let Some(split) = &self.options.split {
+                    if doc.split.as_deref() != Some(split.as_str()) {
+                        self.corpus.filtered_out += 1;
+                        return Ok(());
+                    }
+                }
+                self.corpus.documents.push(doc);
+                Ok(())
+            }
+            Err(reason) if self.options.skip_invalid => {
+                self.corpus.skipped.push((location, reason));
+                Ok(())
+            }
+            Err(reason) => Err(CorpusError::Invalid { location, reason }),
+        }
+    }
+}
+
+/// Reads one input path.
+pub fn read_path(path: &Path, options: &ReadOptions) -> Result<Corpus> {
+    let format = match options.format {
+        Some(f) => f,
+        None => Format::detect(path).ok_or_else(|| CorpusError::UnknownFormat(path.to_path_buf()))?,
+    };
+    let mut sink = Sink { options, corpus: Corpus::default() };
+    match format {
+        Format::Jsonl => read_lines(path, &mut sink, parse_jsonl_line)?,
+        Format::FastText => read_lines(path, &mut sink, parse_fasttext_line)?,
+        Format::Csv => read_csv(path, &mut sink)?,
+        Format::Directory => read_dir(path, &mut sink)?,
+    }
+    Ok(sink.corpus)
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
+    move |source| CorpusError::Io { path: path.to_path_buf(), source }
+}
+
+fn read_lines(
+    path: &Path,
+    sink: &mut Sink<'_>,
+    parse: fn(&str, &str) -> std::result::Result<Document, InvalidRecord>,
+) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let name = path.display().to_string();
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line_no = i as u64 + 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let location = Location { path: path.to_path_buf(), line: Some(line_no) };
+        let record = match std::str::from_utf8(raw) {
+            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) => parse(line, &format!("{name}:{line_no}")),
+            Err(e) => Err(InvalidRecord::InvalidUtf8(e.valid_up_to())),
+        };
+        sink.record(location, record)?;
+    }
+    Ok(())
+}
+
+fn check_text_and_labels(doc: Document) -> std::result::Result<Document, InvalidRecord> {
+    if doc.text.trim().is_empty() {
+        return Err(InvalidRecord::EmptyText);
+    }
+    if doc.labels.is_empty() {
+        return Err(InvalidRecord::MissingLabels);
+    }
+    if doc.labels.iter().any(|l| l.trim().is_empty()) {
+        return Err(InvalidRecord::EmptyLabel);
+    }
+    Ok(doc)
+}
+
+fn optional_string(obj: &serde_json::Map<String, Value>, key: &'static str) -> std::result::Result<Option<String>, InvalidRecord> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) if key == "id" => Ok(Some(n.to_string())),
+        Some(_) => Err(InvalidRecord::FieldType(key, "expected a string")),
+    }
+}
+
+fn parse_jsonl_line(line: &str, default_id: &str) -> std::result::Result<Document, InvalidRecord> {
+    let value: Value = serde_json::from_str(line).map_err(|e| InvalidRecord::Json(e.to_string()))?;
+    let Value::Object(obj) = value else {
+        return Err(InvalidRecord::Json("expected a JSON object".into()));
+    };
+    let text = optional_string(&obj, "text")?.ok_or(InvalidRecord::MissingField("text"))?;
+    let labels = match obj.get("labels").or_else(|| obj.get("label")) {
+        None | Some(Value::Null) => return Err(InvalidRecord::MissingLabels),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                _ => Err(InvalidRecord::FieldType("labels", "expected strings")),
+            })
+            .collect::<std::result::Result<_, _>>()?,
+        Some(_) => return Err(InvalidRecord::FieldType("labels", "expected a list of strings")),
+    };
+    let lang = match optional_string(&obj, "lang")? {
+        Some(code) => Some(code.parse::<Lang>().map_err(InvalidRecord::Lang)?),
+        None => None,
+    };
+    check_text_and_labels(Document {
+        id: optional_string(&obj, "id")?.unwrap_or_else(|| default_id.to_string()),
+        title: optional_string(&obj, "title")?,
+        text,
+        labels,
+        lang,
+        split: optional_string(&obj, "split")?,
+    })
+}
+
+const FASTTEXT_PREFIX: &str = "__label__";
+
+fn parse_fasttext_line(line: &str, default_id: &str) -> std::result::Result<Document, InvalidRecord> {
+    let mut labels = Vec::new();
+    let mut rest = line.trim_start();
+    while let Some(after) = rest.strip_prefix(FASTTEXT_PREFIX) {
+        let end = after.find(char::is_whitespace).unwrap_or(after.len());
+        labels.push(after[..end].to_string());
+        rest = after[end..].trim_start();
+    }
+    check_text_and_labels(Document {
+        id: default_id.to_string(),
+        title: None,
+        text: rest.to_string(),
+        labels,
+        lang: None,
+        split: None,
+    })
+}
+
+fn read_csv(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
+    let options = sink.options;
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_path(path).map_err(|e| csv_io(path, e))?;
+    let headers = reader.byte_headers().map_err(|e| csv_io(path, e))?.clone();
+    let column = |name: &str| -> Result<usize> {
+        headers.iter().position(|h| h == name.as_bytes()).ok_or_else(|| CorpusError::MissingColumn {
+            path: path.to_path_buf(),
+            column: name.to_string(),
+            available: headers.iter().map(|h| String::from_utf8_lossy(h).into_owned()).collect::<Vec<_>>().join(", "),
+        })
+    };
+    let text_col = column(&options.csv_text_column)?;
+    let label_col = column(&options.csv_label_column)?;
+    let title_col = options.csv_title_column.as_deref().map(column).transpose()?;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line = reader.position().line();
+        let location = Location { path: path.to_path_buf(), line: Some(line) };
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(line, |p| p.line());
+                let location = Location { line: Some(line), ..location };
+                let field = |i: usize| -> std::result::Result<String, InvalidRecord> {
+                    let bytes = record.get(i).unwrap_or_default();
+                    std::str::from_utf8(bytes).map(str::to_string).map_err(|e| InvalidRecord::InvalidUtf8(e.valid_up_to()))
+                };
+                let doc = (|| {
+                    let labels = field(label_col)?
+                        .split(options.csv_label_separator)
+                        .map(|l| l.trim().to_string())
+                        .filter(|l| !l.is_empty())
+                        .collect();
+                    check_text_and_labels(Document {
+                        id: format!("{}:{line}", path.display()),
+                        title: title_col.map(field).transpose()?,
+                        text: field(text_col)?,
+                        labels,
+                        lang: None,
+                        split: None,
+                    })
+                })();
+                sink.record(location, doc)?;
+            }
+            Err(e) => {
+                if let csv::ErrorKind::Io(_) = e.kind() {
+                    return Err(csv_io(path, e));
+                }
+                sink.record(location, Err(InvalidRecord::Csv(e.to_string())))?;
+                if !sink.options.skip_invalid {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn csv_io(path: &Path, e: csv::Error) -> CorpusError {
+    CorpusError::Io { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) }
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(io_err(dir))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(io_err(dir))?;
+    entries.sort();
+    Ok(entries)
+}
+
+fn read_dir(root: &Path, sink: &mut Sink<'_>) -> Result<()> {
+    for label_dir in sorted_entries(root)? {
+        if !label_dir.is_dir() {
+            continue;
+        }
+        let Some(label) = label_dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        if label.starts_with('.') {
+            continue;
+        }
+        for file in sorted_entries(&label_dir)? {
+            let hidden = file.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if !file.is_file() || hidden {
+                continue;
+            }
+            let bytes = std::fs::read(&file).map_err(io_err(&file))?;
+            let location = Location { path: file.clone(), line: None };
+            let record = match String::from_utf8(bytes) {
+                Ok(text) => check_text_and_labels(Document {
+                    id: file.strip_prefix(root).unwrap_or(&file).display().to_string(),
+                    title: None,
+                    text,
+                    labels: vec![label.clone()],
+                    lang: None,
+                    split: None,
+                }),
+                Err(e) => Err(InvalidRecord::InvalidUtf8(e.utf8_error().valid_up_to())),
+            };
+            sink.record(location, record)?;
+        }
+    }
+    Ok(())
+}

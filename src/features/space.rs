@@ -1,0 +1,336 @@
+//! The fitted feature space: term hash → feature id, plus IDF weights.
+use super::{FeatureError, FeatureMode, FeatureParams, Result, SparseVec, Weighting};
+use crate::text::{Analyzer, Lang};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Term hashes are already well mixed, so the lookup table uses them as is.
+#[derive(Default, Clone, Copy)]
+pub struct PassThroughHasher(u64);
+
+impl Hasher for PassThroughHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; fold any other input for completeness.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type HashIndex<V> = HashMap<u64, V, BuildHasherDefault<PassThroughHasher>>;
+
+/// One analysed document: its distinct term hashes with counts, sorted by hash.
+#[derive(Debug, Clone, Default)]
+pub struct DocTerms {
+    pub lang: Option<Lang>,
+    pub terms: Vec<(u64, u32)>,
+}
+
+/// A corpus analysed once, so vocabularies can be fitted on any subset of it
+/// (held-out splits, folds) without analysing the text again.
+#[derive(Debug, Default)]
+pub struct AnalyzedCorpus {
+    pub docs: Vec<DocTerms>,
+    /// Readable text of every term seen in at least `text_min_df` documents.
+    texts: HashIndex<String>,
+    df: HashIndex<u32>,
+    text_min_df: u32,
+}
+
+impl AnalyzedCorpus {
+    /// `text_min_df`: terms rarer than this keep no text (they cannot survive a
+    /// vocabulary with that `min_df`), which bounds memory on large corpora.
+    pub fn new(text_min_df: u32) -> Self {
+        Self { text_min_df: text_min_df.max(1), ..Default::default() }
+    }
+
+    /// Analyses one document and appends it.
+    pub fn push(&mut self, analyzer: &Analyzer, text: &str, hint: Option<Lang>) -> Lang {
+        let mut terms: Vec<u64> = Vec::new();
+        let mut fresh: Vec<(u64, String)> = Vec::new();
+        let texts = &self.texts;
+        let df = &self.df;
+        let text_min_df = self.text_min_df;
+        let mut seen_here: HashIndex<()> = HashIndex::default();
+        let lang = analyzer.analyze(text, hint, &mut |t| {
+            terms.push(t.hash);
+            // Keep the text the first time a term reaches text_min_df documents.
+            if seen_here.insert(t.hash, ()).is_none() {
+                let before = df.get(&t.hash).copied().unwrap_or(0);
+                if before + 1 >= text_min_df && !texts.contains_key(&t.hash) {
+                    fresh.push((t.hash, t.text()));
+                }
+            }
+        });
+        terms.sort_unstable();
+        let mut counted: Vec<(u64, u32)> = Vec::new();
+        for h in terms {
+            match counted.last_mut() {
+                Some((last, c)) if *last == h => *c += 1,
+                _ => counted.push((h, 1)),
+            }
+        }
+        for &(h, _) in &counted {
+            *self.df.entry(h).or_insert(0) += 1;
+        }
+        self.texts.extend(fresh);
+        self.docs.push(DocTerms { lang: Some(lang), terms: counted });
+        lang
+    }
+
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// Number of distinct terms seen.
+    pub fn distinct_terms(&self) -> usize {
+        self.df.len()
+    }
+}
+
+/// The serialisable form of a fitted feature space (the lookup table is
+/// rebuilt on load).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSpaceData {
+    pub params: FeatureParams,
+    pub n_features: u32,
+    /// Vocabulary mode: term hash and text per feature id. Empty when hashing.
+    pub term_hashes: Vec<u64>,
+    pub term_texts: Vec<String>,
+    /// IDF per feature; empty when IDF weighting is off.
+    pub idf: Vec<f64>,
+}
+
+/// A fitted feature space.
+#[derive(Debug, Clone)]
+pub struct FeatureSpace {
+    data: FeatureSpaceData,
+    lookup: HashIndex<u32>,
+}
+
+impl FeatureSpace {
+    /// Fits the vocabulary (or hashing space) and IDF on the documents `subset`
+    /// of `corpus`.
+    pub fn fit(params: &FeatureParams, corpus: &AnalyzedCorpus, subset: &[usize]) -> Result<Self> {
+        params.validate()?;
+        let n_docs = subset.len();
+        let data = match params.mode {
+            FeatureMode::Vocabulary { min_df, max_df, max_features } => {
+                let mut df: HashIndex<u32> = HashIndex::default();
+                for &i in subset {
+                    for &(h, _) in &corpus.docs[i].terms {
+                        *df.entry(h).or_insert(0) += 1;
+                    }
+                }
+                let max_df_docs = (max_df * n_docs as f64).floor().max(1.0) as u32;
+                let mut kept: Vec<(u64, u32, &str)> = df
+                    .iter()
+                    .filter(|&(_, &d)| d >= min_df && (max_df >= 1.0 || d <= max_df_docs))
+                    .filter_map(|(&h, &d)| corpus.texts.get(&h).map(|t| (h, d, t.as_str())))
+                    .collect();
+                if let Some(cap) = max_features {
+                    // Most frequent first; text breaks ties so the result is deterministic.
+                    kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.2.cmp(b.2)));
+                    kept.truncate(cap as usize);
+                }
+                if kept.is_empty() {
+                    return Err(FeatureError::EmptyVocabulary { min_df, max_df });
+                }
+                // Feature ids in term-text order: stable across runs and readable.
+                kept.sort_unstable_by(|a, b| a.2.cmp(b.2).then(a.0.cmp(&b.0)));
+                let idf = if params.weighting.idf {
+                    kept.iter().map(|&(_, d, _)| smooth_idf(n_docs, d)).collect()
+                } else {
+                    Vec::new()
+                };
+                FeatureSpaceData {
+                    params: params.clone(),
+                    n_features: kept.len() as u32,
+                    term_hashes: kept.iter().map(|k| k.0).collect(),
+                    term_texts: kept.iter().map(|k| k.2.to_string()).collect(),
+                    idf,
+                }
+            }
+            FeatureMode::Hashing { bits } => {
+                let n_features = 1u32 << bits;
+                let idf = if params.weighting.idf {
+                    let mut df = vec![0u32; n_features as usize];
+                    for &i in subset {
+                        let mut buckets: Vec<u32> =
+                            corpus.docs[i].terms.iter().map(|&(h, _)| bucket(h, bits)).collect();
+                        buckets.sort_unstable();
+                        buckets.dedup();
+                        for b in buckets {
+                            df[b as usize] += 1;
+                        }
+                    }
+                    df.iter().map(|&d| smooth_idf(n_docs, d)).collect()
+                } else {
+                    Vec::new()
+                };
+                FeatureSpaceData {
+                    params: params.clone(),
+                    n_features,
+                    term_hashes: Vec::new(),
+                    term_texts: Vec::new(),
+                    idf,
+                }
+            }
+        };
+        Self::from_data(data)
+    }
+
+    /// Rebuilds a feature space from its saved form, checking it is consistent.
+    pub fn from_data(data: FeatureSpaceData) -> Result<Self> {
+        data.params.validate()?;
+        let n = data.n_features as usize;
+        let bad = |m: String| Err(FeatureError::Inconsistent(m));
+        if !data.idf.is_empty() && data.idf.len() != n {
+            return bad(format!("{} IDF weights for {n} features", data.idf.len()));
+        }
+        if data.params.weighting.idf != !data.idf.is_empty() {
+            return bad("IDF weights present and IDF setting disagree".into());
+        }
+        if data.idf.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+            return bad("an IDF weight is not a positive finite number".into());
+        }
+        let mut lookup = HashIndex::default();
+        match data.params.mode {
+            FeatureMode::Vocabulary { .. } => {
+                if data.term_hashes.len() != n || data.term_texts.len() != n {
+                    return bad(format!(
+                        "{} term hashes and {} term texts for {n} features",
+                        data.term_hashes.len(),
+                        data.term_texts.len()
+                    ));
+                }
+                lookup.reserve(n);
+                for (id, &h) in data.term_hashes.iter().enumerate() {
+                    if lookup.insert(h, id as u32).is_some() {
+                        return bad(format!("term {:?} appears twice", data.term_texts[id]));
+                    }
+                }
+            }
+            FeatureMode::Hashing { bits } => {
+                if n != 1usize << bits {
+                    return bad(format!("{n} features for {bits} hash bits"));
+                }
+            }
+        }
+        Ok(Self { data, lookup })
+    }
+
+    pub fn data(&self) -> &FeatureSpaceData {
+        &self.data
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.data.n_features as usize
+    }
+
+    pub fn weighting(&self) -> Weighting {
+        self.data.params.weighting
+    }
+
+    /// The readable term behind a feature id, when the space keeps text.
+    pub fn term_text(&self, feature: usize) -> Option<&str> {
+        self.data.term_texts.get(feature).map(String::as_str)
+    }
+
+    #[inline]
+    fn feature_of(&self, hash: u64) -> Option<u32> {
+        match self.data.params.mode {
+            FeatureMode::Vocabulary { .. } => self.lookup.get(&hash).copied(),
+            FeatureMode::Hashing { bits } => Some(bucket(hash, bits)),
+        }
+    }
+
+    /// Weighted vector of an already analysed document.
+    pub fn transform(&self, doc: &DocTerms) -> SparseVec {
+        let mut pairs: Vec<(u32, f64)> = doc
+            .terms
+            .iter()
+            .filter_map(|&(h, c)| self.feature_of(h).map(|f| (f, f64::from(c))))
+            .collect();
+        pairs.sort_unstable_by_key(|p| p.0);
+        let mut v = SparseVec::default();
+        for (f, c) in pairs {
+            match v.indices.last() {
+                // Hashing can send two terms to one bucket.
+                Some(&last) if last == f => {
+                    if let Some(x) = v.values.last_mut() {
+                        *x += c;
+                    }
+                }
+                _ => {
+                    v.indices.push(f);
+                    v.values.push(c);
+                }
+            }
+        }
+        self.weigh(&mut v);
+        v
+    }
+
+    /// Analyses and vectorizes raw text in one pass (the serving path).
+    /// `scratch` is reused between calls to avoid reallocating.
+    pub fn vectorize(
+        &self,
+        analyzer: &Analyzer,
+        text: &str,
+        hint: Option<Lang>,
+        scratch: &mut Vec<u32>,
+    ) -> (Lang, SparseVec) {
+        scratch.clear();
+        let lang = analyzer.analyze(text, hint, &mut |t| {
+            if let Some(f) = self.feature_of(t.hash) {
+                scratch.push(f);
+            }
+        });
+        let mut v = SparseVec::from_ids(scratch);
+        self.weigh(&mut v);
+        (lang, v)
+    }
+
+    fn weigh(&self, v: &mut SparseVec) {
+        let w = self.data.params.weighting;
+        if w.sublinear_tf {
+            for x in &mut v.values {
+                *x = 1.0 + x.ln();
+            }
+        }
+        if w.idf {
+            for (x, &f) in v.values.iter_mut().zip(&v.indices) {
+                *x *= self.data.idf[f as usize];
+            }
+        }
+        if w.l2_normalize {
+            let norm = v.values.iter().map(|x| x * x).sum::<f64>().sqrt();
+            if norm > 0.0 {
+                for x in &mut v.values {
+                    *x /= norm;
+                }
+            }
+        }
+    }
+}
+
+#[inline]
+fn bucket(hash: u64, bits: u8) -> u32 {
+    (hash >> (64 - u32::from(bits))) as u32
+}
+
+fn smooth_idf(n_docs: usize, df: u32) -> f64 {
+    ((1.0 + n_docs as f64) / (1.0 + f64::from(df))).ln() + 1.0
+}

@@ -1,0 +1,21 @@
+//! docclass: the classification core, with no async runtime in it.
+//!
+//! Two paths run through the same code:
+//!
+//! ```text
+//! training: corpus::read ─► text::Analyzer ─► features ─► nb::fit ─► model::save
+//! serving:  request      ─► text::Analyzer ─► features ─► nb::score ─► response
+//! ```
+//!
+//! The analyzer and feature configuration are saved in the model file, so serving
+//! always analyses text exactly as training did. See `docs/ARCHITECTURE.md`.
+
+pub mod corpus;
+pub mod eval;
+pub mod features;
+pub mod hash;
+pub mod model;
+pub mod nb;
+pub mod rng;
+pub mod text;
+pub mod train;

@@ -1,0 +1,128 @@
+//! The model file format.
+//!
+//! ```text
+//! offset  size  field
+//! 0       8     magic "DOCCLASS"
+//! 8       4     format version, u32 little-endian
+//! 12      8     payload length in bytes, u64 little-endian
+//! 20      32    SHA-256 of the payload
+//! 52      n     payload: postcard encoding of ModelData
+//! ```
+//!
+//! Loading checks each field in that order, so a damaged file is reported as
+//! what it is: not a model, a newer format, truncated, or corrupt.
+use super::{Model, ModelData, ModelError, Result};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::Path;
+
+pub const MAGIC: &[u8; 8] = b"DOCCLASS";
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = 8 + 4 + 8 + 32;
+
+pub(super) fn version_of(data: &ModelData) -> Result<String> {
+    let payload = postcard::to_stdvec(data).map_err(|e| ModelError::Encode(e.to_string()))?;
+    Ok(hex(&Sha256::digest(&payload)[..8]))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Model {
+    /// Encodes the model in the file format.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        encode(&self.data)
+    }
+
+    /// Decodes and validates a model file's bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        Model::from_data(decode(bytes)?)
+    }
+
+    /// Reads and validates a model file.
+    pub fn load(path: &Path) -> Result<Model> {
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Read { path: path.to_path_buf(), source })?;
+        Model::from_bytes(&bytes)
+    }
+
+    /// Writes the model atomically: a temporary file in the same directory,
+    /// flushed to disk, then renamed over `path`. A reader never sees a
+    /// half-written file, and a failed write leaves `path` as it was.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let bytes = self.to_bytes()?;
+        write_atomically(path, &bytes)
+    }
+}
+
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let err = |source| ModelError::Write { path: path.to_path_buf(), source };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    Ok(())
+}
+
+fn encode(data: &ModelData) -> Result<Vec<u8>> {
+    let payload = postcard::to_stdvec(data).map_err(|e| ModelError::Encode(e.to_string()))?;
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&Sha256::digest(&payload));
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+fn decode(bytes: &[u8]) -> Result<ModelData> {
+    let found = bytes.len() as u64;
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        // A prefix of the magic is a truncated model, anything else is not a model.
+        if !bytes.is_empty() && MAGIC.starts_with(bytes) {
+            return Err(ModelError::Truncated { expected: HEADER_LEN as u64, found });
+        }
+        return Err(ModelError::BadMagic { expected: "DOCCLASS" });
+    }
+    if bytes.len() < 12 {
+        return Err(ModelError::Truncated { expected: HEADER_LEN as u64, found });
+    }
+    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    if version != FORMAT_VERSION {
+        return Err(ModelError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(ModelError::Truncated { expected: HEADER_LEN as u64, found });
+    }
+    let mut len_bytes = [0u8; 8];
+    len_bytes.copy_from_slice(&bytes[12..20]);
+    let payload_len = u64::from_le_bytes(len_bytes);
+    let expected = (HEADER_LEN as u64).saturating_add(payload_len);
+    if found < expected {
+        return Err(ModelError::Truncated { expected, found });
+    }
+    if found > expected {
+        return Err(ModelError::TrailingBytes(found - expected));
+    }
+    let payload = &bytes[HEADER_LEN..];
+    if Sha256::digest(payload).as_slice() != &bytes[20..52] {
+        return Err(ModelError::ChecksumMismatch);
+    }
+    let (data, rest) = postcard::take_from_bytes::<ModelData>(payload).map_err(|e| ModelError::Decode(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(ModelError::Decode(format!("{} bytes left after the model data", rest.len())));
+    }
+    Ok(data)
+}

@@ -1,0 +1,255 @@
+//! The model: analyzer config + feature space + fitted NB + decision rule +
+//! topic metadata + provenance, and its versioned file format.
+//!
+//! [`Model::classify`] is the one place text becomes topics, used by the
+//! server, the evaluation harness and the CLI alike.
+
+mod file;
+
+pub use file::{FORMAT_VERSION, MAGIC};
+
+use crate::features::{FeatureError, FeatureSpace, FeatureSpaceData, SparseVec};
+use crate::nb::{Decision, FittedNb, FittedNbData, NbError};
+use crate::text::{Analyzer, AnalyzerConfig, Lang, TextError};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Errors loading, saving or using a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read model file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write model file {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("not a docclass model: wrong magic number (expected {expected:?})")]
+    BadMagic { expected: &'static str },
+    #[error("model file format version {found} is not supported (this build reads version {supported})")]
+    UnsupportedVersion { found: u32, supported: u32 },
+    #[error("model file is truncated: expected {expected} bytes, found {found}")]
+    Truncated { expected: u64, found: u64 },
+    #[error("model file has {0} unexpected bytes after the payload")]
+    TrailingBytes(u64),
+    #[error("model file is corrupt: checksum mismatch")]
+    ChecksumMismatch,
+    #[error("model file is corrupt: cannot decode payload: {0}")]
+    Decode(String),
+    #[error("cannot encode model: {0}")]
+    Encode(String),
+    #[error("model is invalid: {0}")]
+    Invalid(String),
+    #[error("model is invalid: analyzer: {0}")]
+    Analyzer(#[from] TextError),
+    #[error("model is invalid: features: {0}")]
+    Features(#[from] FeatureError),
+    #[error("model is invalid: naive bayes: {0}")]
+    Nb(#[from] NbError),
+}
+
+pub type Result<T> = std::result::Result<T, ModelError>;
+
+/// A topic's id and display names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicMeta {
+    pub id: String,
+    pub name_en: String,
+    pub name_fr: String,
+    pub description: String,
+}
+
+impl TopicMeta {
+    /// A topic known only by its id (names default to the id).
+    pub fn from_id(id: &str) -> Self {
+        Self { id: id.to_string(), name_en: id.to_string(), name_fr: id.to_string(), description: String::new() }
+    }
+
+    /// Display name in `lang`, English when the language has none.
+    pub fn name(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Fr => &self.name_fr,
+            _ => &self.name_en,
+        }
+    }
+}
+
+/// Metrics measured on held-out data during training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldOutMetrics {
+    pub documents: u64,
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    pub micro_f1: f64,
+    /// F1 per topic, in topic order.
+    pub topic_f1: Vec<f64>,
+}
+
+/// Where a model came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    pub tool_version: String,
+    /// SHA-256 of the training documents (ids, texts and labels, in order).
+    pub corpus_sha256: String,
+    pub documents: u64,
+    /// Training documents per topic, in topic order.
+    pub topic_documents: Vec<u64>,
+    /// The training options, as JSON, for reproducibility.
+    pub train_options_json: String,
+    pub held_out: Option<HeldOutMetrics>,
+}
+
+/// Everything a model file stores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelData {
+    pub analyzer: AnalyzerConfig,
+    pub features: FeatureSpaceData,
+    pub nb: FittedNbData,
+    pub decision: Decision,
+    pub topics: Vec<TopicMeta>,
+    pub provenance: Provenance,
+}
+
+/// A loaded, validated model, ready to classify.
+#[derive(Debug)]
+pub struct Model {
+    data: ModelData,
+    analyzer: Analyzer,
+    features: FeatureSpace,
+    nb: FittedNb,
+    version: String,
+}
+
+/// The result of classifying one document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    pub language: Lang,
+    /// Probability per topic, in topic order; sums to 1.
+    pub probabilities: Vec<f64>,
+    /// Decided topic indices, most probable first.
+    pub decided: Vec<usize>,
+    /// The document's feature vector, kept for explanations.
+    pub vector: SparseVec,
+}
+
+impl Model {
+    /// Validates `data` and builds the runtime pieces.
+    pub fn from_data(data: ModelData) -> Result<Self> {
+        let analyzer = Analyzer::new(data.analyzer.clone())?;
+        let features = FeatureSpace::from_data(data.features.clone())?;
+        let nb = FittedNb::from_data(data.nb.clone())?;
+        let t = data.topics.len();
+        if nb.n_topics() != t {
+            return Err(ModelError::Invalid(format!("{} topics in metadata, {} in the classifier", t, nb.n_topics())));
+        }
+        if nb.n_features() != features.n_features() {
+            return Err(ModelError::Invalid(format!(
+                "{} features in the feature space, {} in the classifier",
+                features.n_features(),
+                nb.n_features()
+            )));
+        }
+        let mut ids: Vec<&str> = data.topics.iter().map(|m| m.id.as_str()).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) || ids.iter().any(|id| id.is_empty()) {
+            return Err(ModelError::Invalid("topic ids must be unique and non-empty".into()));
+        }
+        if let Decision::Thresholds { thresholds, exclusive } = &data.decision {
+            if thresholds.len() != t || exclusive.len() != t {
+                return Err(ModelError::Invalid(format!(
+                    "{} thresholds and {} exclusivity flags for {t} topics",
+                    thresholds.len(),
+                    exclusive.len()
+                )));
+            }
+            if thresholds.iter().any(|v| !(0.0..=1.0).contains(v)) {
+                return Err(ModelError::Invalid("a threshold is outside [0, 1]".into()));
+            }
+        }
+        let version = file::version_of(&data)?;
+        Ok(Self { data, analyzer, features, nb, version })
+    }
+
+    pub fn data(&self) -> &ModelData {
+        &self.data
+    }
+
+    pub fn topics(&self) -> &[TopicMeta] {
+        &self.data.topics
+    }
+
+    pub fn topic_index(&self, id: &str) -> Option<usize> {
+        self.data.topics.iter().position(|t| t.id == id)
+    }
+
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+
+    pub fn features(&self) -> &FeatureSpace {
+        &self.features
+    }
+
+    pub fn nb(&self) -> &FittedNb {
+        &self.nb
+    }
+
+    pub fn decision(&self) -> &Decision {
+        &self.data.decision
+    }
+
+    /// Content hash of the model (hex, 16 digits): two files with the same
+    /// version classify identically.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Classifies one text. `hint` overrides language detection.
+    pub fn classify(&self, text: &str, hint: Option<Lang>) -> Classification {
+        let mut scratch = Vec::new();
+        let (language, vector) = self.features.vectorize(&self.analyzer, text, hint, &mut scratch);
+        // The vector comes from this model's own feature space, so every
+        // feature is in range; uniform probabilities are the safe fallback.
+        let probabilities = self
+            .nb
+            .predict_proba(&vector)
+            .unwrap_or_else(|_| vec![1.0 / self.nb.n_topics() as f64; self.nb.n_topics()]);
+        let decided = self.data.decision.decide(&probabilities);
+        Classification { language, probabilities, decided, vector }
+    }
+
+    /// The terms that contributed most to `topic` in a classified document.
+    pub fn explain(&self, classification: &Classification, topic: usize, top: usize) -> Vec<(String, f64)> {
+        self.nb
+            .explain(&classification.vector, topic, top)
+            .into_iter()
+            .map(|(f, w)| (self.features.term_text(f).map_or_else(|| format!("feature#{f}"), str::to_string), w))
+            .collect()
+    }
+}
+
+/// Formats seconds since the Unix epoch as RFC 3339 UTC (`2026-11-29T07:14:31Z`).
+pub fn rfc3339_utc(unix_seconds: u64) -> String {
+    let days = (unix_seconds / 86_400) as i64;
+    let secs = unix_seconds % 86_400;
+    // Civil-from-days (H. Hinnant), valid for the proleptic Gregorian calendar.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(super::rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339_utc(1_796_022_871), "2026-11-29T07:14:31Z");
+        assert_eq!(super::rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

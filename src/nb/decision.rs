@@ -1,0 +1,94 @@
+//! From probabilities to a label set: argmax for single-label models,
+//! per-topic thresholds tuned on held-out data for multi-label ones.
+use super::LabelSets;
+use serde::{Deserialize, Serialize};
+
+/// How a model decides which topics a document carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The single most probable topic (single-label training data).
+    Argmax,
+    /// Every topic whose probability reaches its threshold. When none does,
+    /// the most probable topic. An `exclusive` topic (such as "other") is
+    /// never combined with another: it is decided alone or dropped.
+    Thresholds { thresholds: Vec<f64>, exclusive: Vec<bool> },
+}
+
+impl Decision {
+    /// Whether `topic` passes, for reporting a per-topic `decided` flag.
+    pub fn threshold(&self, topic: usize) -> Option<f64> {
+        match self {
+            Decision::Argmax => None,
+            Decision::Thresholds { thresholds, .. } => thresholds.get(topic).copied(),
+        }
+    }
+
+    /// Decided topic indices, most probable first. Never empty for a non-empty
+    /// `probs`.
+    pub fn decide(&self, probs: &[f64]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..probs.len()).collect();
+        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+        let Some(&top) = order.first() else {
+            return Vec::new();
+        };
+        match self {
+            Decision::Argmax => vec![top],
+            Decision::Thresholds { thresholds, exclusive } => {
+                let is_exclusive = |c: usize| exclusive.get(c).copied().unwrap_or(false);
+                if is_exclusive(top) {
+                    return vec![top];
+                }
+                let mut picked: Vec<usize> = order
+                    .iter()
+                    .copied()
+                    .filter(|&c| !is_exclusive(c) && probs[c] >= thresholds.get(c).copied().unwrap_or(0.5))
+                    .collect();
+                if picked.is_empty() {
+                    picked.push(top);
+                }
+                picked
+            }
+        }
+    }
+}
+
+/// For each topic, the threshold on its probability that maximises that
+/// topic's F1 on held-out documents. Candidates are 0.01, 0.02 … 0.99; ties
+/// go to the threshold in the middle of the best run, which is the most robust
+/// to noise. A topic with no held-out positive keeps `default`.
+pub fn tune_thresholds(probs: &[Vec<f64>], gold: &LabelSets, default: f64) -> Vec<f64> {
+    let t = gold.n_topics;
+    (0..t)
+        .map(|c| {
+            let positives = gold.labels.iter().filter(|l| l.contains(&c)).count();
+            if positives == 0 {
+                return default;
+            }
+            let f1_at = |th: f64| {
+                let (mut tp, mut fp) = (0usize, 0usize);
+                for (p, l) in probs.iter().zip(&gold.labels) {
+                    if p[c] >= th {
+                        if l.contains(&c) {
+                            tp += 1;
+                        } else {
+                            fp += 1;
+                        }
+                    }
+                }
+                let fneg = positives - tp;
+                if tp == 0 {
+                    0.0
+                } else {
+                    2.0 * tp as f64 / (2 * tp + fp + fneg) as f64
+                }
+            };
+            let scores: Vec<(f64, f64)> = (1..100).map(|k| k as f64 / 100.0).map(|th| (th, f1_at(th))).collect();
+            let best = scores.iter().map(|s| s.1).fold(0.0, f64::max);
+            // Middle of the first run of best scores.
+            let start = scores.iter().position(|s| s.1 == best).unwrap_or(0);
+            let len = scores[start..].iter().take_while(|s| s.1 == best).count();
+            scores[start + len / 2].0
+        })
+        .collect()
+}

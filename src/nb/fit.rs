@@ -1,0 +1,237 @@
+//! Fitting and scoring. Weights are stored contiguously per feature
+//! (`weights[f * n_topics + c]`), so one lookup per term serves every topic.
+use super::{softmax_in_place, ClassPriors, LabelSets, NbError, NbValidParams, NbVariant, Result};
+use crate::features::{CsrMatrix, SparseVec};
+use linfa::dataset::DatasetBase;
+use linfa::traits::{Fit, PredictInplace};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+/// The saved form of a fitted model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedNbData {
+    pub params: NbValidParams,
+    pub n_topics: u32,
+    pub n_features: u32,
+    /// Per-topic constant added to every score (log prior for Multinomial NB).
+    pub bias: Vec<f64>,
+    /// `n_features × n_topics`, row-major by feature.
+    pub weights: Vec<f64>,
+    /// Training documents per topic.
+    pub topic_doc_counts: Vec<u64>,
+}
+
+/// A fitted Naive Bayes model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedNb {
+    data: FittedNbData,
+}
+
+impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
+    type Object = FittedNb;
+
+    fn fit(&self, dataset: &DatasetBase<CsrMatrix, LabelSets>) -> Result<FittedNb> {
+        let x = &dataset.records;
+        let y = &dataset.targets;
+        let t = y.n_topics;
+        let v = x.n_features();
+        if t < 2 {
+            return Err(NbError::TooFewTopics(t));
+        }
+        if x.n_rows() != y.labels.len() {
+            return Err(NbError::TargetCount { records: x.n_rows(), targets: y.labels.len() });
+        }
+        // counts[f * t + c]: summed feature values of documents labelled c.
+        let mut counts = vec![0.0f64; v * t];
+        let mut all = vec![0.0f64; v];
+        let mut doc_counts = vec![0u64; t];
+        for (i, labels) in y.labels.iter().enumerate() {
+            for &c in labels {
+                if c >= t {
+                    return Err(NbError::LabelOutOfRange { label: c, topics: t });
+                }
+                doc_counts[c] += 1;
+            }
+            for (f, value) in x.row(i) {
+                all[f] += value;
+                for &c in labels {
+                    counts[f * t + c] += value;
+                }
+            }
+        }
+        if let Some(empty) = doc_counts.iter().position(|&n| n == 0) {
+            return Err(NbError::EmptyTopic(empty));
+        }
+        let alpha = self.alpha;
+        let mut weights = vec![0.0f64; v * t];
+        let bias;
+        match self.variant {
+            NbVariant::Multinomial => {
+                let mut totals = vec![0.0f64; t];
+                for f in 0..v {
+                    for c in 0..t {
+                        totals[c] += counts[f * t + c];
+                    }
+                }
+                let log_denominator: Vec<f64> = totals.iter().map(|n| (n + alpha * v as f64).ln()).collect();
+                for f in 0..v {
+                    for c in 0..t {
+                        weights[f * t + c] = (counts[f * t + c] + alpha).ln() - log_denominator[c];
+                    }
+                }
+                bias = log_priors(&self.priors, &doc_counts)?;
+            }
+            NbVariant::Complement => {
+                // Complement counts: everything minus the topic's own documents.
+                let grand_total: f64 = all.iter().sum();
+                let mut topic_totals = vec![0.0f64; t];
+                for f in 0..v {
+                    for c in 0..t {
+                        topic_totals[c] += counts[f * t + c];
+                    }
+                }
+                let log_denominator: Vec<f64> =
+                    topic_totals.iter().map(|n| (grand_total - n + alpha * v as f64).ln()).collect();
+                for f in 0..v {
+                    for c in 0..t {
+                        let complement = (all[f] - counts[f * t + c]).max(0.0);
+                        weights[f * t + c] = -((complement + alpha).ln() - log_denominator[c]);
+                    }
+                }
+                bias = vec![0.0; t];
+            }
+        }
+        Ok(FittedNb {
+            data: FittedNbData {
+                params: self.clone(),
+                n_topics: t as u32,
+                n_features: v as u32,
+                bias,
+                weights,
+                topic_doc_counts: doc_counts,
+            },
+        })
+    }
+}
+
+fn log_priors(priors: &ClassPriors, doc_counts: &[u64]) -> Result<Vec<f64>> {
+    let t = doc_counts.len();
+    Ok(match priors {
+        ClassPriors::Learned => {
+            let total = doc_counts.iter().sum::<u64>() as f64;
+            doc_counts.iter().map(|&n| (n as f64 / total).ln()).collect()
+        }
+        ClassPriors::Uniform => vec![-(t as f64).ln(); t],
+        ClassPriors::Given(p) => {
+            if p.len() != t {
+                return Err(NbError::PriorCount { given: p.len(), topics: t });
+            }
+            p.iter().map(|v| v.ln()).collect()
+        }
+    })
+}
+
+impl FittedNb {
+    /// Rebuilds a fitted model from its saved form, checking every dimension
+    /// and that every number is finite.
+    pub fn from_data(data: FittedNbData) -> Result<Self> {
+        let (t, v) = (data.n_topics as usize, data.n_features as usize);
+        let bad = |m: String| Err(NbError::Inconsistent(m));
+        if t < 2 {
+            return bad(format!("{t} topics"));
+        }
+        if data.bias.len() != t || data.topic_doc_counts.len() != t {
+            return bad(format!("{} biases, {} counts for {t} topics", data.bias.len(), data.topic_doc_counts.len()));
+        }
+        if data.weights.len() != v * t {
+            return bad(format!("{} weights for {v} features × {t} topics", data.weights.len()));
+        }
+        if data.bias.iter().chain(&data.weights).any(|w| !w.is_finite()) {
+            return bad("a weight is not finite".into());
+        }
+        Ok(Self { data })
+    }
+
+    pub fn data(&self) -> &FittedNbData {
+        &self.data
+    }
+
+    pub fn n_topics(&self) -> usize {
+        self.data.n_topics as usize
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.data.n_features as usize
+    }
+
+    /// The weights of one feature, one per topic.
+    #[inline]
+    pub fn feature_weights(&self, feature: usize) -> &[f64] {
+        let t = self.n_topics();
+        &self.data.weights[feature * t..(feature + 1) * t]
+    }
+
+    /// Joint log-likelihood (unnormalised log posterior) of each topic, into `out`.
+    pub fn joint_log_likelihood_into(&self, x: &SparseVec, out: &mut [f64]) -> Result<()> {
+        out.copy_from_slice(&self.data.bias);
+        for (f, value) in x.iter() {
+            if f >= self.n_features() {
+                return Err(NbError::FeatureOutOfRange { feature: f, n_features: self.n_features() });
+            }
+            for (o, w) in out.iter_mut().zip(self.feature_weights(f)) {
+                *o += value * w;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn joint_log_likelihood(&self, x: &SparseVec) -> Result<Vec<f64>> {
+        let mut out = vec![0.0; self.n_topics()];
+        self.joint_log_likelihood_into(x, &mut out)?;
+        Ok(out)
+    }
+
+    /// Posterior probability of each topic; finite and summing to 1 for any
+    /// document length.
+    pub fn predict_proba(&self, x: &SparseVec) -> Result<Vec<f64>> {
+        let mut p = self.joint_log_likelihood(x)?;
+        softmax_in_place(&mut p);
+        Ok(p)
+    }
+
+    /// The features that pushed `topic` up the most: `value × (w[topic] −
+    /// mean over topics)`, largest first, positive only.
+    pub fn explain(&self, x: &SparseVec, topic: usize, top: usize) -> Vec<(usize, f64)> {
+        let t = self.n_topics() as f64;
+        let mut contributions: Vec<(usize, f64)> = x
+            .iter()
+            .filter(|&(f, _)| f < self.n_features() && topic < self.n_topics())
+            .map(|(f, value)| {
+                let w = self.feature_weights(f);
+                let mean = w.iter().sum::<f64>() / t;
+                (f, value * (w[topic] - mean))
+            })
+            .filter(|&(_, c)| c > 0.0)
+            .collect();
+        contributions.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        contributions.truncate(top);
+        contributions
+    }
+}
+
+impl PredictInplace<CsrMatrix, Array2<f64>> for FittedNb {
+    /// Fills `y` (documents × topics) with posterior probabilities. Rows whose
+    /// features are out of range (a matrix built for another model) get NaN.
+    fn predict_inplace(&self, x: &CsrMatrix, y: &mut Array2<f64>) {
+        for (i, mut row) in y.rows_mut().into_iter().enumerate().take(x.n_rows()) {
+            match self.predict_proba(&x.row_vec(i)) {
+                Ok(p) => row.iter_mut().zip(p).for_each(|(o, v)| *o = v),
+                Err(_) => row.fill(f64::NAN),
+            }
+        }
+    }
+
+    fn default_target(&self, x: &CsrMatrix) -> Array2<f64> {
+        Array2::zeros((x.n_rows(), self.n_topics()))
+    }
+}

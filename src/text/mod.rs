@@ -1,0 +1,294 @@
+//! Text analysis: turns raw text into a stream of hashed terms.
+//!
+//! The chain is NFKC normalization → [`tokenizer`] → the configured
+//! [`filter`]s in order → word n-grams (and optional character n-grams). It is
+//! built by name from an [`AnalyzerConfig`], which is saved inside every model,
+//! so serving analyses text exactly as training did.
+
+pub mod filter;
+mod lang;
+pub mod tokenizer;
+
+pub use lang::{Lang, LanguageDetector};
+
+use crate::hash;
+use filter::TokenFilter;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
+
+/// Errors in an analyzer configuration.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum TextError {
+    #[error("word_ngrams must be between 1 and {max}, got {got}")]
+    WordNgrams { got: u8, max: u8 },
+    #[error("char n-gram range {min}..={max} is invalid: need 1 <= min <= max <= 8")]
+    CharNgrams { min: u8, max: u8 },
+    #[error("length filter bounds are invalid: min_chars {min} > max_chars {max}")]
+    LengthBounds { min: usize, max: usize },
+    #[error("filter {0:?} appears twice in the chain")]
+    DuplicateFilter(String),
+}
+
+pub type Result<T> = std::result::Result<T, TextError>;
+
+/// One filter of the chain, by name. Order in [`AnalyzerConfig::filters`] is
+/// the order of application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterConfig {
+    Lowercase,
+    Elision,
+    StopWords,
+    Stem,
+    AccentFold,
+    Length { min_chars: usize, max_chars: usize },
+}
+
+impl FilterConfig {
+    fn name(&self) -> &'static str {
+        match self {
+            FilterConfig::Lowercase => "lowercase",
+            FilterConfig::Elision => "elision",
+            FilterConfig::StopWords => "stop_words",
+            FilterConfig::Stem => "stem",
+            FilterConfig::AccentFold => "accent_fold",
+            FilterConfig::Length { .. } => "length",
+        }
+    }
+}
+
+/// Character n-grams taken inside each token, with `<` and `>` marking its edges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CharNgrams {
+    pub min: u8,
+    pub max: u8,
+}
+
+/// The analyzer's full configuration; saved in the model.
+///
+/// | field | default | purpose |
+/// |---|---|---|
+/// | `nfkc` | `true` | Unicode NFKC normalization before segmentation |
+/// | `filters` | lowercase, elision, stop words, stem, accent fold, length 2..=40 | the filter chain, in order |
+/// | `word_ngrams` | `2` | word n-grams 1..=n over the filtered tokens (1..=4) |
+/// | `char_ngrams` | none | optional character n-grams inside tokens |
+/// | `languages` | en, fr, ar | languages language detection may choose from |
+/// | `default_language` | en | used when detection gives no answer |
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalyzerConfig {
+    pub nfkc: bool,
+    pub filters: Vec<FilterConfig>,
+    pub word_ngrams: u8,
+    pub char_ngrams: Option<CharNgrams>,
+    pub languages: Vec<Lang>,
+    pub default_language: Lang,
+}
+
+pub const MAX_WORD_NGRAMS: u8 = 4;
+
+impl Default for AnalyzerConfig {
+    fn default() -> Self {
+        Self {
+            nfkc: true,
+            filters: vec![
+                FilterConfig::Lowercase,
+                FilterConfig::Elision,
+                FilterConfig::StopWords,
+                FilterConfig::Stem,
+                FilterConfig::AccentFold,
+                FilterConfig::Length { min_chars: 2, max_chars: 40 },
+            ],
+            word_ngrams: 2,
+            char_ngrams: None,
+            languages: vec![Lang::En, Lang::Fr, Lang::Ar],
+            default_language: Lang::En,
+        }
+    }
+}
+
+impl AnalyzerConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.word_ngrams == 0 || self.word_ngrams > MAX_WORD_NGRAMS {
+            return Err(TextError::WordNgrams { got: self.word_ngrams, max: MAX_WORD_NGRAMS });
+        }
+        if let Some(c) = self.char_ngrams {
+            if c.min == 0 || c.min > c.max || c.max > 8 {
+                return Err(TextError::CharNgrams { min: c.min, max: c.max });
+            }
+        }
+        let mut seen = Vec::new();
+        for f in &self.filters {
+            if let FilterConfig::Length { min_chars, max_chars } = f {
+                if min_chars > max_chars {
+                    return Err(TextError::LengthBounds { min: *min_chars, max: *max_chars });
+                }
+            }
+            if seen.contains(&f.name()) {
+                return Err(TextError::DuplicateFilter(f.name().to_string()));
+            }
+            seen.push(f.name());
+        }
+        Ok(())
+    }
+}
+
+/// One term produced by the analyzer.
+#[derive(Debug, Clone, Copy)]
+pub struct Term<'a> {
+    /// Stable hash of the term; the feature layer maps it to a feature id.
+    pub hash: u64,
+    kind: TermKind<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum TermKind<'a> {
+    Words(&'a [String]),
+    Chars(&'a str),
+}
+
+impl Term<'_> {
+    /// The readable form of the term: words joined by spaces, or a character
+    /// n-gram shown as `#abc`. Allocates; call it only when the text is needed.
+    pub fn text(&self) -> String {
+        match self.kind {
+            TermKind::Words(words) => words.join(" "),
+            TermKind::Chars(chars) => format!("#{chars}"),
+        }
+    }
+}
+
+/// Namespace for character n-gram hashes (the bytes of "chargram").
+const CHAR_NGRAM_NAMESPACE: u64 = 0x6368_6172_6772_616d;
+
+/// The built analyzer. Cheap to share between threads.
+#[derive(Debug)]
+pub struct Analyzer {
+    config: AnalyzerConfig,
+    filters: Vec<Box<dyn TokenFilter>>,
+    detector: LanguageDetector,
+}
+
+impl Analyzer {
+    pub fn new(config: AnalyzerConfig) -> Result<Self> {
+        config.validate()?;
+        let filters = config
+            .filters
+            .iter()
+            .map(|f| -> Box<dyn TokenFilter> {
+                match f {
+                    FilterConfig::Lowercase => Box::new(filter::Lowercase),
+                    FilterConfig::Elision => Box::new(filter::Elision),
+                    FilterConfig::StopWords => Box::new(filter::StopWords::default()),
+                    FilterConfig::Stem => Box::new(filter::Stem::default()),
+                    FilterConfig::AccentFold => Box::new(filter::AccentFold),
+                    FilterConfig::Length { min_chars, max_chars } => {
+                        Box::new(filter::Length { min_chars: *min_chars, max_chars: *max_chars })
+                    }
+                }
+            })
+            .collect();
+        let detector = LanguageDetector::new(&config.languages, config.default_language);
+        Ok(Self { config, filters, detector })
+    }
+
+    pub fn config(&self) -> &AnalyzerConfig {
+        &self.config
+    }
+
+    /// The language the analyzer would use for `text`: the hint when given,
+    /// otherwise detection.
+    pub fn language(&self, text: &str, hint: Option<Lang>) -> Lang {
+        match hint {
+            Some(lang) if lang != Lang::Unknown => lang,
+            _ => self.detector.detect(text),
+        }
+    }
+
+    /// Runs the chain over `text`, calling `sink` with every term. Returns the
+    /// language used.
+    pub fn analyze(&self, text: &str, hint: Option<Lang>, sink: &mut dyn FnMut(Term<'_>)) -> Lang {
+        let text: Cow<'_, str> = if self.config.nfkc && is_nfkc_quick(text.chars()) != IsNormalized::Yes {
+            Cow::Owned(text.nfkc().collect())
+        } else {
+            Cow::Borrowed(text)
+        };
+        let lang = self.language(&text, hint);
+        let n = usize::from(self.config.word_ngrams);
+        // The last n tokens and their hashes, oldest first; buffers are reused.
+        let mut window: Vec<String> = vec![String::new(); n];
+        let mut hashes: Vec<u64> = vec![0; n];
+        let mut filled = 0usize;
+        let mut token = String::new();
+        tokenize(&text, |raw| {
+            token.clear();
+            token.push_str(raw);
+            if !self.filters.iter().all(|f| f.apply(&mut token, lang)) {
+                return;
+            }
+            if let Some(range) = self.config.char_ngrams {
+                emit_char_ngrams(&token, range, sink);
+            }
+            // Shift the window left by one and put the new token last.
+            window.rotate_left(1);
+            hashes.rotate_left(1);
+            std::mem::swap(&mut window[n - 1], &mut token);
+            hashes[n - 1] = hash::hash_bytes(window[n - 1].as_bytes());
+            filled = (filled + 1).min(n);
+            let mut h = hashes[n - 1];
+            sink(Term { hash: h, kind: TermKind::Words(&window[n - 1..]) });
+            for k in 2..=filled {
+                h = hash::combine(hashes[n - k], h);
+                sink(Term { hash: h, kind: TermKind::Words(&window[n - k..]) });
+            }
+        });
+        lang
+    }
+
+    /// The terms of `text` as strings, in order. For tests, explanations and
+    /// tools; the hot path uses [`Analyzer::analyze`].
+    pub fn terms(&self, text: &str, hint: Option<Lang>) -> (Lang, Vec<String>) {
+        let mut out = Vec::new();
+        let lang = self.analyze(text, hint, &mut |t| out.push(t.text()));
+        (lang, out)
+    }
+}
+
+fn tokenize(text: &str, emit: impl FnMut(&str)) {
+    tokenizer::tokenize(text, emit)
+}
+
+fn emit_char_ngrams(token: &str, range: CharNgrams, sink: &mut dyn FnMut(Term<'_>)) {
+    let padded = format!("<{token}>");
+    let bounds: Vec<usize> = padded.char_indices().map(|(i, _)| i).chain([padded.len()]).collect();
+    let chars = bounds.len() - 1;
+    for size in usize::from(range.min)..=usize::from(range.max) {
+        for start in 0..chars.saturating_sub(size - 1) {
+            let gram = &padded[bounds[start]..bounds[start + size]];
+            let h = hash::namespaced(CHAR_NGRAM_NAMESPACE, hash::hash_bytes(gram.as_bytes()));
+            sink(Term { hash: h, kind: TermKind::Chars(gram) });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_is_valid() {
+        assert_eq!(AnalyzerConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn rejects_bad_configs() {
+        let mut c = AnalyzerConfig { word_ngrams: 0, ..Default::default() };
+        assert_eq!(c.validate(), Err(TextError::WordNgrams { got: 0, max: 4 }));
+        c.word_ngrams = 1;
+        c.char_ngrams = Some(CharNgrams { min: 3, max: 2 });
+        assert_eq!(c.validate(), Err(TextError::CharNgrams { min: 3, max: 2 }));
+        c.char_ngrams = None;
+        c.filters.push(FilterConfig::Lowercase);
+        assert_eq!(c.validate(), Err(TextError::DuplicateFilter("lowercase".into())));
+    }
+}

@@ -1,0 +1,350 @@
+//! The training pipeline: documents + options → a validated [`Model`] and a
+//! summary. Binaries and the evaluation harness share it, so cross-validation
+//! trains exactly as `docclass-train` does.
+//!
+//! Steps: analyse every document once; if validation is on, fit on each
+//! training part and collect out-of-fold probabilities, tune per-topic
+//! thresholds on them (multi-label data) and measure held-out metrics; then
+//! fit the final model on all documents with those thresholds.
+
+use crate::corpus::Document;
+use crate::eval::{self, Split};
+use crate::features::{AnalyzedCorpus, CsrMatrix, FeatureError, FeatureMode, FeatureParams, FeatureSpace};
+use crate::model::{HeldOutMetrics, Model, ModelData, ModelError, Provenance, TopicMeta};
+use crate::nb::{tune_thresholds, Decision, FittedNb, LabelSets, NbError, NbParams, NbValidParams};
+use crate::text::{Analyzer, AnalyzerConfig, TextError};
+use linfa::dataset::DatasetBase;
+use linfa::traits::Fit;
+use linfa::ParamGuard;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Errors while training.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("no training documents")]
+    NoDocuments,
+    #[error("need at least 2 topics to train a classifier, found {}: {}", .0.len(), .0.join(", "))]
+    TooFewTopics(Vec<String>),
+    #[error("document {id:?} has label {label:?}, which is not among the declared topics ({known})")]
+    UnknownLabel { id: String, label: String, known: String },
+    #[error("topic {0:?} has no training documents")]
+    TopicWithoutDocuments(String),
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+    #[error(transparent)]
+    Text(#[from] TextError),
+    #[error(transparent)]
+    Features(#[from] FeatureError),
+    #[error(transparent)]
+    Nb(#[from] NbError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+pub type Result<T> = std::result::Result<T, TrainError>;
+
+/// How thresholds are tuned and metrics measured before the final fit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Validation {
+    None,
+    /// Hold out this fraction, stratified by first label.
+    Holdout(f64),
+    /// K stratified folds; every document is scored once out of fold.
+    KFold(u32),
+}
+
+/// How label sets are decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionMode {
+    /// Argmax when every training document has one label, thresholds otherwise.
+    Auto,
+    Argmax,
+    Thresholds,
+}
+
+/// A declared topic: metadata, and whether it is exclusive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicSpec {
+    pub id: String,
+    #[serde(default)]
+    pub name_en: Option<String>,
+    #[serde(default)]
+    pub name_fr: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// Never combined with another topic (for example `other`).
+    #[serde(default)]
+    pub exclusive: bool,
+}
+
+/// Everything that decides the trained model.
+///
+/// | field | default | purpose |
+/// |---|---|---|
+/// | `analyzer` | [`AnalyzerConfig::default`] | text analysis chain |
+/// | `features` | [`FeatureParams::default`] | vocabulary and weighting |
+/// | `nb` | Complement NB, alpha 0.1 | see [`NbValidParams`] |
+/// | `validation` | `KFold(5)` | threshold tuning and reported metrics |
+/// | `decision` | `Auto` | argmax or per-topic thresholds |
+/// | `seed` | `42` | shuffles for splits |
+/// | `topics` | from the labels, sorted | ids, names, exclusivity |
+/// | `created_at` | now | RFC 3339 time stored in the model |
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    pub analyzer: AnalyzerConfig,
+    pub features: FeatureParams,
+    pub nb: NbValidParams,
+    pub validation: Validation,
+    pub decision: DecisionMode,
+    pub seed: u64,
+    pub topics: Vec<TopicSpec>,
+    #[serde(skip)]
+    pub created_at: String,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            analyzer: AnalyzerConfig::default(),
+            features: FeatureParams::default(),
+            nb: default_nb(),
+            validation: Validation::KFold(5),
+            decision: DecisionMode::Auto,
+            seed: 42,
+            topics: Vec::new(),
+            created_at: String::new(),
+        }
+    }
+}
+
+fn default_nb() -> NbValidParams {
+    match NbParams::new().check() {
+        Ok(p) => p,
+        // The defaults are valid by construction; this arm is unreachable.
+        Err(_) => unreachable!("default NB parameters are valid"),
+    }
+}
+
+/// What training did, for the summary line and the model card.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainSummary {
+    pub documents: usize,
+    pub distinct_terms: usize,
+    pub features: usize,
+    pub topics: Vec<String>,
+    pub topic_documents: Vec<u64>,
+    pub multi_label: bool,
+    pub held_out: Option<eval::Report>,
+    pub thresholds: Option<Vec<f64>>,
+}
+
+/// Progress callbacks: `analysed(n)` after each document, `stage(name)` at each step.
+pub trait Progress {
+    fn analysed(&self, _documents: usize) {}
+    fn stage(&self, _name: &str) {}
+}
+
+/// No progress reporting.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// Trains a model on `docs`.
+pub fn train(docs: &[Document], options: &TrainOptions, progress: &dyn Progress) -> Result<(Model, TrainSummary)> {
+    if docs.is_empty() {
+        return Err(TrainError::NoDocuments);
+    }
+    let (topics, exclusive) = resolve_topics(docs, &options.topics);
+    let topic_ids: Vec<String> = topics.iter().map(|t| t.id.clone()).collect();
+    let labels = label_sets(docs, &topic_ids)?;
+    if topics.len() < 2 {
+        return Err(TrainError::TooFewTopics(topic_ids));
+    }
+    for (c, id) in topic_ids.iter().enumerate() {
+        if !labels.labels.iter().any(|l| l.contains(&c)) {
+            return Err(TrainError::TopicWithoutDocuments(id.clone()));
+        }
+    }
+    let multi_label = !labels.is_single_label();
+    let use_thresholds = match options.decision {
+        DecisionMode::Auto => multi_label,
+        DecisionMode::Argmax => false,
+        DecisionMode::Thresholds => true,
+    };
+
+    let analyzer = Analyzer::new(options.analyzer.clone())?;
+    let text_min_df = match options.features.mode {
+        FeatureMode::Vocabulary { min_df, .. } => min_df,
+        FeatureMode::Hashing { .. } => 1,
+    };
+    options.features.validate()?;
+    let mut corpus = AnalyzedCorpus::new(text_min_df);
+    for (i, d) in docs.iter().enumerate() {
+        corpus.push(&analyzer, &d.full_text(), d.lang);
+        progress.analysed(i + 1);
+    }
+
+    let strata: Vec<usize> = labels.labels.iter().map(|l| l.first().copied().unwrap_or(0)).collect();
+    let splits: Vec<Split> = match options.validation {
+        Validation::None => Vec::new(),
+        Validation::Holdout(f) => {
+            if !(f > 0.0 && f < 1.0) {
+                return Err(TrainError::InvalidOption(format!("held-out fraction must be in (0, 1), got {f}")));
+            }
+            vec![eval::holdout_split(&strata, f, options.seed)]
+        }
+        Validation::KFold(k) => {
+            if k < 2 || k as usize > docs.len() {
+                return Err(TrainError::InvalidOption(format!(
+                    "folds must be between 2 and the number of documents ({}), got {k}",
+                    docs.len()
+                )));
+            }
+            eval::kfold_splits(&strata, k as usize, options.seed)
+        }
+    };
+
+    let mut held_out = None;
+    let mut thresholds = None;
+    if !splits.is_empty() {
+        progress.stage("validating");
+        let mut oof: Vec<Option<Vec<f64>>> = vec![None; docs.len()];
+        for split in &splits {
+            let (space, nb) = fit_subset(options, &corpus, &labels, &split.train)?;
+            for &i in &split.test {
+                oof[i] = Some(nb.predict_proba(&space.transform(&corpus.docs[i]))?);
+            }
+        }
+        let scored: Vec<usize> = (0..docs.len()).filter(|&i| oof[i].is_some()).collect();
+        let probs: Vec<Vec<f64>> = scored.iter().filter_map(|&i| oof[i].clone()).collect();
+        let gold = labels.subset(&scored);
+        let decision = if use_thresholds {
+            let t = tune_thresholds(&probs, &gold, 0.5);
+            thresholds = Some(t.clone());
+            Decision::Thresholds { thresholds: t, exclusive: exclusive.clone() }
+        } else {
+            Decision::Argmax
+        };
+        let predicted: Vec<Vec<usize>> = probs.iter().map(|p| decision.decide(p)).collect();
+        held_out = Some(eval::evaluate(&gold.labels, &predicted, &topic_ids));
+    }
+    let decision = match (&thresholds, use_thresholds) {
+        (Some(t), true) => Decision::Thresholds { thresholds: t.clone(), exclusive },
+        // No validation data to tune on: the posterior's natural cut.
+        (None, true) => Decision::Thresholds { thresholds: vec![0.5; topics.len()], exclusive },
+        _ => Decision::Argmax,
+    };
+
+    progress.stage("fitting");
+    let all: Vec<usize> = (0..docs.len()).collect();
+    let (space, nb) = fit_subset(options, &corpus, &labels, &all)?;
+    let summary = TrainSummary {
+        documents: docs.len(),
+        distinct_terms: corpus.distinct_terms(),
+        features: space.n_features(),
+        topics: topic_ids.clone(),
+        topic_documents: nb.data().topic_doc_counts.clone(),
+        multi_label,
+        held_out: held_out.clone(),
+        thresholds,
+    };
+    let provenance = Provenance {
+        created_at: options.created_at.clone(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        corpus_sha256: corpus_hash(docs),
+        documents: docs.len() as u64,
+        topic_documents: nb.data().topic_doc_counts.clone(),
+        train_options_json: serde_json::to_string(options).unwrap_or_default(),
+        held_out: held_out.map(|r| HeldOutMetrics {
+            documents: r.documents,
+            accuracy: r.accuracy,
+            macro_f1: r.macro_f1,
+            micro_f1: r.micro_f1,
+            topic_f1: r.per_topic.iter().map(|m| m.f1).collect(),
+        }),
+    };
+    let model = Model::from_data(ModelData {
+        analyzer: options.analyzer.clone(),
+        features: space.data().clone(),
+        nb: nb.data().clone(),
+        decision,
+        topics,
+        provenance,
+    })?;
+    Ok((model, summary))
+}
+
+/// Fits the feature space and NB on the documents `rows`.
+fn fit_subset(
+    options: &TrainOptions,
+    corpus: &AnalyzedCorpus,
+    labels: &LabelSets,
+    rows: &[usize],
+) -> Result<(FeatureSpace, FittedNb)> {
+    let space = FeatureSpace::fit(&options.features, corpus, rows)?;
+    let x = CsrMatrix::from_rows(space.n_features(), rows.iter().map(|&i| space.transform(&corpus.docs[i])));
+    let dataset = DatasetBase::new(x, labels.subset(rows));
+    let nb = options.nb.fit(&dataset)?;
+    Ok((space, nb))
+}
+
+/// The topic list (declared topics in their order, or the labels sorted) and
+/// each topic's exclusivity.
+fn resolve_topics(docs: &[Document], declared: &[TopicSpec]) -> (Vec<TopicMeta>, Vec<bool>) {
+    let specs: Vec<TopicSpec> = if declared.is_empty() {
+        let mut ids: Vec<&str> = docs.iter().flat_map(|d| d.labels.iter().map(String::as_str)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .map(|id| TopicSpec { id: id.to_string(), name_en: None, name_fr: None, description: String::new(), exclusive: false })
+            .collect()
+    } else {
+        declared.to_vec()
+    };
+    let exclusive = specs.iter().map(|s| s.exclusive).collect();
+    let topics = specs
+        .into_iter()
+        .map(|s| {
+            let name_en = s.name_en.clone().unwrap_or_else(|| s.id.clone());
+            TopicMeta { name_fr: s.name_fr.unwrap_or_else(|| name_en.clone()), name_en, id: s.id, description: s.description }
+        })
+        .collect();
+    (topics, exclusive)
+}
+
+fn label_sets(docs: &[Document], topic_ids: &[String]) -> Result<LabelSets> {
+    let mut labels = Vec::with_capacity(docs.len());
+    for d in docs {
+        let mut set = Vec::with_capacity(d.labels.len());
+        for l in &d.labels {
+            let c = topic_ids.iter().position(|t| t == l).ok_or_else(|| TrainError::UnknownLabel {
+                id: d.id.clone(),
+                label: l.clone(),
+                known: topic_ids.join(", "),
+            })?;
+            if !set.contains(&c) {
+                set.push(c);
+            }
+        }
+        labels.push(set);
+    }
+    Ok(LabelSets::new(topic_ids.len(), labels))
+}
+
+/// SHA-256 over every document's id, text and labels, in order.
+pub fn corpus_hash(docs: &[Document]) -> String {
+    let mut h = Sha256::new();
+    for d in docs {
+        for part in [d.id.as_str(), d.title.as_deref().unwrap_or(""), d.text.as_str()] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        for l in &d.labels {
+            h.update((l.len() as u64).to_le_bytes());
+            h.update(l.as_bytes());
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
