@@ -53,34 +53,30 @@ impl AnalyzedCorpus {
 
     /// Analyses one document and appends it.
     pub fn push(&mut self, analyzer: &Analyzer, text: &str, hint: Option<Lang>) -> Lang {
-        let mut terms: Vec<u64> = Vec::new();
-        let mut fresh: Vec<(u64, String)> = Vec::new();
-        let texts = &self.texts;
-        let df = &self.df;
-        let text_min_df = self.text_min_df;
-        let mut seen_here: HashIndex<()> = HashIndex::default();
+        // Every occurrence goes to `occurrences` with its text's span in `arena`;
+        // the hash tables are touched once per distinct term, after sorting.
+        let mut arena = String::new();
+        let mut occurrences: Vec<(u64, u32, u32)> = Vec::new();
         let lang = analyzer.analyze(text, hint, &mut |t| {
-            terms.push(t.hash);
-            // Keep the text the first time a term reaches text_min_df documents.
-            if seen_here.insert(t.hash, ()).is_none() {
-                let before = df.get(&t.hash).copied().unwrap_or(0);
-                if before + 1 >= text_min_df && !texts.contains_key(&t.hash) {
-                    fresh.push((t.hash, t.text()));
-                }
-            }
+            let start = arena.len() as u32;
+            t.write_text(&mut arena);
+            occurrences.push((t.hash, start, arena.len() as u32));
         });
-        terms.sort_unstable();
+        occurrences.sort_unstable_by_key(|o| o.0);
         let mut counted: Vec<(u64, u32)> = Vec::new();
-        for h in terms {
+        for &(h, start, end) in &occurrences {
             match counted.last_mut() {
                 Some((last, c)) if *last == h => *c += 1,
-                _ => counted.push((h, 1)),
+                _ => {
+                    counted.push((h, 1));
+                    let df = self.df.entry(h).or_insert(0);
+                    *df += 1;
+                    if *df == self.text_min_df {
+                        self.texts.insert(h, arena[start as usize..end as usize].to_string());
+                    }
+                }
             }
         }
-        for &(h, _) in &counted {
-            *self.df.entry(h).or_insert(0) += 1;
-        }
-        self.texts.extend(fresh);
         self.docs.push(DocTerms { lang: Some(lang), terms: counted });
         lang
     }
@@ -127,12 +123,19 @@ impl FeatureSpace {
         let n_docs = subset.len();
         let data = match params.mode {
             FeatureMode::Vocabulary { min_df, max_df, max_features } => {
-                let mut df: HashIndex<u32> = HashIndex::default();
-                for &i in subset {
-                    for &(h, _) in &corpus.docs[i].terms {
-                        *df.entry(h).or_insert(0) += 1;
+                let subset_df;
+                let df: &HashIndex<u32> = if subset.len() == corpus.docs.len() {
+                    &corpus.df
+                } else {
+                    let mut counts = HashIndex::default();
+                    for &i in subset {
+                        for &(h, _) in &corpus.docs[i].terms {
+                            *counts.entry(h).or_insert(0) += 1;
+                        }
                     }
-                }
+                    subset_df = counts;
+                    &subset_df
+                };
                 let max_df_docs = (max_df * n_docs as f64).floor().max(1.0) as u32;
                 let mut kept: Vec<(u64, u32, &str)> = df
                     .iter()

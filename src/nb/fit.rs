@@ -63,20 +63,16 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
             return Err(NbError::EmptyTopic(empty));
         }
         let alpha = self.alpha;
-        let mut weights = vec![0.0f64; v * t];
+        // Weights overwrite the counts in place: no second features × topics buffer.
+        let mut weights = counts;
         let bias;
         match self.variant {
             NbVariant::Multinomial => {
-                let mut totals = vec![0.0f64; t];
-                for f in 0..v {
-                    for c in 0..t {
-                        totals[c] += counts[f * t + c];
-                    }
-                }
+                let totals = topic_totals(&weights, t);
                 let log_denominator: Vec<f64> = totals.iter().map(|n| (n + alpha * v as f64).ln()).collect();
-                for f in 0..v {
-                    for c in 0..t {
-                        weights[f * t + c] = (counts[f * t + c] + alpha).ln() - log_denominator[c];
+                for row in weights.chunks_exact_mut(t) {
+                    for (w, d) in row.iter_mut().zip(&log_denominator) {
+                        *w = (*w + alpha).ln() - d;
                     }
                 }
                 bias = log_priors(&self.priors, &doc_counts)?;
@@ -84,18 +80,13 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
             NbVariant::Complement => {
                 // Complement counts: everything minus the topic's own documents.
                 let grand_total: f64 = all.iter().sum();
-                let mut topic_totals = vec![0.0f64; t];
-                for f in 0..v {
-                    for c in 0..t {
-                        topic_totals[c] += counts[f * t + c];
-                    }
-                }
+                let totals = topic_totals(&weights, t);
                 let log_denominator: Vec<f64> =
-                    topic_totals.iter().map(|n| (grand_total - n + alpha * v as f64).ln()).collect();
-                for f in 0..v {
-                    for c in 0..t {
-                        let complement = (all[f] - counts[f * t + c]).max(0.0);
-                        weights[f * t + c] = -((complement + alpha).ln() - log_denominator[c]);
+                    totals.iter().map(|n| (grand_total - n + alpha * v as f64).ln()).collect();
+                for (row, total) in weights.chunks_exact_mut(t).zip(&all) {
+                    for (w, d) in row.iter_mut().zip(&log_denominator) {
+                        let complement = (total - *w).max(0.0);
+                        *w = -((complement + alpha).ln() - d);
                     }
                 }
                 bias = vec![0.0; t];
@@ -112,6 +103,17 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
             },
         })
     }
+}
+
+/// Per-topic sums of a features × topics row-major table.
+fn topic_totals(table: &[f64], t: usize) -> Vec<f64> {
+    let mut totals = vec![0.0f64; t];
+    for row in table.chunks_exact(t) {
+        for (s, x) in totals.iter_mut().zip(row) {
+            *s += x;
+        }
+    }
+    totals
 }
 
 fn log_priors(priors: &ClassPriors, doc_counts: &[u64]) -> Result<Vec<f64>> {

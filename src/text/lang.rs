@@ -74,7 +74,7 @@ pub struct LanguageDetector {
 
 /// Detection reads at most this many bytes: enough for a reliable guess on
 /// news prose, and it keeps detection cost flat on long documents.
-const DETECTION_PREFIX_BYTES: usize = 1024;
+const DETECTION_PREFIX_BYTES: usize = 512;
 
 impl LanguageDetector {
     pub fn new(languages: &[Lang], default: Lang) -> Self {

@@ -151,9 +151,26 @@ impl Term<'_> {
     /// The readable form of the term: words joined by spaces, or a character
     /// n-gram shown as `#abc`. Allocates; call it only when the text is needed.
     pub fn text(&self) -> String {
+        let mut out = String::new();
+        self.write_text(&mut out);
+        out
+    }
+
+    /// Appends the readable form to `out` (no allocation when it has room).
+    pub fn write_text(&self, out: &mut String) {
         match self.kind {
-            TermKind::Words(words) => words.join(" "),
-            TermKind::Chars(chars) => format!("#{chars}"),
+            TermKind::Words(words) => {
+                for (i, w) in words.iter().enumerate() {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    out.push_str(w);
+                }
+            }
+            TermKind::Chars(chars) => {
+                out.push('#');
+                out.push_str(chars);
+            }
         }
     }
 }

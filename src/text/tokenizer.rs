@@ -30,7 +30,7 @@ pub fn tokenize(text: &str, mut emit: impl FnMut(&str)) {
 }
 
 fn is_url(s: &str) -> bool {
-    let lower_prefix = |p: &str| s.len() > p.len() && s[..p.len()].eq_ignore_ascii_case(p);
+    let lower_prefix = |p: &str| s.len() > p.len() && s.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
     lower_prefix("http://") || lower_prefix("https://") || lower_prefix("www.")
 }
 

@@ -13,6 +13,11 @@ pub struct Elision;
 
 /// Byte length of the elided prefix, apostrophe included, if any.
 fn elided_prefix_len(token: &str) -> Option<usize> {
+    // The longest prefix is 7 bytes: look for an apostrophe just after it.
+    let head = &token.as_bytes()[..token.len().min(10)];
+    if !head.contains(&b'\'') && !head.windows(3).any(|w| w == "\u{2019}".as_bytes()) {
+        return None;
+    }
     for prefix in ELIDED {
         let Some(head) = token.get(..prefix.len()) else {
             continue;

@@ -7,19 +7,22 @@
 use super::fold::fold_str;
 use super::TokenFilter;
 use crate::text::Lang;
+use crate::hash::FxBuildHasher;
 use std::collections::HashSet;
+
+type WordSet = HashSet<String, FxBuildHasher>;
 
 const EN: &str = include_str!("../stopwords/en.txt");
 const FR: &str = include_str!("../stopwords/fr.txt");
 
 #[derive(Debug)]
 pub struct StopWords {
-    en: HashSet<String>,
-    fr: HashSet<String>,
+    en: WordSet,
+    fr: WordSet,
 }
 
-fn load(list: &str) -> HashSet<String> {
-    let mut set = HashSet::new();
+fn load(list: &str) -> WordSet {
+    let mut set = WordSet::default();
     for word in list.lines().map(str::trim).filter(|w| !w.is_empty()) {
         let mut folded = String::new();
         fold_str(word, &mut folded);

@@ -1,0 +1,59 @@
+//! Training-speed benchmark on the 20 Newsgroups train split.
+//!
+//! `cargo bench --bench training [-- PATH]` — reads the corpus (not timed),
+//! then times analysis alone and analysis + fit (no validation), 5 runs each,
+//! and prints the median MB/s of raw text on one thread. Skips when the
+//! dataset is absent.
+use docclass::corpus::{Corpus, ReadOptions};
+use docclass::features::AnalyzedCorpus;
+use docclass::text::Analyzer;
+use docclass::train::{self, Silent, TrainOptions, Validation};
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let path = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/datasets/20newsgroups/20newsgroups_train.jsonl"));
+    if !path.exists() {
+        println!("skipped: {} not found", path.display());
+        return;
+    }
+    let corpus = match Corpus::read_all(&[path.clone()], &ReadOptions::default()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    let docs = corpus.documents;
+    let bytes: usize = docs.iter().map(|d| d.full_text().len()).sum();
+    let mb = bytes as f64 / 1e6;
+    let options = TrainOptions { validation: Validation::None, ..TrainOptions::default() };
+    let texts: Vec<String> = docs.iter().map(|d| d.full_text()).collect();
+    let mut analyse = Vec::new();
+    let mut full = Vec::new();
+    for _ in 0..5 {
+        let analyzer = Analyzer::new(options.analyzer.clone()).expect("default analyzer is valid");
+        let t = Instant::now();
+        let mut c = AnalyzedCorpus::new(2);
+        for text in &texts {
+            c.push(&analyzer, text, None);
+        }
+        analyse.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let trained = train::train(&docs, &options, &Silent).expect("training succeeds");
+        full.push(t.elapsed().as_secs_f64());
+        drop(trained);
+    }
+    println!("corpus: {} ({} docs, {:.1} MB)", path.display(), docs.len(), mb);
+    println!("analysis only : median {:.3}s = {:.1} MB/s (runs: {:?})", median(analyse.clone()), mb / median(analyse), ());
+    println!("analysis + fit: median {:.3}s = {:.1} MB/s (runs: {:?})", median(full.clone()), mb / median(full), ());
+}
