@@ -138,6 +138,8 @@ pub struct TrainSummary {
     pub topic_documents: Vec<u64>,
     pub multi_label: bool,
     pub held_out: Option<eval::Report>,
+    /// Held-out metrics per document language (declared, else detected).
+    pub held_out_by_language: std::collections::BTreeMap<String, eval::Report>,
     pub thresholds: Option<Vec<f64>>,
 }
 
@@ -207,6 +209,7 @@ pub fn train(docs: &[Document], options: &TrainOptions, progress: &dyn Progress)
     };
 
     let mut held_out = None;
+    let mut held_out_by_language = std::collections::BTreeMap::new();
     let mut thresholds = None;
     if !splits.is_empty() {
         progress.stage("validating");
@@ -229,6 +232,16 @@ pub fn train(docs: &[Document], options: &TrainOptions, progress: &dyn Progress)
         };
         let predicted: Vec<Vec<usize>> = probs.iter().map(|p| decision.decide(p)).collect();
         held_out = Some(eval::evaluate(&gold.labels, &predicted, &topic_ids));
+        let language_of = |i: usize| docs[i].lang.or(corpus.docs[i].lang).map_or("und", |l| l.code());
+        let mut languages: Vec<&str> = scored.iter().map(|&i| language_of(i)).collect();
+        languages.sort_unstable();
+        languages.dedup();
+        for lang in languages {
+            let rows: Vec<usize> = (0..scored.len()).filter(|&k| language_of(scored[k]) == lang).collect();
+            let g: Vec<Vec<usize>> = rows.iter().map(|&k| gold.labels[k].clone()).collect();
+            let p: Vec<Vec<usize>> = rows.iter().map(|&k| predicted[k].clone()).collect();
+            held_out_by_language.insert(lang.to_string(), eval::evaluate(&g, &p, &topic_ids));
+        }
     }
     let decision = match (&thresholds, use_thresholds) {
         (Some(t), true) => Decision::Thresholds { thresholds: t.clone(), exclusive },
@@ -248,6 +261,7 @@ pub fn train(docs: &[Document], options: &TrainOptions, progress: &dyn Progress)
         topic_documents: nb.data().topic_doc_counts.clone(),
         multi_label,
         held_out: held_out.clone(),
+        held_out_by_language,
         thresholds,
     };
     let provenance = Provenance {

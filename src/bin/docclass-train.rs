@@ -314,6 +314,14 @@ fn run(cli: Cli) -> Result<()> {
             ),
             None => println!("no validation (--no-validation)"),
         }
+        if summary.held_out_by_language.len() > 1 {
+            for (lang, r) in &summary.held_out_by_language {
+                println!(
+                    "  [{lang}] ({} docs): accuracy {:.4}, macro-F1 {:.4}, micro-F1 {:.4}",
+                    r.documents, r.accuracy, r.macro_f1, r.micro_f1
+                );
+            }
+        }
     }
     Ok(())
 }

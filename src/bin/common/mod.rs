@@ -11,7 +11,7 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct InputArgs {
     /// Input corpus: JSONL, CSV, fastText (.txt) file, or a directory whose sub-folders are labels. Repeatable.
-    #[arg(long = "input", short = 'i', required = true, value_name = "PATH")]
+    #[arg(long = "input", short = 'i', required = true, num_args = 1.., value_name = "PATH")]
     pub inputs: Vec<PathBuf>,
     /// Input format, when the extension does not tell: jsonl, csv, fasttext, dir.
     #[arg(long)]
