@@ -21,12 +21,14 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with('-'))
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../shared/datasets/20newsgroups/20newsgroups_train.jsonl"));
+        .unwrap_or_else(|| {
+            PathBuf::from("../shared/datasets/20newsgroups/20newsgroups_train.jsonl")
+        });
     if !path.exists() {
         println!("skipped: {} not found", path.display());
         return;
     }
-    let corpus = match Corpus::read_all(&[path.clone()], &ReadOptions::default()) {
+    let corpus = match Corpus::read_all(std::slice::from_ref(&path), &ReadOptions::default()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -36,7 +38,10 @@ fn main() {
     let docs = corpus.documents;
     let bytes: usize = docs.iter().map(|d| d.full_text().len()).sum();
     let mb = bytes as f64 / 1e6;
-    let options = TrainOptions { validation: Validation::None, ..TrainOptions::default() };
+    let options = TrainOptions {
+        validation: Validation::None,
+        ..TrainOptions::default()
+    };
     let texts: Vec<String> = docs.iter().map(|d| d.full_text()).collect();
     let mut analyse = Vec::new();
     let mut full = Vec::new();
@@ -53,7 +58,16 @@ fn main() {
         full.push(t.elapsed().as_secs_f64());
         drop(trained);
     }
-    println!("corpus: {} ({} docs, {:.1} MB)", path.display(), docs.len(), mb);
-    println!("analysis only : median {:.3}s = {:.1} MB/s (runs: {:?})", median(analyse.clone()), mb / median(analyse), ());
-    println!("analysis + fit: median {:.3}s = {:.1} MB/s (runs: {:?})", median(full.clone()), mb / median(full), ());
+    println!(
+        "corpus: {} ({} docs, {:.1} MB)",
+        path.display(),
+        docs.len(),
+        mb
+    );
+    let (analyse, full) = (median(analyse), median(full));
+    println!(
+        "analysis only : median {analyse:.3}s = {:.1} MB/s",
+        mb / analyse
+    );
+    println!("analysis + fit: median {full:.3}s = {:.1} MB/s", mb / full);
 }

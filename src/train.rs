@@ -9,7 +9,9 @@
 
 use crate::corpus::Document;
 use crate::eval::{self, Split};
-use crate::features::{AnalyzedCorpus, CsrMatrix, FeatureError, FeatureMode, FeatureParams, FeatureSpace};
+use crate::features::{
+    AnalyzedCorpus, CsrMatrix, FeatureError, FeatureMode, FeatureParams, FeatureSpace,
+};
 use crate::model::{HeldOutMetrics, Model, ModelData, ModelError, Provenance, TopicMeta};
 use crate::nb::{tune_thresholds, Decision, FittedNb, LabelSets, NbError, NbParams, NbValidParams};
 use crate::text::{Analyzer, AnalyzerConfig, TextError};
@@ -26,8 +28,14 @@ pub enum TrainError {
     NoDocuments,
     #[error("need at least 2 topics to train a classifier, found {}: {}", .0.len(), .0.join(", "))]
     TooFewTopics(Vec<String>),
-    #[error("document {id:?} has label {label:?}, which is not among the declared topics ({known})")]
-    UnknownLabel { id: String, label: String, known: String },
+    #[error(
+        "document {id:?} has label {label:?}, which is not among the declared topics ({known})"
+    )]
+    UnknownLabel {
+        id: String,
+        label: String,
+        known: String,
+    },
     #[error("topic {0:?} has no training documents")]
     TopicWithoutDocuments(String),
     #[error("invalid option: {0}")]
@@ -154,7 +162,11 @@ pub struct Silent;
 impl Progress for Silent {}
 
 /// Trains a model on `docs`.
-pub fn train(docs: &[Document], options: &TrainOptions, progress: &dyn Progress) -> Result<(Model, TrainSummary)> {
+pub fn train(
+    docs: &[Document],
+    options: &TrainOptions,
+    progress: &dyn Progress,
+) -> Result<(Model, TrainSummary)> {
     if docs.is_empty() {
         return Err(TrainError::NoDocuments);
     }
@@ -188,12 +200,18 @@ pub fn train(docs: &[Document], options: &TrainOptions, progress: &dyn Progress)
         progress.analysed(i + 1);
     }
 
-    let strata: Vec<usize> = labels.labels.iter().map(|l| l.first().copied().unwrap_or(0)).collect();
+    let strata: Vec<usize> = labels
+        .labels
+        .iter()
+        .map(|l| l.first().copied().unwrap_or(0))
+        .collect();
     let splits: Vec<Split> = match options.validation {
         Validation::None => Vec::new(),
         Validation::Holdout(f) => {
             if !(f > 0.0 && f < 1.0) {
-                return Err(TrainError::InvalidOption(format!("held-out fraction must be in (0, 1), got {f}")));
+                return Err(TrainError::InvalidOption(format!(
+                    "held-out fraction must be in (0, 1), got {f}"
+                )));
             }
             vec![eval::holdout_split(&strata, f, options.seed)]
         }
@@ -226,27 +244,43 @@ pub fn train(docs: &[Document], options: &TrainOptions, progress: &dyn Progress)
         let decision = if use_thresholds {
             let t = tune_thresholds(&probs, &gold, 0.5);
             thresholds = Some(t.clone());
-            Decision::Thresholds { thresholds: t, exclusive: exclusive.clone() }
+            Decision::Thresholds {
+                thresholds: t,
+                exclusive: exclusive.clone(),
+            }
         } else {
             Decision::Argmax
         };
         let predicted: Vec<Vec<usize>> = probs.iter().map(|p| decision.decide(p)).collect();
         held_out = Some(eval::evaluate(&gold.labels, &predicted, &topic_ids));
-        let language_of = |i: usize| docs[i].lang.or(corpus.docs[i].lang).map_or("und", |l| l.code());
+        let language_of = |i: usize| {
+            docs[i]
+                .lang
+                .or(corpus.docs[i].lang)
+                .map_or("und", |l| l.code())
+        };
         let mut languages: Vec<&str> = scored.iter().map(|&i| language_of(i)).collect();
         languages.sort_unstable();
         languages.dedup();
         for lang in languages {
-            let rows: Vec<usize> = (0..scored.len()).filter(|&k| language_of(scored[k]) == lang).collect();
+            let rows: Vec<usize> = (0..scored.len())
+                .filter(|&k| language_of(scored[k]) == lang)
+                .collect();
             let g: Vec<Vec<usize>> = rows.iter().map(|&k| gold.labels[k].clone()).collect();
             let p: Vec<Vec<usize>> = rows.iter().map(|&k| predicted[k].clone()).collect();
             held_out_by_language.insert(lang.to_string(), eval::evaluate(&g, &p, &topic_ids));
         }
     }
     let decision = match (&thresholds, use_thresholds) {
-        (Some(t), true) => Decision::Thresholds { thresholds: t.clone(), exclusive },
+        (Some(t), true) => Decision::Thresholds {
+            thresholds: t.clone(),
+            exclusive,
+        },
         // No validation data to tune on: the posterior's natural cut.
-        (None, true) => Decision::Thresholds { thresholds: vec![0.5; topics.len()], exclusive },
+        (None, true) => Decision::Thresholds {
+            thresholds: vec![0.5; topics.len()],
+            exclusive,
+        },
         _ => Decision::Argmax,
     };
 
@@ -298,7 +332,10 @@ fn fit_subset(
     rows: &[usize],
 ) -> Result<(FeatureSpace, FittedNb)> {
     let space = FeatureSpace::fit(&options.features, corpus, rows)?;
-    let x = CsrMatrix::from_rows(space.n_features(), rows.iter().map(|&i| space.transform(&corpus.docs[i])));
+    let x = CsrMatrix::from_rows(
+        space.n_features(),
+        rows.iter().map(|&i| space.transform(&corpus.docs[i])),
+    );
     let dataset = DatasetBase::new(x, labels.subset(rows));
     let nb = options.nb.fit(&dataset)?;
     Ok((space, nb))
@@ -308,11 +345,20 @@ fn fit_subset(
 /// each topic's exclusivity.
 fn resolve_topics(docs: &[Document], declared: &[TopicSpec]) -> (Vec<TopicMeta>, Vec<bool>) {
     let specs: Vec<TopicSpec> = if declared.is_empty() {
-        let mut ids: Vec<&str> = docs.iter().flat_map(|d| d.labels.iter().map(String::as_str)).collect();
+        let mut ids: Vec<&str> = docs
+            .iter()
+            .flat_map(|d| d.labels.iter().map(String::as_str))
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         ids.into_iter()
-            .map(|id| TopicSpec { id: id.to_string(), name_en: None, name_fr: None, description: String::new(), exclusive: false })
+            .map(|id| TopicSpec {
+                id: id.to_string(),
+                name_en: None,
+                name_fr: None,
+                description: String::new(),
+                exclusive: false,
+            })
             .collect()
     } else {
         declared.to_vec()
@@ -322,7 +368,12 @@ fn resolve_topics(docs: &[Document], declared: &[TopicSpec]) -> (Vec<TopicMeta>,
         .into_iter()
         .map(|s| {
             let name_en = s.name_en.clone().unwrap_or_else(|| s.id.clone());
-            TopicMeta { name_fr: s.name_fr.unwrap_or_else(|| name_en.clone()), name_en, id: s.id, description: s.description }
+            TopicMeta {
+                name_fr: s.name_fr.unwrap_or_else(|| name_en.clone()),
+                name_en,
+                id: s.id,
+                description: s.description,
+            }
         })
         .collect();
     (topics, exclusive)
@@ -333,11 +384,15 @@ fn label_sets(docs: &[Document], topic_ids: &[String]) -> Result<LabelSets> {
     for d in docs {
         let mut set = Vec::with_capacity(d.labels.len());
         for l in &d.labels {
-            let c = topic_ids.iter().position(|t| t == l).ok_or_else(|| TrainError::UnknownLabel {
-                id: d.id.clone(),
-                label: l.clone(),
-                known: topic_ids.join(", "),
-            })?;
+            let c =
+                topic_ids
+                    .iter()
+                    .position(|t| t == l)
+                    .ok_or_else(|| TrainError::UnknownLabel {
+                        id: d.id.clone(),
+                        label: l.clone(),
+                        known: topic_ids.join(", "),
+                    })?;
             if !set.contains(&c) {
                 set.push(c);
             }
@@ -351,7 +406,11 @@ fn label_sets(docs: &[Document], topic_ids: &[String]) -> Result<LabelSets> {
 pub fn corpus_hash(docs: &[Document]) -> String {
     let mut h = Sha256::new();
     for d in docs {
-        for part in [d.id.as_str(), d.title.as_deref().unwrap_or(""), d.text.as_str()] {
+        for part in [
+            d.id.as_str(),
+            d.title.as_deref().unwrap_or(""),
+            d.text.as_str(),
+        ] {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }

@@ -33,11 +33,25 @@ fn case() -> impl Strategy<Value = Case> {
             // has a document); the rest are random.
             let extra = prop::collection::vec(0..n_classes, n_docs - n_classes);
             let tests = prop::collection::vec(prop::collection::vec(0u32..5, n_features), 1..=5);
-            (Just(n_classes), Just(n_features), counts, extra, Just(alpha), tests)
+            (
+                Just(n_classes),
+                Just(n_features),
+                counts,
+                extra,
+                Just(alpha),
+                tests,
+            )
         })
         .prop_map(|(n_classes, n_features, counts, extra, alpha, tests)| {
             let labels = (0..n_classes).chain(extra).collect();
-            Case { n_classes, n_features, counts, labels, alpha, tests }
+            Case {
+                n_classes,
+                n_features,
+                counts,
+                labels,
+                alpha,
+                tests,
+            }
         })
 }
 

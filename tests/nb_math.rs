@@ -2,12 +2,16 @@
 //! cross-checked with scikit-learn 1.9.1, whose outputs are quoted in the
 //! comments; the tests themselves need no Python).
 
+// scikit-learn's outputs are quoted verbatim, ln 2 among them.
+#![allow(clippy::approx_constant)]
+
 use docclass::eval::evaluate;
 use docclass::features::{CsrMatrix, SparseVec};
 use docclass::nb::{
-    softmax_in_place, tune_thresholds, ClassPriors, Decision, FittedNb, LabelSets, NbError, NbParams, NbVariant,
+    softmax_in_place, tune_thresholds, ClassPriors, Decision, FittedNb, LabelSets, NbError,
+    NbParams, NbVariant,
 };
-use linfa::traits::{Fit, Predict};
+use linfa::traits::{Fit, Predict, PredictInplace};
 use linfa::{DatasetBase, ParamGuard};
 use ndarray::Array2;
 
@@ -40,7 +44,12 @@ fn sv(dense: &[f64]) -> SparseVec {
     v
 }
 
-fn dataset(n_features: usize, rows: &[&[f64]], n_topics: usize, labels: &[&[usize]]) -> DatasetBase<CsrMatrix, LabelSets> {
+fn dataset(
+    n_features: usize,
+    rows: &[&[f64]],
+    n_topics: usize,
+    labels: &[&[usize]],
+) -> DatasetBase<CsrMatrix, LabelSets> {
     let x = CsrMatrix::from_rows(n_features, rows.iter().map(|r| sv(r)));
     let y = LabelSets::new(n_topics, labels.iter().map(|l| l.to_vec()).collect());
     DatasetBase::new(x, y)
@@ -55,11 +64,28 @@ fn dataset(n_features: usize, rows: &[&[f64]], n_topics: usize, labels: &[&[usiz
 /// d2  [  1, 0, 1 ]  0
 /// ```
 fn toy() -> DatasetBase<CsrMatrix, LabelSets> {
-    dataset(3, &[&[2.0, 1.0, 0.0], &[0.0, 1.0, 3.0], &[1.0, 0.0, 1.0]], 2, &[&[0], &[1], &[0]])
+    dataset(
+        3,
+        &[&[2.0, 1.0, 0.0], &[0.0, 1.0, 3.0], &[1.0, 0.0, 1.0]],
+        2,
+        &[&[0], &[1], &[0]],
+    )
 }
 
-fn fit(variant: NbVariant, alpha: f64, priors: ClassPriors, ds: &DatasetBase<CsrMatrix, LabelSets>) -> FittedNb {
-    NbParams::new().variant(variant).alpha(alpha).priors(priors).check().expect("valid params").fit(ds).expect("fit")
+fn fit(
+    variant: NbVariant,
+    alpha: f64,
+    priors: ClassPriors,
+    ds: &DatasetBase<CsrMatrix, LabelSets>,
+) -> FittedNb {
+    NbParams::new()
+        .variant(variant)
+        .alpha(alpha)
+        .priors(priors)
+        .check()
+        .expect("valid params")
+        .fit(ds)
+        .expect("fit")
 }
 
 // ---------------------------------------------------------------------------
@@ -81,13 +107,37 @@ fn multinomial_matches_hand_computation() {
     //   f1: ln(2/8), ln(2/7)
     //   f2: ln(2/8), ln(4/7)
     let ln = f64::ln;
-    close_all(nb.feature_weights(0), &[ln(4.0 / 8.0), ln(1.0 / 7.0)], "w[f0]");
-    close_all(nb.feature_weights(1), &[ln(2.0 / 8.0), ln(2.0 / 7.0)], "w[f1]");
-    close_all(nb.feature_weights(2), &[ln(2.0 / 8.0), ln(4.0 / 7.0)], "w[f2]");
+    close_all(
+        nb.feature_weights(0),
+        &[ln(4.0 / 8.0), ln(1.0 / 7.0)],
+        "w[f0]",
+    );
+    close_all(
+        nb.feature_weights(1),
+        &[ln(2.0 / 8.0), ln(2.0 / 7.0)],
+        "w[f1]",
+    );
+    close_all(
+        nb.feature_weights(2),
+        &[ln(2.0 / 8.0), ln(4.0 / 7.0)],
+        "w[f2]",
+    );
     // scikit-learn MultinomialNB(alpha=1.0).fit(X, y).feature_log_prob_ (transposed):
-    close_all(nb.feature_weights(0), &[-0.6931471805599452, -1.9459101490553132], "sklearn w[f0]");
-    close_all(nb.feature_weights(1), &[-1.3862943611198904, -1.252762968495368], "sklearn w[f1]");
-    close_all(nb.feature_weights(2), &[-1.3862943611198904, -0.5596157879354227], "sklearn w[f2]");
+    close_all(
+        nb.feature_weights(0),
+        &[-0.6931471805599452, -1.9459101490553132],
+        "sklearn w[f0]",
+    );
+    close_all(
+        nb.feature_weights(1),
+        &[-1.3862943611198904, -1.252762968495368],
+        "sklearn w[f1]",
+    );
+    close_all(
+        nb.feature_weights(2),
+        &[-1.3862943611198904, -0.5596157879354227],
+        "sklearn w[f2]",
+    );
 
     // Learned priors: 2 of 3 documents in topic 0, 1 of 3 in topic 1.
     close_all(&nb.data().bias, &[ln(2.0 / 3.0), ln(1.0 / 3.0)], "bias");
@@ -101,11 +151,19 @@ fn multinomial_matches_hand_computation() {
     let jll = nb.joint_log_likelihood(&x).unwrap();
     close_all(&jll, &[ln(1.0 / 48.0), ln(16.0 / 1029.0)], "jll");
     // sklearn: predict_joint_log_proba([[1, 0, 2]]) = [[-3.8712010109078907, -4.163754013594269]]
-    close_all(&jll, &[-3.8712010109078907, -4.163754013594269], "sklearn jll");
+    close_all(
+        &jll,
+        &[-3.8712010109078907, -4.163754013594269],
+        "sklearn jll",
+    );
     let p = nb.predict_proba(&x).unwrap();
     close_all(&p, &[343.0 / 599.0, 256.0 / 599.0], "proba");
     // sklearn: predict_proba = [[0.5726210350584308, 0.4273789649415691]]
-    close_all(&p, &[0.5726210350584308, 0.4273789649415691], "sklearn proba");
+    close_all(
+        &p,
+        &[0.5726210350584308, 0.4273789649415691],
+        "sklearn proba",
+    );
 }
 
 #[test]
@@ -113,7 +171,12 @@ fn multinomial_uniform_and_given_priors() {
     let ln = f64::ln;
     let uniform = fit(NbVariant::Multinomial, 1.0, ClassPriors::Uniform, &toy());
     close_all(&uniform.data().bias, &[ln(0.5), ln(0.5)], "uniform bias");
-    let given = fit(NbVariant::Multinomial, 1.0, ClassPriors::Given(vec![0.25, 0.75]), &toy());
+    let given = fit(
+        NbVariant::Multinomial,
+        1.0,
+        ClassPriors::Given(vec![0.25, 0.75]),
+        &toy(),
+    );
     close_all(&given.data().bias, &[ln(0.25), ln(0.75)], "given bias");
     // Priors only move the bias: weights are the same.
     assert_eq!(uniform.data().weights, given.data().weights);
@@ -133,9 +196,15 @@ fn empty_document_scores_to_the_priors() {
 #[test]
 fn feature_out_of_range_is_an_error() {
     let nb = fit(NbVariant::Multinomial, 1.0, ClassPriors::Learned, &toy());
-    let x = SparseVec { indices: vec![1, 3], values: vec![1.0, 1.0] };
+    let x = SparseVec {
+        indices: vec![1, 3],
+        values: vec![1.0, 1.0],
+    };
     match nb.joint_log_likelihood(&x) {
-        Err(NbError::FeatureOutOfRange { feature: 3, n_features: 3 }) => {}
+        Err(NbError::FeatureOutOfRange {
+            feature: 3,
+            n_features: 3,
+        }) => {}
         other => panic!("expected FeatureOutOfRange, got {other:?}"),
     }
 }
@@ -159,13 +228,30 @@ fn complement_matches_hand_computation_and_sklearn() {
     close_all(nb.feature_weights(1), &[ln(3.5), ln(4.0)], "w[f1]");
     close_all(nb.feature_weights(2), &[ln(1.75), ln(4.0)], "w[f2]");
     // scikit-learn ComplementNB(alpha=1.0, norm=False).fit(X, y).feature_log_prob_ (transposed):
-    close_all(nb.feature_weights(0), &[1.9459101490553135, 0.6931471805599453], "sklearn w[f0]");
-    close_all(nb.feature_weights(1), &[1.252762968495368, 1.3862943611198906], "sklearn w[f1]");
-    close_all(nb.feature_weights(2), &[0.5596157879354228, 1.3862943611198906], "sklearn w[f2]");
+    close_all(
+        nb.feature_weights(0),
+        &[1.9459101490553135, 0.6931471805599453],
+        "sklearn w[f0]",
+    );
+    close_all(
+        nb.feature_weights(1),
+        &[1.252762968495368, 1.3862943611198906],
+        "sklearn w[f1]",
+    );
+    close_all(
+        nb.feature_weights(2),
+        &[0.5596157879354228, 1.3862943611198906],
+        "sklearn w[f2]",
+    );
 
     // Complement NB ignores priors (sklearn adds class_log_prior_ only when there is one class).
     assert_eq!(nb.data().bias, vec![0.0, 0.0]);
-    let given = fit(NbVariant::Complement, 1.0, ClassPriors::Given(vec![0.1, 0.9]), &toy());
+    let given = fit(
+        NbVariant::Complement,
+        1.0,
+        ClassPriors::Given(vec![0.1, 0.9]),
+        &toy(),
+    );
     assert_eq!(given.data().bias, vec![0.0, 0.0]);
     assert_eq!(given.data().weights, nb.data().weights);
 
@@ -177,11 +263,19 @@ fn complement_matches_hand_computation_and_sklearn() {
     let jll = nb.joint_log_likelihood(&x).unwrap();
     close_all(&jll, &[ln(343.0 / 16.0), ln(32.0)], "jll");
     // sklearn: predict_joint_log_proba = [[3.0651417249261588, 3.4657359027997265]]
-    close_all(&jll, &[3.0651417249261588, 3.4657359027997265], "sklearn jll");
+    close_all(
+        &jll,
+        &[3.0651417249261588, 3.4657359027997265],
+        "sklearn jll",
+    );
     let p = nb.predict_proba(&x).unwrap();
     close_all(&p, &[343.0 / 855.0, 512.0 / 855.0], "proba");
     // sklearn: predict_proba = [[0.4011695906432748, 0.598830409356725]]
-    close_all(&p, &[0.4011695906432748, 0.598830409356725], "sklearn proba");
+    close_all(
+        &p,
+        &[0.4011695906432748, 0.598830409356725],
+        "sklearn proba",
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -198,11 +292,24 @@ fn multi_label_document_counts_for_every_topic() {
     // ```
     // Topic 0 = d0 + d1 = [4, 2], total 6 → denominator 6 + 2 = 8
     // Topic 1 = d0 + d2 = [1, 3], total 4 → denominator 4 + 2 = 6
-    let ds = dataset(2, &[&[1.0, 2.0], &[3.0, 0.0], &[0.0, 1.0]], 2, &[&[0, 1], &[0], &[1]]);
+    let ds = dataset(
+        2,
+        &[&[1.0, 2.0], &[3.0, 0.0], &[0.0, 1.0]],
+        2,
+        &[&[0, 1], &[0], &[1]],
+    );
     let nb = fit(NbVariant::Multinomial, 1.0, ClassPriors::Learned, &ds);
     let ln = f64::ln;
-    close_all(nb.feature_weights(0), &[ln(5.0 / 8.0), ln(2.0 / 6.0)], "w[f0]");
-    close_all(nb.feature_weights(1), &[ln(3.0 / 8.0), ln(4.0 / 6.0)], "w[f1]");
+    close_all(
+        nb.feature_weights(0),
+        &[ln(5.0 / 8.0), ln(2.0 / 6.0)],
+        "w[f0]",
+    );
+    close_all(
+        nb.feature_weights(1),
+        &[ln(3.0 / 8.0), ln(4.0 / 6.0)],
+        "w[f1]",
+    );
     // Each topic has 2 of the 4 (document, topic) pairs.
     assert_eq!(nb.data().topic_doc_counts, vec![2, 2]);
     close_all(&nb.data().bias, &[ln(0.5), ln(0.5)], "bias");
@@ -211,8 +318,16 @@ fn multi_label_document_counts_for_every_topic() {
     // Complement of topic 0 = all − [4, 2] = [0, 1], total 7 − 6 = 1 → denominator 3
     // Complement of topic 1 = all − [1, 3] = [3, 0], total 7 − 4 = 3 → denominator 5
     let cnb = fit(NbVariant::Complement, 1.0, ClassPriors::Learned, &ds);
-    close_all(cnb.feature_weights(0), &[-ln(1.0 / 3.0), -ln(4.0 / 5.0)], "cnb w[f0]");
-    close_all(cnb.feature_weights(1), &[-ln(2.0 / 3.0), -ln(1.0 / 5.0)], "cnb w[f1]");
+    close_all(
+        cnb.feature_weights(0),
+        &[-ln(1.0 / 3.0), -ln(4.0 / 5.0)],
+        "cnb w[f0]",
+    );
+    close_all(
+        cnb.feature_weights(1),
+        &[-ln(2.0 / 3.0), -ln(1.0 / 5.0)],
+        "cnb w[f1]",
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -223,16 +338,24 @@ fn multi_label_document_counts_for_every_topic() {
 fn alpha_must_be_finite_and_positive() {
     for bad in [0.0, -0.5, f64::NAN, f64::INFINITY] {
         match NbParams::new().alpha(bad).check() {
-            Err(NbError::Alpha(a)) => assert!(a == bad || (a.is_nan() && bad.is_nan()), "{a} vs {bad}"),
+            Err(NbError::Alpha(a)) => {
+                assert!(a == bad || (a.is_nan() && bad.is_nan()), "{a} vs {bad}")
+            }
             other => panic!("alpha {bad}: expected NbError::Alpha, got {other:?}"),
         }
     }
     let err = NbParams::new().alpha(0.0).check().unwrap_err();
     assert_eq!(err.to_string(), "alpha must be a finite number > 0, got 0");
     // check_ref agrees with check.
-    assert!(matches!(NbParams::new().alpha(-1.0).check_ref(), Err(NbError::Alpha(_))));
+    assert!(matches!(
+        NbParams::new().alpha(-1.0).check_ref(),
+        Err(NbError::Alpha(_))
+    ));
     // Fitting unchecked parameters goes through the same check.
-    assert!(matches!(NbParams::new().alpha(0.0).fit(&toy()), Err(NbError::Alpha(_))));
+    assert!(matches!(
+        NbParams::new().alpha(0.0).fit(&toy()),
+        Err(NbError::Alpha(_))
+    ));
     // The defaults are valid.
     let p = NbParams::new().check().unwrap();
     assert_eq!(p.variant(), NbVariant::Complement);
@@ -242,12 +365,18 @@ fn alpha_must_be_finite_and_positive() {
 
 #[test]
 fn given_priors_are_checked() {
-    match NbParams::new().priors(ClassPriors::Given(vec![0.5, 0.6])).check() {
+    match NbParams::new()
+        .priors(ClassPriors::Given(vec![0.5, 0.6]))
+        .check()
+    {
         Err(NbError::PriorSum(s)) => close(s, 1.1, "prior sum"),
         other => panic!("expected PriorSum, got {other:?}"),
     }
     for bad in [0.0, -0.25, f64::NAN] {
-        match NbParams::new().priors(ClassPriors::Given(vec![bad, 1.0 - bad])).check() {
+        match NbParams::new()
+            .priors(ClassPriors::Given(vec![bad, 1.0 - bad]))
+            .check()
+        {
             Err(NbError::PriorValue(v)) => assert!(v == bad || (v.is_nan() && bad.is_nan())),
             other => panic!("prior {bad}: expected PriorValue, got {other:?}"),
         }
@@ -259,7 +388,10 @@ fn given_priors_are_checked() {
         .check()
         .expect("valid on their own");
     match params.fit(&toy()) {
-        Err(NbError::PriorCount { given: 3, topics: 2 }) => {}
+        Err(NbError::PriorCount {
+            given: 3,
+            topics: 2,
+        }) => {}
         other => panic!("expected PriorCount, got {other:?}"),
     }
 }
@@ -269,17 +401,27 @@ fn fit_rejects_bad_targets() {
     let params = NbParams::new().check().unwrap();
 
     let one_topic = dataset(2, &[&[1.0, 0.0], &[0.0, 1.0]], 1, &[&[0], &[0]]);
-    assert!(matches!(params.fit(&one_topic), Err(NbError::TooFewTopics(1))));
+    assert!(matches!(
+        params.fit(&one_topic),
+        Err(NbError::TooFewTopics(1))
+    ));
 
     let empty_topic = dataset(2, &[&[1.0, 0.0], &[0.0, 1.0]], 3, &[&[0], &[1]]);
     match params.fit(&empty_topic) {
-        Err(e @ NbError::EmptyTopic(2)) => assert_eq!(e.to_string(), "topic 2 has no training documents"),
+        Err(e @ NbError::EmptyTopic(2)) => {
+            assert_eq!(e.to_string(), "topic 2 has no training documents")
+        }
         other => panic!("expected EmptyTopic(2), got {other:?}"),
     }
 
     let out_of_range = dataset(2, &[&[1.0, 0.0], &[0.0, 1.0]], 2, &[&[0], &[1, 5]]);
     match params.fit(&out_of_range) {
-        Err(e @ NbError::LabelOutOfRange { label: 5, topics: 2 }) => {
+        Err(
+            e @ NbError::LabelOutOfRange {
+                label: 5,
+                topics: 2,
+            },
+        ) => {
             assert_eq!(e.to_string(), "label index 5 is out of range for 2 topics")
         }
         other => panic!("expected LabelOutOfRange, got {other:?}"),
@@ -287,7 +429,13 @@ fn fit_rejects_bad_targets() {
 
     let x = CsrMatrix::from_rows(2, [sv(&[1.0, 0.0]), sv(&[0.0, 1.0])]);
     let mismatch = DatasetBase::new(x, LabelSets::new(2, vec![vec![0]]));
-    assert!(matches!(params.fit(&mismatch), Err(NbError::TargetCount { records: 2, targets: 1 })));
+    assert!(matches!(
+        params.fit(&mismatch),
+        Err(NbError::TargetCount {
+            records: 2,
+            targets: 1
+        })
+    ));
 }
 
 // ---------------------------------------------------------------------------
@@ -302,13 +450,19 @@ fn naive_proba(jll: &[f64]) -> Vec<f64> {
 }
 
 fn assert_is_distribution(p: &[f64], what: &str) {
-    assert!(p.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)), "{what}: {p:?}");
+    assert!(
+        p.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)),
+        "{what}: {p:?}"
+    );
     close(p.iter().sum::<f64>(), 1.0, &format!("{what}: sum"));
 }
 
 #[test]
 fn one_feature_repeated_5000_times_is_stable() {
-    let x = SparseVec { indices: vec![2], values: vec![5000.0] };
+    let x = SparseVec {
+        indices: vec![2],
+        values: vec![5000.0],
+    };
     for variant in [NbVariant::Multinomial, NbVariant::Complement] {
         let nb = fit(variant, 1.0, ClassPriors::Learned, &toy());
         let jll = nb.joint_log_likelihood(&x).unwrap();
@@ -340,13 +494,21 @@ fn five_thousand_distinct_features_are_stable() {
     // Topic 0 uses the even features, topic 1 the odd ones, topic 2 every third.
     let rows: Vec<SparseVec> = (0..3)
         .map(|c| {
-            let ids: Vec<u32> = (0..V as u32).filter(|f| f % (c as u32 + 2) == 0 || (c == 1 && f % 2 == 1)).collect();
-            SparseVec { values: vec![1.0; ids.len()], indices: ids }
+            let ids: Vec<u32> = (0..V as u32)
+                .filter(|f| f % (c as u32 + 2) == 0 || (c == 1 && f % 2 == 1))
+                .collect();
+            SparseVec {
+                values: vec![1.0; ids.len()],
+                indices: ids,
+            }
         })
         .collect();
     let x = CsrMatrix::from_rows(V, rows);
     let ds = DatasetBase::new(x, LabelSets::new(3, vec![vec![0], vec![1], vec![2]]));
-    let long = SparseVec { indices: (0..V as u32).collect(), values: vec![1.0; V] };
+    let long = SparseVec {
+        indices: (0..V as u32).collect(),
+        values: vec![1.0; V],
+    };
     for variant in [NbVariant::Multinomial, NbVariant::Complement] {
         let nb = fit(variant, 0.5, ClassPriors::Learned, &ds);
         let jll = nb.joint_log_likelihood(&long).unwrap();
@@ -357,15 +519,20 @@ fn five_thousand_distinct_features_are_stable() {
             NbVariant::Multinomial => assert!(exps.iter().all(|&e| e == 0.0), "{jll:?}"),
             NbVariant::Complement => assert!(exps.iter().all(|&e| e == f64::INFINITY), "{jll:?}"),
         }
-        assert!(naive_proba(&jll).iter().all(|v| v.is_nan()), "the naive method should fail");
+        assert!(
+            naive_proba(&jll).iter().all(|v| v.is_nan()),
+            "the naive method should fail"
+        );
     }
 }
 
 #[test]
 fn softmax_handles_extremes() {
-    let mut s = [-1e6, -1e6 - 2.0_f64.ln()];
+    // exp(-1e6) underflows, but the difference of 1 is exact: p0 = 1 / (1 + e^-1).
+    let mut s = [-1e6, -1e6 - 1.0];
     softmax_in_place(&mut s);
-    close_all(&s, &[2.0 / 3.0, 1.0 / 3.0], "shifted");
+    let e = (-1.0f64).exp();
+    close_all(&s, &[1.0 / (1.0 + e), e / (1.0 + e)], "shifted");
     let mut inf = [f64::NEG_INFINITY; 4];
     softmax_in_place(&mut inf);
     assert_eq!(inf, [0.25; 4]);
@@ -380,8 +547,19 @@ fn predict_fills_rows_that_sum_to_one() {
     let ds = toy();
     for variant in [NbVariant::Multinomial, NbVariant::Complement] {
         let nb = fit(variant, 1.0, ClassPriors::Learned, &ds);
-        let test = CsrMatrix::from_rows(3, [sv(&[1.0, 0.0, 2.0]), sv(&[0.0, 0.0, 0.0]), sv(&[7.0, 1.0, 0.0])]);
-        let probs: Array2<f64> = nb.predict(&test);
+        let test = CsrMatrix::from_rows(
+            3,
+            [
+                sv(&[1.0, 0.0, 2.0]),
+                sv(&[0.0, 0.0, 0.0]),
+                sv(&[7.0, 1.0, 0.0]),
+            ],
+        );
+        // Through linfa's Predict (on a dataset) and through PredictInplace directly.
+        let probs: Array2<f64> = nb.predict(&DatasetBase::new(test.clone(), ()));
+        let mut inplace = nb.default_target(&test);
+        nb.predict_inplace(&test, &mut inplace);
+        assert_eq!(probs, inplace);
         assert_eq!(probs.dim(), (3, 2));
         for (i, row) in probs.rows().into_iter().enumerate() {
             close(row.sum(), 1.0, &format!("{variant:?} row {i}"));
@@ -392,8 +570,13 @@ fn predict_fills_rows_that_sum_to_one() {
     // A matrix built for a larger feature space: that row becomes NaN, the rest are scored.
     let nb = fit(NbVariant::Multinomial, 1.0, ClassPriors::Learned, &ds);
     let wide = CsrMatrix::from_rows(5, [sv(&[1.0, 0.0, 2.0]), sv(&[0.0, 0.0, 0.0, 0.0, 1.0])]);
-    let probs: Array2<f64> = nb.predict(&wide);
-    close_all(probs.row(0).as_slice().unwrap(), &[343.0 / 599.0, 256.0 / 599.0], "row 0");
+    let mut probs = nb.default_target(&wide);
+    nb.predict_inplace(&wide, &mut probs);
+    close_all(
+        probs.row(0).as_slice().unwrap(),
+        &[343.0 / 599.0, 256.0 / 599.0],
+        "row 0",
+    );
     assert!(probs.row(1).iter().all(|v| v.is_nan()));
 }
 
@@ -402,7 +585,10 @@ fn predict_fills_rows_that_sum_to_one() {
 // ---------------------------------------------------------------------------
 
 fn thresholds(t: &[f64], exclusive: &[bool]) -> Decision {
-    Decision::Thresholds { thresholds: t.to_vec(), exclusive: exclusive.to_vec() }
+    Decision::Thresholds {
+        thresholds: t.to_vec(),
+        exclusive: exclusive.to_vec(),
+    }
 }
 
 #[test]
@@ -471,7 +657,12 @@ fn tune_thresholds_picks_the_middle_of_the_first_best_run() {
     //   0.5 < th ≤ 0.7  tp 1 fn 1       → 2/3
     //   Middle: index 25/2 = 12 of 0.11..0.35 → 0.23.
     // Topic 2 has no positives: keeps the default.
-    let probs = vec![vec![0.9, 0.7, 0.0], vec![0.6, 0.5, 0.0], vec![0.4, 0.35, 0.0], vec![0.2, 0.1, 0.0]];
+    let probs = vec![
+        vec![0.9, 0.7, 0.0],
+        vec![0.6, 0.5, 0.0],
+        vec![0.4, 0.35, 0.0],
+        vec![0.2, 0.1, 0.0],
+    ];
     let gold = LabelSets::new(3, vec![vec![0, 1], vec![0], vec![1], vec![]]);
     assert_eq!(tune_thresholds(&probs, &gold, 0.42), vec![0.51, 0.23, 0.42]);
 }
@@ -484,7 +675,12 @@ fn tune_thresholds_prefers_the_first_of_two_equal_runs() {
     //   0.5 < th ≤ 0.6  tp 1 fp 1 fn 1  → 1/2
     //   0.6 < th ≤ 0.9  tp 1 fp 0 fn 1  → 2/3               ← second, equal run: ignored
     //   Middle of 0.01..0.30 (30 candidates): index 15 → 0.16.
-    let probs = vec![vec![0.9, 0.1], vec![0.6, 0.4], vec![0.5, 0.5], vec![0.3, 0.7]];
+    let probs = vec![
+        vec![0.9, 0.1],
+        vec![0.6, 0.4],
+        vec![0.5, 0.5],
+        vec![0.3, 0.7],
+    ];
     let gold = LabelSets::new(2, vec![vec![0], vec![1], vec![1], vec![0, 1]]);
     let t = tune_thresholds(&probs, &gold, 0.5);
     assert_eq!(t[0], 0.16);
@@ -543,7 +739,11 @@ fn single_label_metrics_with_a_predicted_zero_support_topic() {
     close(r.macro_f1, f, "sklearn macro F1");
     close(r.hamming_loss, SK_HAMMING_INDICATOR, "sklearn hamming");
 
-    let per: Vec<(u64, u64, u64)> = r.per_topic.iter().map(|m| (m.support, m.predicted, m.true_positives)).collect();
+    let per: Vec<(u64, u64, u64)> = r
+        .per_topic
+        .iter()
+        .map(|m| (m.support, m.predicted, m.true_positives))
+        .collect();
     assert_eq!(per, vec![(3, 3, 2), (2, 1, 1), (0, 1, 0)]);
     let c = &r.per_topic[2];
     assert_eq!(c.topic, "c");
@@ -603,6 +803,10 @@ fn multi_label_metrics() {
     close(r.macro_precision, SK_MACRO.0, "sklearn macro P");
     close(r.macro_recall, SK_MACRO.1, "sklearn macro R");
     close(r.macro_f1, SK_MACRO.2, "sklearn macro F1");
-    let per: Vec<(u64, u64, u64)> = r.per_topic.iter().map(|m| (m.support, m.predicted, m.true_positives)).collect();
+    let per: Vec<(u64, u64, u64)> = r
+        .per_topic
+        .iter()
+        .map(|m| (m.support, m.predicted, m.true_positives))
+        .collect();
     assert_eq!(per, vec![(2, 2, 2), (3, 3, 3), (2, 1, 0)]);
 }

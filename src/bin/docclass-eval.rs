@@ -27,7 +27,8 @@ struct Cli {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let model = Model::load(&cli.model).with_context(|| format!("cannot load model {}", cli.model.display()))?;
+    let model = Model::load(&cli.model)
+        .with_context(|| format!("cannot load model {}", cli.model.display()))?;
     let corpus = cli.input.read()?;
     let topic_ids: Vec<String> = model.topics().iter().map(|t| t.id.clone()).collect();
     let mut gold = Vec::with_capacity(corpus.documents.len());
@@ -48,8 +49,11 @@ fn run(cli: Cli) -> Result<()> {
         gold.push(set);
     }
     let started = std::time::Instant::now();
-    let predicted: Vec<Vec<usize>> =
-        corpus.documents.iter().map(|d| model.classify(&d.full_text(), d.lang).decided).collect();
+    let predicted: Vec<Vec<usize>> = corpus
+        .documents
+        .iter()
+        .map(|d| model.classify(&d.full_text(), d.lang).decided)
+        .collect();
     let seconds = started.elapsed().as_secs_f64();
     let report = eval::evaluate(&gold, &predicted, &topic_ids);
     if cli.json {
@@ -72,14 +76,26 @@ fn run(cli: Cli) -> Result<()> {
     if unknown > 0 {
         println!("{unknown} labels unknown to the model were ignored");
     }
-    println!("{:<30} {:>9} {:>9} {:>9} {:>8}", "topic", "precision", "recall", "f1", "support");
+    println!(
+        "{:<30} {:>9} {:>9} {:>9} {:>8}",
+        "topic", "precision", "recall", "f1", "support"
+    );
     for m in &report.per_topic {
-        println!("{:<30} {:>9.4} {:>9.4} {:>9.4} {:>8}", m.topic, m.precision, m.recall, m.f1, m.support);
+        println!(
+            "{:<30} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+            m.topic, m.precision, m.recall, m.f1, m.support
+        );
     }
     println!();
     println!("accuracy (exact set) {:.4}", report.accuracy);
-    println!("macro    P {:.4}  R {:.4}  F1 {:.4}", report.macro_precision, report.macro_recall, report.macro_f1);
-    println!("micro    P {:.4}  R {:.4}  F1 {:.4}", report.micro_precision, report.micro_recall, report.micro_f1);
+    println!(
+        "macro    P {:.4}  R {:.4}  F1 {:.4}",
+        report.macro_precision, report.macro_recall, report.macro_f1
+    );
+    println!(
+        "micro    P {:.4}  R {:.4}  F1 {:.4}",
+        report.micro_precision, report.micro_recall, report.micro_f1
+    );
     println!("hamming loss {:.5}", report.hamming_loss);
     Ok(())
 }

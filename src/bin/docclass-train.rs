@@ -154,12 +154,20 @@ impl Cli {
         if !self.no_accent_fold {
             filters.push(FilterConfig::AccentFold);
         }
-        filters.push(FilterConfig::Length { min_chars: self.min_token_chars, max_chars: self.max_token_chars });
+        filters.push(FilterConfig::Length {
+            min_chars: self.min_token_chars,
+            max_chars: self.max_token_chars,
+        });
         let char_ngrams = match &self.char_ngrams {
             None => None,
             Some(s) => {
-                let (min, max) = s.split_once('-').context("--char-ngrams takes MIN-MAX, e.g. 3-5")?;
-                Some(CharNgrams { min: min.parse().context("--char-ngrams MIN")?, max: max.parse().context("--char-ngrams MAX")? })
+                let (min, max) = s
+                    .split_once('-')
+                    .context("--char-ngrams takes MIN-MAX, e.g. 3-5")?;
+                Some(CharNgrams {
+                    min: min.parse().context("--char-ngrams MIN")?,
+                    max: max.parse().context("--char-ngrams MAX")?,
+                })
             }
         };
         let analyzer = AnalyzerConfig {
@@ -173,11 +181,19 @@ impl Cli {
         analyzer.validate()?;
         let mode = match self.hash_bits {
             Some(bits) => FeatureMode::Hashing { bits },
-            None => FeatureMode::Vocabulary { min_df: self.min_df, max_df: self.max_df, max_features: self.max_features },
+            None => FeatureMode::Vocabulary {
+                min_df: self.min_df,
+                max_df: self.max_df,
+                max_features: self.max_features,
+            },
         };
         let features = FeatureParams {
             mode,
-            weighting: Weighting { sublinear_tf: !self.no_sublinear_tf, idf: !self.no_idf, l2_normalize: !self.no_l2 },
+            weighting: Weighting {
+                sublinear_tf: !self.no_sublinear_tf,
+                idf: !self.no_idf,
+                l2_normalize: !self.no_l2,
+            },
         };
         features.validate()?;
         let priors = match self.priors.as_str() {
@@ -194,7 +210,11 @@ impl Cli {
             Variant::Multinomial => NbVariant::Multinomial,
             Variant::Complement => NbVariant::Complement,
         };
-        let nb = NbParams::new().variant(variant).alpha(self.alpha).priors(priors).check()?;
+        let nb = NbParams::new()
+            .variant(variant)
+            .alpha(self.alpha)
+            .priors(priors)
+            .check()?;
         let validation = match (self.no_validation, self.holdout) {
             (true, _) => Validation::None,
             (false, Some(f)) => Validation::Holdout(f),
@@ -217,7 +237,16 @@ impl Cli {
                 None => bail!("--exclusive-topic {id:?} is not in the topics file"),
             }
         }
-        Ok(TrainOptions { analyzer, features, nb, validation, decision, seed: self.seed, topics, created_at: self.created_at()? })
+        Ok(TrainOptions {
+            analyzer,
+            features,
+            nb,
+            validation,
+            decision,
+            seed: self.seed,
+            topics,
+            created_at: self.created_at()?,
+        })
     }
 
     fn created_at(&self) -> Result<String> {
@@ -225,8 +254,14 @@ impl Cli {
             return Ok(t.clone());
         }
         let secs = match std::env::var("SOURCE_DATE_EPOCH") {
-            Ok(v) => v.trim().parse::<u64>().context("SOURCE_DATE_EPOCH is not a number of seconds")?,
-            Err(_) => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            Ok(v) => v
+                .trim()
+                .parse::<u64>()
+                .context("SOURCE_DATE_EPOCH is not a number of seconds")?,
+            Err(_) => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
         };
         Ok(rfc3339_utc(secs))
     }
@@ -248,6 +283,27 @@ impl Progress for Bar {
 fn run(cli: Cli) -> Result<()> {
     let started = Instant::now();
     let mut options = cli.options()?;
+    // Fail before a long training run, not after it.
+    for (flag, path) in [
+        ("--output", Some(&cli.output)),
+        ("--card", cli.card.as_ref()),
+    ] {
+        let Some(path) = path else { continue };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        if !dir.is_dir() {
+            bail!(
+                "{flag} {}: directory {} does not exist",
+                path.display(),
+                dir.display()
+            );
+        }
+        if path.is_dir() {
+            bail!("{flag} {} is a directory", path.display());
+        }
+    }
     let corpus = cli.input.read()?;
     if options.topics.is_empty() && !cli.exclusive_topics.is_empty() {
         // No topics file: derive the topics, then mark the exclusive ones.
@@ -269,7 +325,11 @@ fn run(cli: Cli) -> Result<()> {
             })
             .collect();
     }
-    let bar = if cli.quiet { ProgressBar::hidden() } else { ProgressBar::new(corpus.documents.len() as u64) };
+    let bar = if cli.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(corpus.documents.len() as u64)
+    };
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg:>10} [{bar:30}] {pos}/{len} docs ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -300,12 +360,29 @@ fn run(cli: Cli) -> Result<()> {
             corpus.skipped.len(),
             started.elapsed().as_secs_f64()
         );
-        println!("model version {}, {} features ({} distinct terms seen)", model.version(), summary.features, summary.distinct_terms);
-        println!("{:<30} {:>8} {:>8} {:>10}", "topic", "docs", "held F1", "threshold");
+        println!(
+            "model version {}, {} features ({} distinct terms seen)",
+            model.version(),
+            summary.features,
+            summary.distinct_terms
+        );
+        println!(
+            "{:<30} {:>8} {:>8} {:>10}",
+            "topic", "docs", "held F1", "threshold"
+        );
         for (i, topic) in summary.topics.iter().enumerate() {
-            let f1 = summary.held_out.as_ref().map_or("-".to_string(), |r| format!("{:.3}", r.per_topic[i].f1));
-            let th = summary.thresholds.as_ref().map_or("-".to_string(), |t| format!("{:.2}", t[i]));
-            println!("{topic:<30} {:>8} {f1:>8} {th:>10}", summary.topic_documents[i]);
+            let f1 = summary
+                .held_out
+                .as_ref()
+                .map_or("-".to_string(), |r| format!("{:.3}", r.per_topic[i].f1));
+            let th = summary
+                .thresholds
+                .as_ref()
+                .map_or("-".to_string(), |t| format!("{:.2}", t[i]));
+            println!(
+                "{topic:<30} {:>8} {f1:>8} {th:>10}",
+                summary.topic_documents[i]
+            );
         }
         match &summary.held_out {
             Some(r) => println!(

@@ -68,7 +68,9 @@ impl std::str::FromStr for Format {
             "csv" => Ok(Format::Csv),
             "fasttext" => Ok(Format::FastText),
             "dir" | "directory" => Ok(Format::Directory),
-            other => Err(format!("unknown format {other:?} (expected jsonl, csv, fasttext or dir)")),
+            other => Err(format!(
+                "unknown format {other:?} (expected jsonl, csv, fasttext or dir)"
+            )),
         }
     }
 }
@@ -146,13 +148,23 @@ pub enum InvalidRecord {
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{location}: {reason}")]
-    Invalid { location: Location, reason: InvalidRecord },
+    Invalid {
+        location: Location,
+        reason: InvalidRecord,
+    },
     #[error("cannot tell the format of {0} (use a .jsonl, .csv or .txt extension, a directory, or --format)")]
     UnknownFormat(PathBuf),
     #[error("{path}: CSV has no column {column:?} (columns: {available})")]
-    MissingColumn { path: PathBuf, column: String, available: String },
+    MissingColumn {
+        path: PathBuf,
+        column: String,
+        available: String,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, CorpusError>;

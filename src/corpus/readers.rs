@@ -12,7 +12,11 @@ struct Sink<'a> {
 }
 
 impl Sink<'_> {
-    fn record(&mut self, location: Location, record: std::result::Result<Document, InvalidRecord>) -> Result<()> {
+    fn record(
+        &mut self,
+        location: Location,
+        record: std::result::Result<Document, InvalidRecord>,
+    ) -> Result<()> {
         match record {
             Ok(doc) => {
                 if let Some(split) = &self.options.split {
@@ -37,9 +41,14 @@ impl Sink<'_> {
 pub fn read_path(path: &Path, options: &ReadOptions) -> Result<Corpus> {
     let format = match options.format {
         Some(f) => f,
-        None => Format::detect(path).ok_or_else(|| CorpusError::UnknownFormat(path.to_path_buf()))?,
+        None => {
+            Format::detect(path).ok_or_else(|| CorpusError::UnknownFormat(path.to_path_buf()))?
+        }
     };
-    let mut sink = Sink { options, corpus: Corpus::default() };
+    let mut sink = Sink {
+        options,
+        corpus: Corpus::default(),
+    };
     match format {
         Format::Jsonl => read_lines(path, &mut sink, parse_jsonl_line)?,
         Format::FastText => read_lines(path, &mut sink, parse_fasttext_line)?,
@@ -50,7 +59,10 @@ pub fn read_path(path: &Path, options: &ReadOptions) -> Result<Corpus> {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
-    move |source| CorpusError::Io { path: path.to_path_buf(), source }
+    move |source| CorpusError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn read_lines(
@@ -59,11 +71,16 @@ fn read_lines(
     parse: fn(&str, &str) -> std::result::Result<Document, InvalidRecord>,
 ) -> Result<()> {
     let bytes = std::fs::read(path).map_err(io_err(path))?;
+    // A UTF-8 byte order mark (Windows tools write one) is not part of line 1.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let name = path.display().to_string();
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line_no = i as u64 + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let location = Location { path: path.to_path_buf(), line: Some(line_no) };
+        let location = Location {
+            path: path.to_path_buf(),
+            line: Some(line_no),
+        };
         let record = match std::str::from_utf8(raw) {
             Ok(line) if line.trim().is_empty() => continue,
             Ok(line) => parse(line, &format!("{name}:{line_no}")),
@@ -87,7 +104,10 @@ fn check_text_and_labels(doc: Document) -> std::result::Result<Document, Invalid
     Ok(doc)
 }
 
-fn optional_string(obj: &serde_json::Map<String, Value>, key: &'static str) -> std::result::Result<Option<String>, InvalidRecord> {
+fn optional_string(
+    obj: &serde_json::Map<String, Value>,
+    key: &'static str,
+) -> std::result::Result<Option<String>, InvalidRecord> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -97,7 +117,8 @@ fn optional_string(obj: &serde_json::Map<String, Value>, key: &'static str) -> s
 }
 
 fn parse_jsonl_line(line: &str, default_id: &str) -> std::result::Result<Document, InvalidRecord> {
-    let value: Value = serde_json::from_str(line).map_err(|e| InvalidRecord::Json(e.to_string()))?;
+    let value: Value =
+        serde_json::from_str(line).map_err(|e| InvalidRecord::Json(e.to_string()))?;
     let Value::Object(obj) = value else {
         return Err(InvalidRecord::Json("expected a JSON object".into()));
     };
@@ -113,7 +134,12 @@ fn parse_jsonl_line(line: &str, default_id: &str) -> std::result::Result<Documen
                 _ => Err(InvalidRecord::FieldType("labels", "expected strings")),
             })
             .collect::<std::result::Result<_, _>>()?,
-        Some(_) => return Err(InvalidRecord::FieldType("labels", "expected a list of strings")),
+        Some(_) => {
+            return Err(InvalidRecord::FieldType(
+                "labels",
+                "expected a list of strings",
+            ))
+        }
     };
     let lang = match optional_string(&obj, "lang")? {
         Some(code) => Some(code.parse::<Lang>().map_err(InvalidRecord::Lang)?),
@@ -131,7 +157,10 @@ fn parse_jsonl_line(line: &str, default_id: &str) -> std::result::Result<Documen
 
 const FASTTEXT_PREFIX: &str = "__label__";
 
-fn parse_fasttext_line(line: &str, default_id: &str) -> std::result::Result<Document, InvalidRecord> {
+fn parse_fasttext_line(
+    line: &str,
+    default_id: &str,
+) -> std::result::Result<Document, InvalidRecord> {
     let mut labels = Vec::new();
     let mut rest = line.trim_start();
     while let Some(after) = rest.strip_prefix(FASTTEXT_PREFIX) {
@@ -151,30 +180,52 @@ fn parse_fasttext_line(line: &str, default_id: &str) -> std::result::Result<Docu
 
 fn read_csv(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
     let options = sink.options;
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_path(path).map_err(|e| csv_io(path, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_path(path)
+        .map_err(|e| csv_io(path, e))?;
     let headers = reader.byte_headers().map_err(|e| csv_io(path, e))?.clone();
     let column = |name: &str| -> Result<usize> {
-        headers.iter().position(|h| h == name.as_bytes()).ok_or_else(|| CorpusError::MissingColumn {
-            path: path.to_path_buf(),
-            column: name.to_string(),
-            available: headers.iter().map(|h| String::from_utf8_lossy(h).into_owned()).collect::<Vec<_>>().join(", "),
-        })
+        headers
+            .iter()
+            .position(|h| h == name.as_bytes())
+            .ok_or_else(|| CorpusError::MissingColumn {
+                path: path.to_path_buf(),
+                column: name.to_string(),
+                available: headers
+                    .iter()
+                    .map(|h| String::from_utf8_lossy(h).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     };
     let text_col = column(&options.csv_text_column)?;
     let label_col = column(&options.csv_label_column)?;
-    let title_col = options.csv_title_column.as_deref().map(column).transpose()?;
+    let title_col = options
+        .csv_title_column
+        .as_deref()
+        .map(column)
+        .transpose()?;
     let mut record = csv::ByteRecord::new();
     loop {
         let line = reader.position().line();
-        let location = Location { path: path.to_path_buf(), line: Some(line) };
+        let location = Location {
+            path: path.to_path_buf(),
+            line: Some(line),
+        };
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
                 let line = record.position().map_or(line, |p| p.line());
-                let location = Location { line: Some(line), ..location };
+                let location = Location {
+                    line: Some(line),
+                    ..location
+                };
                 let field = |i: usize| -> std::result::Result<String, InvalidRecord> {
                     let bytes = record.get(i).unwrap_or_default();
-                    std::str::from_utf8(bytes).map(str::to_string).map_err(|e| InvalidRecord::InvalidUtf8(e.valid_up_to()))
+                    std::str::from_utf8(bytes)
+                        .map(str::to_string)
+                        .map_err(|e| InvalidRecord::InvalidUtf8(e.valid_up_to()))
                 };
                 let doc = (|| {
                     let labels = field(label_col)?
@@ -208,7 +259,10 @@ fn read_csv(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
 }
 
 fn csv_io(path: &Path, e: csv::Error) -> CorpusError {
-    CorpusError::Io { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) }
+    CorpusError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    }
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -226,22 +280,34 @@ fn read_dir(root: &Path, sink: &mut Sink<'_>) -> Result<()> {
         if !label_dir.is_dir() {
             continue;
         }
-        let Some(label) = label_dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        let Some(label) = label_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+        else {
             continue;
         };
         if label.starts_with('.') {
             continue;
         }
         for file in sorted_entries(&label_dir)? {
-            let hidden = file.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            let hidden = file
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
             if !file.is_file() || hidden {
                 continue;
             }
             let bytes = std::fs::read(&file).map_err(io_err(&file))?;
-            let location = Location { path: file.clone(), line: None };
+            let location = Location {
+                path: file.clone(),
+                line: None,
+            };
             let record = match String::from_utf8(bytes) {
                 Ok(text) => check_text_and_labels(Document {
-                    id: file.strip_prefix(root).unwrap_or(&file).display().to_string(),
+                    id: file
+                        .strip_prefix(root)
+                        .unwrap_or(&file)
+                        .display()
+                        .to_string(),
                     title: None,
                     text,
                     labels: vec![label.clone()],

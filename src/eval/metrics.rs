@@ -96,7 +96,10 @@ pub fn evaluate(gold: &[Vec<usize>], predicted: &[Vec<usize>], topics: &[String]
             }
         })
         .collect();
-    let present: Vec<&TopicMetrics> = per_topic.iter().filter(|m| m.support > 0 || m.predicted > 0).collect();
+    let present: Vec<&TopicMetrics> = per_topic
+        .iter()
+        .filter(|m| m.support > 0 || m.predicted > 0)
+        .collect();
     let macro_avg = |f: fn(&TopicMetrics) -> f64| {
         if present.is_empty() {
             0.0

@@ -5,4 +5,4 @@ mod metrics;
 mod split;
 
 pub use metrics::{evaluate, Report, TopicMetrics};
-pub use split::{kfold_splits, holdout_split, Split};
+pub use split::{holdout_split, kfold_splits, Split};

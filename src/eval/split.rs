@@ -55,7 +55,8 @@ pub fn holdout_split(strata: &[usize], fraction: f64, seed: u64) -> Split {
     let mut held = vec![false; strata.len()];
     for group in &mut groups {
         rng.shuffle(group);
-        let take = ((group.len() as f64 * fraction).round() as usize).min(group.len().saturating_sub(1));
+        let take =
+            ((group.len() as f64 * fraction).round() as usize).min(group.len().saturating_sub(1));
         for &i in group.iter().take(take) {
             held[i] = true;
         }

@@ -5,11 +5,11 @@
 //! vectors and matrices the Naive Bayes layer consumes. Nothing here is ever a
 //! dense documents × features matrix.
 
-mod sparse;
 mod space;
+mod sparse;
 
-pub use sparse::{CsrMatrix, SparseVec};
 pub use space::{AnalyzedCorpus, DocTerms, FeatureSpace, FeatureSpaceData};
+pub use sparse::{CsrMatrix, SparseVec};
 
 use serde::{Deserialize, Serialize};
 
@@ -67,12 +67,20 @@ pub struct Weighting {
 
 impl Weighting {
     /// Raw term counts: the textbook multinomial model.
-    pub const RAW_COUNTS: Weighting = Weighting { sublinear_tf: false, idf: false, l2_normalize: false };
+    pub const RAW_COUNTS: Weighting = Weighting {
+        sublinear_tf: false,
+        idf: false,
+        l2_normalize: false,
+    };
 }
 
 impl Default for Weighting {
     fn default() -> Self {
-        Self { sublinear_tf: true, idf: true, l2_normalize: true }
+        Self {
+            sublinear_tf: true,
+            idf: true,
+            l2_normalize: true,
+        }
     }
 }
 
@@ -91,7 +99,11 @@ pub struct FeatureParams {
 impl Default for FeatureParams {
     fn default() -> Self {
         Self {
-            mode: FeatureMode::Vocabulary { min_df: 2, max_df: 1.0, max_features: None },
+            mode: FeatureMode::Vocabulary {
+                min_df: 2,
+                max_df: 1.0,
+                max_features: None,
+            },
             weighting: Weighting::default(),
         }
     }
@@ -100,7 +112,11 @@ impl Default for FeatureParams {
 impl FeatureParams {
     pub fn validate(&self) -> Result<()> {
         match self.mode {
-            FeatureMode::Vocabulary { min_df, max_df, max_features } => {
+            FeatureMode::Vocabulary {
+                min_df,
+                max_df,
+                max_features,
+            } => {
                 if min_df == 0 {
                     return Err(FeatureError::MinDf(min_df));
                 }

@@ -48,7 +48,10 @@ impl AnalyzedCorpus {
     /// `text_min_df`: terms rarer than this keep no text (they cannot survive a
     /// vocabulary with that `min_df`), which bounds memory on large corpora.
     pub fn new(text_min_df: u32) -> Self {
-        Self { text_min_df: text_min_df.max(1), ..Default::default() }
+        Self {
+            text_min_df: text_min_df.max(1),
+            ..Default::default()
+        }
     }
 
     /// Analyses one document and appends it.
@@ -72,12 +75,16 @@ impl AnalyzedCorpus {
                     let df = self.df.entry(h).or_insert(0);
                     *df += 1;
                     if *df == self.text_min_df {
-                        self.texts.insert(h, arena[start as usize..end as usize].to_string());
+                        self.texts
+                            .insert(h, arena[start as usize..end as usize].to_string());
                     }
                 }
             }
         }
-        self.docs.push(DocTerms { lang: Some(lang), terms: counted });
+        self.docs.push(DocTerms {
+            lang: Some(lang),
+            terms: counted,
+        });
         lang
     }
 
@@ -122,7 +129,11 @@ impl FeatureSpace {
         params.validate()?;
         let n_docs = subset.len();
         let data = match params.mode {
-            FeatureMode::Vocabulary { min_df, max_df, max_features } => {
+            FeatureMode::Vocabulary {
+                min_df,
+                max_df,
+                max_features,
+            } => {
                 let subset_df;
                 let df: &HashIndex<u32> = if subset.len() == corpus.docs.len() {
                     &corpus.df
@@ -153,7 +164,9 @@ impl FeatureSpace {
                 // Feature ids in term-text order: stable across runs and readable.
                 kept.sort_unstable_by(|a, b| a.2.cmp(b.2).then(a.0.cmp(&b.0)));
                 let idf = if params.weighting.idf {
-                    kept.iter().map(|&(_, d, _)| smooth_idf(n_docs, d)).collect()
+                    kept.iter()
+                        .map(|&(_, d, _)| smooth_idf(n_docs, d))
+                        .collect()
                 } else {
                     Vec::new()
                 };
@@ -170,8 +183,11 @@ impl FeatureSpace {
                 let idf = if params.weighting.idf {
                     let mut df = vec![0u32; n_features as usize];
                     for &i in subset {
-                        let mut buckets: Vec<u32> =
-                            corpus.docs[i].terms.iter().map(|&(h, _)| bucket(h, bits)).collect();
+                        let mut buckets: Vec<u32> = corpus.docs[i]
+                            .terms
+                            .iter()
+                            .map(|&(h, _)| bucket(h, bits))
+                            .collect();
                         buckets.sort_unstable();
                         buckets.dedup();
                         for b in buckets {
@@ -202,7 +218,7 @@ impl FeatureSpace {
         if !data.idf.is_empty() && data.idf.len() != n {
             return bad(format!("{} IDF weights for {n} features", data.idf.len()));
         }
-        if data.params.weighting.idf != !data.idf.is_empty() {
+        if data.params.weighting.idf == data.idf.is_empty() {
             return bad("IDF weights present and IDF setting disagree".into());
         }
         if data.idf.iter().any(|v| !v.is_finite() || *v <= 0.0) {

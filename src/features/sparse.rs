@@ -14,7 +14,10 @@ impl SparseVec {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (usize, f64)> + '_ {
-        self.indices.iter().map(|&i| i as usize).zip(self.values.iter().copied())
+        self.indices
+            .iter()
+            .map(|&i| i as usize)
+            .zip(self.values.iter().copied())
     }
 
     /// Builds counts from unsorted feature ids (sorts `ids` in place).
@@ -49,7 +52,12 @@ pub struct CsrMatrix {
 
 impl CsrMatrix {
     pub fn new(n_features: usize) -> Self {
-        Self { indptr: vec![0], indices: Vec::new(), values: Vec::new(), n_features }
+        Self {
+            indptr: vec![0],
+            indices: Vec::new(),
+            values: Vec::new(),
+            n_features,
+        }
     }
 
     pub fn from_rows(n_features: usize, rows: impl IntoIterator<Item = SparseVec>) -> Self {
@@ -81,13 +89,19 @@ impl CsrMatrix {
     /// Row `i` as (feature, value) pairs.
     pub fn row(&self, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
         let (start, end) = (self.indptr[i], self.indptr[i + 1]);
-        self.indices[start..end].iter().map(|&f| f as usize).zip(self.values[start..end].iter().copied())
+        self.indices[start..end]
+            .iter()
+            .map(|&f| f as usize)
+            .zip(self.values[start..end].iter().copied())
     }
 
     /// Row `i` as an owned sparse vector.
     pub fn row_vec(&self, i: usize) -> SparseVec {
         let (start, end) = (self.indptr[i], self.indptr[i + 1]);
-        SparseVec { indices: self.indices[start..end].to_vec(), values: self.values[start..end].to_vec() }
+        SparseVec {
+            indices: self.indices[start..end].to_vec(),
+            values: self.values[start..end].to_vec(),
+        }
     }
 }
 

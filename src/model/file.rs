@@ -42,7 +42,10 @@ impl Model {
 
     /// Reads and validates a model file.
     pub fn load(path: &Path) -> Result<Model> {
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Read { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Model::from_bytes(&bytes)
     }
 
@@ -56,12 +59,18 @@ impl Model {
 }
 
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let err = |source| ModelError::Write { path: path.to_path_buf(), source };
+    let err = |source| ModelError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -92,19 +101,33 @@ fn decode(bytes: &[u8]) -> Result<ModelData> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         // A prefix of the magic is a truncated model, anything else is not a model.
         if !bytes.is_empty() && MAGIC.starts_with(bytes) {
-            return Err(ModelError::Truncated { expected: HEADER_LEN as u64, found });
+            return Err(ModelError::Truncated {
+                expected: HEADER_LEN as u64,
+                found,
+            });
         }
-        return Err(ModelError::BadMagic { expected: "DOCCLASS" });
+        return Err(ModelError::BadMagic {
+            expected: "DOCCLASS",
+        });
     }
     if bytes.len() < 12 {
-        return Err(ModelError::Truncated { expected: HEADER_LEN as u64, found });
+        return Err(ModelError::Truncated {
+            expected: HEADER_LEN as u64,
+            found,
+        });
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
     if version != FORMAT_VERSION {
-        return Err(ModelError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+        return Err(ModelError::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
     }
     if bytes.len() < HEADER_LEN {
-        return Err(ModelError::Truncated { expected: HEADER_LEN as u64, found });
+        return Err(ModelError::Truncated {
+            expected: HEADER_LEN as u64,
+            found,
+        });
     }
     let mut len_bytes = [0u8; 8];
     len_bytes.copy_from_slice(&bytes[12..20]);
@@ -120,9 +143,13 @@ fn decode(bytes: &[u8]) -> Result<ModelData> {
     if Sha256::digest(payload).as_slice() != &bytes[20..52] {
         return Err(ModelError::ChecksumMismatch);
     }
-    let (data, rest) = postcard::take_from_bytes::<ModelData>(payload).map_err(|e| ModelError::Decode(e.to_string()))?;
+    let (data, rest) = postcard::take_from_bytes::<ModelData>(payload)
+        .map_err(|e| ModelError::Decode(e.to_string()))?;
     if !rest.is_empty() {
-        return Err(ModelError::Decode(format!("{} bytes left after the model data", rest.len())));
+        return Err(ModelError::Decode(format!(
+            "{} bytes left after the model data",
+            rest.len()
+        )));
     }
     Ok(data)
 }

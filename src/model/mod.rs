@@ -18,12 +18,20 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("cannot read model file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write model file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("not a docclass model: wrong magic number (expected {expected:?})")]
     BadMagic { expected: &'static str },
-    #[error("model file format version {found} is not supported (this build reads version {supported})")]
+    #[error(
+        "model file format version {found} is not supported (this build reads version {supported})"
+    )]
     UnsupportedVersion { found: u32, supported: u32 },
     #[error("model file is truncated: expected {expected} bytes, found {found}")]
     Truncated { expected: u64, found: u64 },
@@ -59,7 +67,12 @@ pub struct TopicMeta {
 impl TopicMeta {
     /// A topic known only by its id (names default to the id).
     pub fn from_id(id: &str) -> Self {
-        Self { id: id.to_string(), name_en: id.to_string(), name_fr: id.to_string(), description: String::new() }
+        Self {
+            id: id.to_string(),
+            name_en: id.to_string(),
+            name_fr: id.to_string(),
+            description: String::new(),
+        }
     }
 
     /// Display name in `lang`, English when the language has none.
@@ -125,7 +138,8 @@ pub struct Classification {
     pub language: Lang,
     /// Probability per topic, in topic order; sums to 1.
     pub probabilities: Vec<f64>,
-    /// Decided topic indices, most probable first.
+    /// Decided topic indices, most probable first. Empty when the text has
+    /// no term the model knows.
     pub decided: Vec<usize>,
     /// The document's feature vector, kept for explanations.
     pub vector: SparseVec,
@@ -139,7 +153,11 @@ impl Model {
         let nb = FittedNb::from_data(data.nb.clone())?;
         let t = data.topics.len();
         if nb.n_topics() != t {
-            return Err(ModelError::Invalid(format!("{} topics in metadata, {} in the classifier", t, nb.n_topics())));
+            return Err(ModelError::Invalid(format!(
+                "{} topics in metadata, {} in the classifier",
+                t,
+                nb.n_topics()
+            )));
         }
         if nb.n_features() != features.n_features() {
             return Err(ModelError::Invalid(format!(
@@ -151,9 +169,15 @@ impl Model {
         let mut ids: Vec<&str> = data.topics.iter().map(|m| m.id.as_str()).collect();
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) || ids.iter().any(|id| id.is_empty()) {
-            return Err(ModelError::Invalid("topic ids must be unique and non-empty".into()));
+            return Err(ModelError::Invalid(
+                "topic ids must be unique and non-empty".into(),
+            ));
         }
-        if let Decision::Thresholds { thresholds, exclusive } = &data.decision {
+        if let Decision::Thresholds {
+            thresholds,
+            exclusive,
+        } = &data.decision
+        {
             if thresholds.len() != t || exclusive.len() != t {
                 return Err(ModelError::Invalid(format!(
                     "{} thresholds and {} exclusivity flags for {t} topics",
@@ -166,7 +190,13 @@ impl Model {
             }
         }
         let version = file::version_of(&data)?;
-        Ok(Self { data, analyzer, features, nb, version })
+        Ok(Self {
+            data,
+            analyzer,
+            features,
+            nb,
+            version,
+        })
     }
 
     pub fn data(&self) -> &ModelData {
@@ -206,7 +236,23 @@ impl Model {
     /// Classifies one text. `hint` overrides language detection.
     pub fn classify(&self, text: &str, hint: Option<Lang>) -> Classification {
         let mut scratch = Vec::new();
-        let (language, vector) = self.features.vectorize(&self.analyzer, text, hint, &mut scratch);
+        let (language, vector) = self
+            .features
+            .vectorize(&self.analyzer, text, hint, &mut scratch);
+        if vector.nnz() == 0 {
+            // No term the model knows: there is no evidence for any topic.
+            // Report the training prior and decide nothing, rather than let
+            // flat scores pass low thresholds.
+            let counts = &self.nb.data().topic_doc_counts;
+            let total = counts.iter().sum::<u64>().max(1) as f64;
+            let probabilities = counts.iter().map(|&n| n as f64 / total).collect();
+            return Classification {
+                language,
+                probabilities,
+                decided: Vec::new(),
+                vector,
+            };
+        }
         // The vector comes from this model's own feature space, so every
         // feature is in range; uniform probabilities are the safe fallback.
         let probabilities = self
@@ -214,15 +260,32 @@ impl Model {
             .predict_proba(&vector)
             .unwrap_or_else(|_| vec![1.0 / self.nb.n_topics() as f64; self.nb.n_topics()]);
         let decided = self.data.decision.decide(&probabilities);
-        Classification { language, probabilities, decided, vector }
+        Classification {
+            language,
+            probabilities,
+            decided,
+            vector,
+        }
     }
 
     /// The terms that contributed most to `topic` in a classified document.
-    pub fn explain(&self, classification: &Classification, topic: usize, top: usize) -> Vec<(String, f64)> {
+    pub fn explain(
+        &self,
+        classification: &Classification,
+        topic: usize,
+        top: usize,
+    ) -> Vec<(String, f64)> {
         self.nb
             .explain(&classification.vector, topic, top)
             .into_iter()
-            .map(|(f, w)| (self.features.term_text(f).map_or_else(|| format!("feature#{f}"), str::to_string), w))
+            .map(|(f, w)| {
+                (
+                    self.features
+                        .term_text(f)
+                        .map_or_else(|| format!("feature#{f}"), str::to_string),
+                    w,
+                )
+            })
             .collect()
     }
 }
@@ -241,7 +304,12 @@ pub fn rfc3339_utc(unix_seconds: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 #[cfg(test)]
@@ -249,7 +317,7 @@ mod tests {
     #[test]
     fn formats_rfc3339() {
         assert_eq!(super::rfc3339_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339_utc(1_796_022_871), "2026-11-29T07:14:31Z");
+        assert_eq!(super::rfc3339_utc(1_796_022_871), "2026-11-30T07:14:31Z");
         assert_eq!(super::rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
     }
 }

@@ -12,7 +12,10 @@ pub enum Decision {
     /// Every topic whose probability reaches its threshold. When none does,
     /// the most probable topic. An `exclusive` topic (such as "other") is
     /// never combined with another: it is decided alone or dropped.
-    Thresholds { thresholds: Vec<f64>, exclusive: Vec<bool> },
+    Thresholds {
+        thresholds: Vec<f64>,
+        exclusive: Vec<bool>,
+    },
 }
 
 impl Decision {
@@ -34,7 +37,10 @@ impl Decision {
         };
         match self {
             Decision::Argmax => vec![top],
-            Decision::Thresholds { thresholds, exclusive } => {
+            Decision::Thresholds {
+                thresholds,
+                exclusive,
+            } => {
                 let is_exclusive = |c: usize| exclusive.get(c).copied().unwrap_or(false);
                 if is_exclusive(top) {
                     return vec![top];
@@ -42,7 +48,9 @@ impl Decision {
                 let mut picked: Vec<usize> = order
                     .iter()
                     .copied()
-                    .filter(|&c| !is_exclusive(c) && probs[c] >= thresholds.get(c).copied().unwrap_or(0.5))
+                    .filter(|&c| {
+                        !is_exclusive(c) && probs[c] >= thresholds.get(c).copied().unwrap_or(0.5)
+                    })
                     .collect();
                 if picked.is_empty() {
                     picked.push(top);
@@ -83,7 +91,10 @@ pub fn tune_thresholds(probs: &[Vec<f64>], gold: &LabelSets, default: f64) -> Ve
                     2.0 * tp as f64 / (2 * tp + fp + fneg) as f64
                 }
             };
-            let scores: Vec<(f64, f64)> = (1..100).map(|k| k as f64 / 100.0).map(|th| (th, f1_at(th))).collect();
+            let scores: Vec<(f64, f64)> = (1..100)
+                .map(|k| k as f64 / 100.0)
+                .map(|th| (th, f1_at(th)))
+                .collect();
             let best = scores.iter().map(|s| s.1).fold(0.0, f64::max);
             // Middle of the first run of best scores.
             let start = scores.iter().position(|s| s.1 == best).unwrap_or(0);

@@ -39,7 +39,10 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
             return Err(NbError::TooFewTopics(t));
         }
         if x.n_rows() != y.labels.len() {
-            return Err(NbError::TargetCount { records: x.n_rows(), targets: y.labels.len() });
+            return Err(NbError::TargetCount {
+                records: x.n_rows(),
+                targets: y.labels.len(),
+            });
         }
         // counts[f * t + c]: summed feature values of documents labelled c.
         let mut counts = vec![0.0f64; v * t];
@@ -48,7 +51,10 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
         for (i, labels) in y.labels.iter().enumerate() {
             for &c in labels {
                 if c >= t {
-                    return Err(NbError::LabelOutOfRange { label: c, topics: t });
+                    return Err(NbError::LabelOutOfRange {
+                        label: c,
+                        topics: t,
+                    });
                 }
                 doc_counts[c] += 1;
             }
@@ -69,7 +75,8 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
         match self.variant {
             NbVariant::Multinomial => {
                 let totals = topic_totals(&weights, t);
-                let log_denominator: Vec<f64> = totals.iter().map(|n| (n + alpha * v as f64).ln()).collect();
+                let log_denominator: Vec<f64> =
+                    totals.iter().map(|n| (n + alpha * v as f64).ln()).collect();
                 for row in weights.chunks_exact_mut(t) {
                     for (w, d) in row.iter_mut().zip(&log_denominator) {
                         *w = (*w + alpha).ln() - d;
@@ -81,8 +88,10 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
                 // Complement counts: everything minus the topic's own documents.
                 let grand_total: f64 = all.iter().sum();
                 let totals = topic_totals(&weights, t);
-                let log_denominator: Vec<f64> =
-                    totals.iter().map(|n| (grand_total - n + alpha * v as f64).ln()).collect();
+                let log_denominator: Vec<f64> = totals
+                    .iter()
+                    .map(|n| (grand_total - n + alpha * v as f64).ln())
+                    .collect();
                 for (row, total) in weights.chunks_exact_mut(t).zip(&all) {
                     for (w, d) in row.iter_mut().zip(&log_denominator) {
                         let complement = (total - *w).max(0.0);
@@ -121,12 +130,18 @@ fn log_priors(priors: &ClassPriors, doc_counts: &[u64]) -> Result<Vec<f64>> {
     Ok(match priors {
         ClassPriors::Learned => {
             let total = doc_counts.iter().sum::<u64>() as f64;
-            doc_counts.iter().map(|&n| (n as f64 / total).ln()).collect()
+            doc_counts
+                .iter()
+                .map(|&n| (n as f64 / total).ln())
+                .collect()
         }
         ClassPriors::Uniform => vec![-(t as f64).ln(); t],
         ClassPriors::Given(p) => {
             if p.len() != t {
-                return Err(NbError::PriorCount { given: p.len(), topics: t });
+                return Err(NbError::PriorCount {
+                    given: p.len(),
+                    topics: t,
+                });
             }
             p.iter().map(|v| v.ln()).collect()
         }
@@ -143,12 +158,24 @@ impl FittedNb {
             return bad(format!("{t} topics"));
         }
         if data.bias.len() != t || data.topic_doc_counts.len() != t {
-            return bad(format!("{} biases, {} counts for {t} topics", data.bias.len(), data.topic_doc_counts.len()));
+            return bad(format!(
+                "{} biases, {} counts for {t} topics",
+                data.bias.len(),
+                data.topic_doc_counts.len()
+            ));
         }
         if data.weights.len() != v * t {
-            return bad(format!("{} weights for {v} features × {t} topics", data.weights.len()));
+            return bad(format!(
+                "{} weights for {v} features × {t} topics",
+                data.weights.len()
+            ));
         }
-        if data.bias.iter().chain(&data.weights).any(|w| !w.is_finite()) {
+        if data
+            .bias
+            .iter()
+            .chain(&data.weights)
+            .any(|w| !w.is_finite())
+        {
             return bad("a weight is not finite".into());
         }
         Ok(Self { data })
@@ -178,7 +205,10 @@ impl FittedNb {
         out.copy_from_slice(&self.data.bias);
         for (f, value) in x.iter() {
             if f >= self.n_features() {
-                return Err(NbError::FeatureOutOfRange { feature: f, n_features: self.n_features() });
+                return Err(NbError::FeatureOutOfRange {
+                    feature: f,
+                    n_features: self.n_features(),
+                });
             }
             for (o, w) in out.iter_mut().zip(self.feature_weights(f)) {
                 *o += value * w;

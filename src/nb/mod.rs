@@ -68,7 +68,10 @@ impl LabelSets {
     }
 
     pub fn subset(&self, rows: &[usize]) -> LabelSets {
-        LabelSets { n_topics: self.n_topics, labels: rows.iter().map(|&r| self.labels[r].clone()).collect() }
+        LabelSets {
+            n_topics: self.n_topics,
+            labels: rows.iter().map(|&r| self.labels[r].clone()).collect(),
+        }
     }
 }
 

@@ -64,7 +64,11 @@ impl Default for NbParams {
 
 impl NbParams {
     pub fn new() -> Self {
-        Self(NbValidParams { variant: NbVariant::Complement, alpha: 0.1, priors: ClassPriors::Learned })
+        Self(NbValidParams {
+            variant: NbVariant::Complement,
+            alpha: 0.1,
+            priors: ClassPriors::Learned,
+        })
     }
     pub fn variant(mut self, variant: NbVariant) -> Self {
         self.0.variant = variant;

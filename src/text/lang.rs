@@ -61,7 +61,9 @@ impl FromStr for Lang {
             "fr" | "fra" | "fre" | "french" | "français" => Ok(Lang::Fr),
             "ar" | "ara" | "arabic" => Ok(Lang::Ar),
             "und" | "" | "unknown" => Ok(Lang::Unknown),
-            other => Err(format!("unknown language {other:?} (expected en, fr, ar or und)")),
+            other => Err(format!(
+                "unknown language {other:?} (expected en, fr, ar or und)"
+            )),
         }
     }
 }
@@ -105,6 +107,8 @@ impl LanguageDetector {
 
 impl fmt::Debug for LanguageDetector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LanguageDetector").field("default", &self.default).finish()
+        f.debug_struct("LanguageDetector")
+            .field("default", &self.default)
+            .finish()
     }
 }

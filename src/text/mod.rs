@@ -97,7 +97,10 @@ impl Default for AnalyzerConfig {
                 FilterConfig::StopWords,
                 FilterConfig::Stem,
                 FilterConfig::AccentFold,
-                FilterConfig::Length { min_chars: 2, max_chars: 40 },
+                FilterConfig::Length {
+                    min_chars: 2,
+                    max_chars: 40,
+                },
             ],
             word_ngrams: 2,
             char_ngrams: None,
@@ -110,18 +113,31 @@ impl Default for AnalyzerConfig {
 impl AnalyzerConfig {
     pub fn validate(&self) -> Result<()> {
         if self.word_ngrams == 0 || self.word_ngrams > MAX_WORD_NGRAMS {
-            return Err(TextError::WordNgrams { got: self.word_ngrams, max: MAX_WORD_NGRAMS });
+            return Err(TextError::WordNgrams {
+                got: self.word_ngrams,
+                max: MAX_WORD_NGRAMS,
+            });
         }
         if let Some(c) = self.char_ngrams {
             if c.min == 0 || c.min > c.max || c.max > 8 {
-                return Err(TextError::CharNgrams { min: c.min, max: c.max });
+                return Err(TextError::CharNgrams {
+                    min: c.min,
+                    max: c.max,
+                });
             }
         }
         let mut seen = Vec::new();
         for f in &self.filters {
-            if let FilterConfig::Length { min_chars, max_chars } = f {
+            if let FilterConfig::Length {
+                min_chars,
+                max_chars,
+            } = f
+            {
                 if min_chars > max_chars {
-                    return Err(TextError::LengthBounds { min: *min_chars, max: *max_chars });
+                    return Err(TextError::LengthBounds {
+                        min: *min_chars,
+                        max: *max_chars,
+                    });
                 }
             }
             if seen.contains(&f.name()) {
@@ -199,14 +215,22 @@ impl Analyzer {
                     FilterConfig::StopWords => Box::new(filter::StopWords::default()),
                     FilterConfig::Stem => Box::new(filter::Stem::default()),
                     FilterConfig::AccentFold => Box::new(filter::AccentFold),
-                    FilterConfig::Length { min_chars, max_chars } => {
-                        Box::new(filter::Length { min_chars: *min_chars, max_chars: *max_chars })
-                    }
+                    FilterConfig::Length {
+                        min_chars,
+                        max_chars,
+                    } => Box::new(filter::Length {
+                        min_chars: *min_chars,
+                        max_chars: *max_chars,
+                    }),
                 }
             })
             .collect();
         let detector = LanguageDetector::new(&config.languages, config.default_language);
-        Ok(Self { config, filters, detector })
+        Ok(Self {
+            config,
+            filters,
+            detector,
+        })
     }
 
     pub fn config(&self) -> &AnalyzerConfig {
@@ -225,11 +249,12 @@ impl Analyzer {
     /// Runs the chain over `text`, calling `sink` with every term. Returns the
     /// language used.
     pub fn analyze(&self, text: &str, hint: Option<Lang>, sink: &mut dyn FnMut(Term<'_>)) -> Lang {
-        let text: Cow<'_, str> = if self.config.nfkc && is_nfkc_quick(text.chars()) != IsNormalized::Yes {
-            Cow::Owned(text.nfkc().collect())
-        } else {
-            Cow::Borrowed(text)
-        };
+        let text: Cow<'_, str> =
+            if self.config.nfkc && is_nfkc_quick(text.chars()) != IsNormalized::Yes {
+                Cow::Owned(text.nfkc().collect())
+            } else {
+                Cow::Borrowed(text)
+            };
         let lang = self.language(&text, hint);
         let n = usize::from(self.config.word_ngrams);
         // The last n tokens and their hashes, oldest first; buffers are reused.
@@ -253,10 +278,16 @@ impl Analyzer {
             hashes[n - 1] = hash::hash_bytes(window[n - 1].as_bytes());
             filled = (filled + 1).min(n);
             let mut h = hashes[n - 1];
-            sink(Term { hash: h, kind: TermKind::Words(&window[n - 1..]) });
+            sink(Term {
+                hash: h,
+                kind: TermKind::Words(&window[n - 1..]),
+            });
             for k in 2..=filled {
                 h = hash::combine(hashes[n - k], h);
-                sink(Term { hash: h, kind: TermKind::Words(&window[n - k..]) });
+                sink(Term {
+                    hash: h,
+                    kind: TermKind::Words(&window[n - k..]),
+                });
             }
         });
         lang
@@ -277,13 +308,20 @@ fn tokenize(text: &str, emit: impl FnMut(&str)) {
 
 fn emit_char_ngrams(token: &str, range: CharNgrams, sink: &mut dyn FnMut(Term<'_>)) {
     let padded = format!("<{token}>");
-    let bounds: Vec<usize> = padded.char_indices().map(|(i, _)| i).chain([padded.len()]).collect();
+    let bounds: Vec<usize> = padded
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([padded.len()])
+        .collect();
     let chars = bounds.len() - 1;
     for size in usize::from(range.min)..=usize::from(range.max) {
         for start in 0..chars.saturating_sub(size - 1) {
             let gram = &padded[bounds[start]..bounds[start + size]];
             let h = hash::namespaced(CHAR_NGRAM_NAMESPACE, hash::hash_bytes(gram.as_bytes()));
-            sink(Term { hash: h, kind: TermKind::Chars(gram) });
+            sink(Term {
+                hash: h,
+                kind: TermKind::Chars(gram),
+            });
         }
     }
 }
@@ -299,13 +337,19 @@ mod tests {
 
     #[test]
     fn rejects_bad_configs() {
-        let mut c = AnalyzerConfig { word_ngrams: 0, ..Default::default() };
+        let mut c = AnalyzerConfig {
+            word_ngrams: 0,
+            ..Default::default()
+        };
         assert_eq!(c.validate(), Err(TextError::WordNgrams { got: 0, max: 4 }));
         c.word_ngrams = 1;
         c.char_ngrams = Some(CharNgrams { min: 3, max: 2 });
         assert_eq!(c.validate(), Err(TextError::CharNgrams { min: 3, max: 2 }));
         c.char_ngrams = None;
         c.filters.push(FilterConfig::Lowercase);
-        assert_eq!(c.validate(), Err(TextError::DuplicateFilter("lowercase".into())));
+        assert_eq!(
+            c.validate(),
+            Err(TextError::DuplicateFilter("lowercase".into()))
+        );
     }
 }

@@ -30,7 +30,8 @@ pub fn tokenize(text: &str, mut emit: impl FnMut(&str)) {
 }
 
 fn is_url(s: &str) -> bool {
-    let lower_prefix = |p: &str| s.len() > p.len() && s.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+    let lower_prefix =
+        |p: &str| s.len() > p.len() && s.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
     lower_prefix("http://") || lower_prefix("https://") || lower_prefix("www.")
 }
 
@@ -41,7 +42,10 @@ fn is_email(s: &str) -> bool {
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.contains('@')
-                && user.chars().chain(domain.chars()).all(|c| c.is_alphanumeric() || "._%+-".contains(c))
+                && user
+                    .chars()
+                    .chain(domain.chars())
+                    .all(|c| c.is_alphanumeric() || "._%+-".contains(c))
         }
         None => false,
     }
@@ -61,7 +65,14 @@ mod tests {
     fn keeps_urls_and_emails_whole() {
         assert_eq!(
             tokens("Voir https://example.org/a?b=1, ou écrire à presse@defense.gouv.fr."),
-            ["Voir", "https://example.org/a?b=1", "ou", "écrire", "à", "presse@defense.gouv.fr"]
+            [
+                "Voir",
+                "https://example.org/a?b=1",
+                "ou",
+                "écrire",
+                "à",
+                "presse@defense.gouv.fr"
+            ]
         );
     }
 

@@ -52,11 +52,17 @@ impl InputArgs {
             eprintln!("warning: skipped {location}: {reason}");
         }
         if corpus.skipped.len() > 20 {
-            eprintln!("warning: ... and {} more skipped records", corpus.skipped.len() - 20);
+            eprintln!(
+                "warning: ... and {} more skipped records",
+                corpus.skipped.len() - 20
+            );
         }
         if corpus.documents.is_empty() {
             match &self.split {
-                Some(split) => bail!("no documents with split {split:?} in the input ({} rows had another split)", corpus.filtered_out),
+                Some(split) => bail!(
+                    "no documents with split {split:?} in the input ({} rows had another split)",
+                    corpus.filtered_out
+                ),
                 None => bail!("the input holds no documents"),
             }
         }
@@ -66,7 +72,13 @@ impl InputArgs {
 
 /// Prints `error: ...` with the cause chain on one line and returns exit code 1.
 pub fn report(err: &anyhow::Error) -> std::process::ExitCode {
-    let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
+    let mut chain: Vec<String> = Vec::new();
+    for cause in err.chain().map(|e| e.to_string()) {
+        // Errors such as "cannot read X: {source}" already show their cause.
+        if !chain.last().is_some_and(|prev| prev.ends_with(&cause)) {
+            chain.push(cause);
+        }
+    }
     eprintln!("error: {}", chain.join(": "));
     std::process::ExitCode::FAILURE
 }

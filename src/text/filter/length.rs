@@ -14,7 +14,11 @@ impl TokenFilter for Length {
         if token.len() < self.min_chars {
             return false;
         }
-        let n = if token.is_ascii() { token.len() } else { token.chars().count() };
+        let n = if token.is_ascii() {
+            token.len()
+        } else {
+            token.chars().count()
+        };
         n >= self.min_chars && n <= self.max_chars
     }
 }

@@ -1,19 +1,22 @@
 //! Snowball stemming (rust-stemmers) in the document's language.
 use super::TokenFilter;
+use crate::hash::FxBuildHasher;
 use crate::text::Lang;
 use rust_stemmers::{Algorithm, Stemmer};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use crate::hash::FxBuildHasher;
 
 /// Stems are a pure function of (language, word) and news vocabulary repeats
 /// heavily, so each thread keeps a bounded cache; Snowball costs several
 /// times a hash lookup.
 const CACHE_LIMIT: usize = 200_000;
 
+/// One memo table per stemming language (en, fr, ar).
+type StemCache = [HashMap<Box<str>, Box<str>, FxBuildHasher>; 3];
+
 thread_local! {
-    static CACHE: RefCell<[HashMap<Box<str>, Box<str>, FxBuildHasher>; 3]> = RefCell::new(Default::default());
+    static CACHE: RefCell<StemCache> = RefCell::new(Default::default());
 }
 
 pub struct Stem {

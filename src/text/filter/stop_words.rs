@@ -6,8 +6,8 @@
 //! except for `Lang::Unknown`, which uses the union of all lists.
 use super::fold::fold_str;
 use super::TokenFilter;
-use crate::text::Lang;
 use crate::hash::FxBuildHasher;
+use crate::text::Lang;
 use std::collections::HashSet;
 
 type WordSet = HashSet<String, FxBuildHasher>;
@@ -34,7 +34,10 @@ fn load(list: &str) -> WordSet {
 
 impl Default for StopWords {
     fn default() -> Self {
-        Self { en: load(EN), fr: load(FR) }
+        Self {
+            en: load(EN),
+            fr: load(FR),
+        }
     }
 }
 
