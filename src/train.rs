@@ -241,17 +241,46 @@ pub fn train(
         let scored: Vec<usize> = (0..docs.len()).filter(|&i| oof[i].is_some()).collect();
         let probs: Vec<Vec<f64>> = scored.iter().filter_map(|&i| oof[i].clone()).collect();
         let gold = labels.subset(&scored);
-        let decision = if use_thresholds {
-            let t = tune_thresholds(&probs, &gold, 0.5);
-            thresholds = Some(t.clone());
-            Decision::Thresholds {
-                thresholds: t,
-                exclusive: exclusive.clone(),
+        // The model keeps thresholds tuned on every out-of-fold probability.
+        // The *reported* metrics must not be measured on the data the
+        // thresholds were tuned on: with several folds, each fold is decided
+        // with thresholds tuned on the other folds only. (A single hold-out
+        // split has nothing else to tune on, so its metrics are optimistic.)
+        let mut predicted: Vec<Vec<usize>> = Vec::with_capacity(scored.len());
+        if use_thresholds {
+            thresholds = Some(tune_thresholds(&probs, &gold, 0.5));
+            let mut fold_of = vec![0usize; docs.len()];
+            for (f, split) in splits.iter().enumerate() {
+                for &i in &split.test {
+                    fold_of[i] = f;
+                }
+            }
+            let per_fold: Vec<Decision> = (0..splits.len())
+                .map(|f| {
+                    let rows: Vec<usize> = if splits.len() > 1 {
+                        (0..scored.len())
+                            .filter(|&k| fold_of[scored[k]] != f)
+                            .collect()
+                    } else {
+                        (0..scored.len()).collect()
+                    };
+                    let p: Vec<Vec<f64>> = rows.iter().map(|&k| probs[k].clone()).collect();
+                    let g = LabelSets::new(
+                        gold.n_topics,
+                        rows.iter().map(|&k| gold.labels[k].clone()).collect(),
+                    );
+                    Decision::Thresholds {
+                        thresholds: tune_thresholds(&p, &g, 0.5),
+                        exclusive: exclusive.clone(),
+                    }
+                })
+                .collect();
+            for (k, p) in probs.iter().enumerate() {
+                predicted.push(per_fold[fold_of[scored[k]]].decide(p));
             }
         } else {
-            Decision::Argmax
-        };
-        let predicted: Vec<Vec<usize>> = probs.iter().map(|p| decision.decide(p)).collect();
+            predicted.extend(probs.iter().map(|p| Decision::Argmax.decide(p)));
+        }
         held_out = Some(eval::evaluate(&gold.labels, &predicted, &topic_ids));
         let language_of = |i: usize| {
             docs[i]
