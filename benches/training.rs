@@ -6,7 +6,7 @@
 //! dataset is absent.
 use docclass::corpus::{Corpus, ReadOptions};
 use docclass::features::AnalyzedCorpus;
-use docclass::text::Analyzer;
+use docclass::text::{Analyzer, FilterConfig};
 use docclass::train::{self, Silent, TrainOptions, Validation};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -38,36 +38,50 @@ fn main() {
     let docs = corpus.documents;
     let bytes: usize = docs.iter().map(|d| d.full_text().len()).sum();
     let mb = bytes as f64 / 1e6;
-    let options = TrainOptions {
+    let texts: Vec<String> = docs.iter().map(|d| d.full_text()).collect();
+    println!(
+        "corpus: {} ({} docs, {mb:.1} MB)",
+        path.display(),
+        docs.len()
+    );
+    let default = TrainOptions {
         validation: Validation::None,
         ..TrainOptions::default()
     };
-    let texts: Vec<String> = docs.iter().map(|d| d.full_text()).collect();
-    let mut analyse = Vec::new();
-    let mut full = Vec::new();
-    for _ in 0..5 {
-        let analyzer = Analyzer::new(options.analyzer.clone()).expect("default analyzer is valid");
-        let t = Instant::now();
-        let mut c = AnalyzedCorpus::new(2);
-        for text in &texts {
-            c.push(&analyzer, text, None);
+    let mut no_stem = default.clone();
+    no_stem
+        .analyzer
+        .filters
+        .retain(|f| *f != FilterConfig::Stem);
+    for (name, options) in [
+        ("default analyzer (stemming)", default),
+        ("without stemming", no_stem),
+    ] {
+        let mut analyse = Vec::new();
+        let mut full = Vec::new();
+        for _ in 0..5 {
+            let analyzer =
+                Analyzer::new(options.analyzer.clone()).expect("default analyzer is valid");
+            let t = Instant::now();
+            let mut c = AnalyzedCorpus::new(2);
+            for text in &texts {
+                c.push(&analyzer, text, None);
+            }
+            analyse.push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let trained = train::train(&docs, &options, &Silent).expect("training succeeds");
+            full.push(t.elapsed().as_secs_f64());
+            drop(trained);
         }
-        analyse.push(t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        let trained = train::train(&docs, &options, &Silent).expect("training succeeds");
-        full.push(t.elapsed().as_secs_f64());
-        drop(trained);
+        let (analyse, full) = (median(analyse), median(full));
+        println!("{name}:");
+        println!(
+            "  analysis only : median {analyse:.3}s = {:.1} MB/s",
+            mb / analyse
+        );
+        println!(
+            "  analysis + fit: median {full:.3}s = {:.1} MB/s",
+            mb / full
+        );
     }
-    println!(
-        "corpus: {} ({} docs, {:.1} MB)",
-        path.display(),
-        docs.len(),
-        mb
-    );
-    let (analyse, full) = (median(analyse), median(full));
-    println!(
-        "analysis only : median {analyse:.3}s = {:.1} MB/s",
-        mb / analyse
-    );
-    println!("analysis + fit: median {full:.3}s = {:.1} MB/s", mb / full);
 }

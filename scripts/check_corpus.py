@@ -50,7 +50,7 @@ def main(root):
     # length
     for d in docs:
         nw = len(words(d.get("title", "") + " " + d.get("text", "")))
-        if nw < 60 or nw > 260:
+        if nw < 60 or nw > 250:
             errors.append(f"{d['_where']}: {nw} words (want 60-250)")
     # shingles
     sh = []

@@ -69,10 +69,34 @@ impl FromStr for Lang {
 }
 
 /// Detects the language of a text among an allow-list.
+///
+/// A fast path decides most news text: Arabic script by its letters, English
+/// against French by counting a few dozen function words that are frequent
+/// in one language and rare in the other. Only when that evidence is weak
+/// (short or mixed text) does whatlang's trigram model decide. whatlang alone
+/// cost a fifth of all training time.
 pub struct LanguageDetector {
     detector: whatlang::Detector,
+    allowed: Vec<Lang>,
     default: Lang,
 }
+
+/// Function words frequent in English news and rare in French.
+const EN_MARKERS: &[&str] = &[
+    "the", "and", "of", "to", "is", "was", "for", "that", "with", "on", "said", "by", "from", "at",
+    "as", "has", "have", "were", "are", "it", "its", "this", "after", "they", "which", "been",
+    "their", "who", "will", "would",
+];
+
+/// Function words frequent in French news and rare in English.
+const FR_MARKERS: &[&str] = &[
+    "le", "la", "les", "de", "des", "du", "et", "en", "un", "une", "est", "dans", "pour", "que",
+    "qui", "sur", "au", "aux", "par", "ont", "avec", "ce", "cette", "selon", "il", "elle", "été",
+    "sont", "ils", "mais",
+];
+
+/// Marker hits needed, and the margin over the other language.
+const MIN_MARKER_HITS: usize = 4;
 
 /// Detection reads at most this many bytes: enough for a reliable guess on
 /// news prose, and it keeps detection cost flat on long documents.
@@ -86,7 +110,45 @@ impl LanguageDetector {
         } else {
             whatlang::Detector::with_allowlist(allow)
         };
-        Self { detector, default }
+        Self {
+            detector,
+            allowed: languages.to_vec(),
+            default,
+        }
+    }
+
+    /// The fast path; `None` when the evidence is too weak to decide.
+    fn detect_by_markers(&self, prefix: &str) -> Option<Lang> {
+        let (mut arabic, mut latin) = (0usize, 0usize);
+        for c in prefix.chars().filter(|c| c.is_alphabetic()) {
+            if ('\u{0600}'..='\u{06FF}').contains(&c) || ('\u{0750}'..='\u{077F}').contains(&c) {
+                arabic += 1;
+            } else {
+                latin += 1;
+            }
+        }
+        if arabic > latin {
+            return self.allowed.contains(&Lang::Ar).then_some(Lang::Ar);
+        }
+        let (mut en, mut fr) = (0usize, 0usize);
+        let mut word = String::new();
+        for w in prefix
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+        {
+            word.clear();
+            word.extend(w.chars().flat_map(char::to_lowercase));
+            en += usize::from(EN_MARKERS.contains(&word.as_str()));
+            fr += usize::from(FR_MARKERS.contains(&word.as_str()));
+        }
+        let pick = |lang: Lang| self.allowed.contains(&lang).then_some(lang);
+        if en >= MIN_MARKER_HITS && en >= 2 * fr {
+            pick(Lang::En)
+        } else if fr >= MIN_MARKER_HITS && fr >= 2 * en {
+            pick(Lang::Fr)
+        } else {
+            None
+        }
     }
 
     pub fn detect(&self, text: &str) -> Lang {
@@ -97,6 +159,9 @@ impl LanguageDetector {
         let prefix = &text[..end];
         if !prefix.chars().any(char::is_alphabetic) {
             return Lang::Unknown;
+        }
+        if let Some(lang) = self.detect_by_markers(prefix) {
+            return lang;
         }
         match self.detector.detect(prefix) {
             Some(info) => Lang::from_whatlang(info.lang()),
