@@ -17,5 +17,7 @@ pub mod hash;
 pub mod model;
 pub mod nb;
 pub mod rng;
+#[cfg(feature = "service")]
+pub mod service;
 pub mod text;
 pub mod train;

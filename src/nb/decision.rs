@@ -27,6 +27,16 @@ impl Decision {
         }
     }
 
+    /// Whether `topic` is never combined with another.
+    pub fn is_exclusive(&self, topic: usize) -> bool {
+        match self {
+            Decision::Argmax => false,
+            Decision::Thresholds { exclusive, .. } => {
+                exclusive.get(topic).copied().unwrap_or(false)
+            }
+        }
+    }
+
     /// Decided topic indices, most probable first. Never empty for a non-empty
     /// `probs`.
     pub fn decide(&self, probs: &[f64]) -> Vec<usize> {

@@ -1,0 +1,209 @@
+//! The `docclass.v1.Classifier` handlers: validate → convert → classify → map
+//! the error. Each RPC logs one line: method, status, latency, documents.
+use super::conversions::{classify_response, document_input, model_info, topics_response};
+use super::error::ServiceError;
+use super::pb;
+use super::pb::classifier_server::Classifier;
+use super::state::{LoadedModel, State};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Code, Request, Response, Status, Streaming};
+
+/// Outcomes buffered per stream before the server stops reading the client's
+/// messages: a slow reader applies back-pressure instead of growing memory.
+const STREAM_BUFFER: usize = 32;
+
+/// Implements the `Classifier` service over the shared state.
+#[derive(Clone)]
+pub struct ClassifierApi {
+    state: Arc<State>,
+}
+
+impl ClassifierApi {
+    pub(crate) fn new(state: Arc<State>) -> Self {
+        Self { state }
+    }
+
+    fn model(&self) -> Result<Arc<LoadedModel>, ServiceError> {
+        self.state
+            .slot
+            .load_full()
+            .ok_or(ServiceError::ModelNotLoaded)
+    }
+}
+
+fn log_rpc(method: &str, code: Code, started: Instant, documents: usize) {
+    tracing::info!(
+        target: "docclass::rpc",
+        method,
+        status = ?code,
+        latency_us = started.elapsed().as_micros() as u64,
+        documents,
+        "rpc"
+    );
+}
+
+/// Logs and returns a handler's result.
+fn finish<T>(
+    method: &str,
+    started: Instant,
+    documents: usize,
+    result: Result<T, ServiceError>,
+) -> Result<Response<T>, Status> {
+    match result {
+        Ok(v) => {
+            log_rpc(method, Code::Ok, started, documents);
+            Ok(Response::new(v))
+        }
+        Err(e) => {
+            log_rpc(method, e.code(), started, documents);
+            Err(e.into())
+        }
+    }
+}
+
+/// Classifies one validated-or-not request against `loaded`.
+fn classify_one(
+    loaded: &LoadedModel,
+    state: &State,
+    req: pb::ClassifyRequest,
+    prefix: &str,
+) -> Result<pb::ClassifyResponse, ServiceError> {
+    let input = document_input(req, prefix, loaded, &state.limits)?;
+    let result = loaded.model.classify(&input.text, input.hint);
+    Ok(classify_response(loaded, &input, &result))
+}
+
+/// One outcome of a batch or stream: a result, or this document's error.
+fn outcome(
+    loaded: &LoadedModel,
+    state: &State,
+    index: u64,
+    req: pb::ClassifyRequest,
+    prefix: &str,
+) -> pb::ClassifyOutcome {
+    let id = req.id.clone();
+    let outcome = match classify_one(loaded, state, req, prefix) {
+        Ok(r) => pb::classify_outcome::Outcome::Result(r),
+        Err(e) => pb::classify_outcome::Outcome::Error(e.to_document_error()),
+    };
+    pb::ClassifyOutcome {
+        index,
+        id,
+        outcome: Some(outcome),
+    }
+}
+
+type OutcomeStream =
+    Pin<Box<dyn Stream<Item = Result<pb::ClassifyOutcome, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl Classifier for ClassifierApi {
+    async fn classify(
+        &self,
+        request: Request<pb::ClassifyRequest>,
+    ) -> Result<Response<pb::ClassifyResponse>, Status> {
+        let started = Instant::now();
+        let result = self
+            .model()
+            .and_then(|loaded| classify_one(&loaded, &self.state, request.into_inner(), ""));
+        finish("Classify", started, 1, result)
+    }
+
+    async fn classify_batch(
+        &self,
+        request: Request<pb::ClassifyBatchRequest>,
+    ) -> Result<Response<pb::ClassifyBatchResponse>, Status> {
+        let started = Instant::now();
+        let documents = request.into_inner().documents;
+        let n = documents.len();
+        let result = async {
+            let limit = self.state.limits.max_batch_documents;
+            if n > limit {
+                return Err(ServiceError::BatchTooLarge { size: n, limit });
+            }
+            // One model for the whole batch, even if another is swapped in meanwhile.
+            let loaded = self.model()?;
+            let state = self.state.clone();
+            // CPU-bound: keep it off the async workers.
+            tokio::task::spawn_blocking(move || {
+                let outcomes = documents
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, req)| {
+                        outcome(&loaded, &state, i as u64, req, &format!("documents[{i}]."))
+                    })
+                    .collect();
+                pb::ClassifyBatchResponse {
+                    outcomes,
+                    model_version: loaded.model.version().to_string(),
+                }
+            })
+            .await
+            .map_err(|e| ServiceError::Internal(format!("batch worker failed: {e}")))
+        }
+        .await;
+        finish("ClassifyBatch", started, n, result)
+    }
+
+    type ClassifyStreamStream = OutcomeStream;
+
+    async fn classify_stream(
+        &self,
+        request: Request<Streaming<pb::ClassifyRequest>>,
+    ) -> Result<Response<Self::ClassifyStreamStream>, Status> {
+        let started = Instant::now();
+        let mut inbound = request.into_inner();
+        let state = self.state.clone();
+        let (tx, rx) =
+            tokio::sync::mpsc::channel::<Result<pb::ClassifyOutcome, Status>>(STREAM_BUFFER);
+        tokio::spawn(async move {
+            let mut index = 0u64;
+            let mut code = Code::Ok;
+            while let Some(message) = inbound.next().await {
+                let item = match message {
+                    Ok(req) => match state.slot.load_full() {
+                        Some(loaded) => Ok(outcome(&loaded, &state, index, req, "")),
+                        None => Err(Status::from(ServiceError::ModelNotLoaded)),
+                    },
+                    Err(status) => Err(status),
+                };
+                let failed = item.as_ref().err().map(Status::code);
+                // The client went away: stop reading.
+                if tx.send(item).await.is_err() {
+                    code = Code::Cancelled;
+                    break;
+                }
+                index += 1;
+                if let Some(c) = failed {
+                    code = c;
+                    break;
+                }
+            }
+            log_rpc("ClassifyStream", code, started, index as usize);
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
+    async fn list_topics(
+        &self,
+        _request: Request<pb::ListTopicsRequest>,
+    ) -> Result<Response<pb::ListTopicsResponse>, Status> {
+        let started = Instant::now();
+        let result = self.model().map(|loaded| topics_response(&loaded));
+        finish("ListTopics", started, 0, result)
+    }
+
+    async fn get_model_info(
+        &self,
+        _request: Request<pb::GetModelInfoRequest>,
+    ) -> Result<Response<pb::ModelInfo>, Status> {
+        let started = Instant::now();
+        let result = self.model().map(|loaded| model_info(&loaded));
+        finish("GetModelInfo", started, 0, result)
+    }
+}

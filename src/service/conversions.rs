@@ -1,0 +1,235 @@
+//! Conversions between proto messages and the core: request validation into
+//! core inputs, and core results into responses.
+use super::error::ServiceError;
+use super::pb;
+use super::state::{Limits, LoadedModel};
+use crate::model::{Classification, FORMAT_VERSION};
+use crate::text::Lang;
+
+/// A validated request, ready for `Model::classify`.
+#[derive(Debug)]
+pub(crate) struct DocumentInput {
+    pub id: String,
+    pub text: String,
+    pub hint: Option<Lang>,
+    pub top_k: usize,
+    pub explain_terms: Option<usize>,
+    /// Topic indices to report; `None` reports all.
+    pub topic_filter: Option<Vec<usize>>,
+}
+
+const DEFAULT_EXPLAIN_TERMS: u32 = 10;
+
+/// Validates one request. `prefix` names the request in field paths
+/// (`""` for unary calls, `"documents[3]."` inside a batch).
+pub(crate) fn document_input(
+    req: pb::ClassifyRequest,
+    prefix: &str,
+    loaded: &LoadedModel,
+    limits: &Limits,
+) -> Result<DocumentInput, ServiceError> {
+    let field = |name: &str| format!("{prefix}{name}");
+    if req.text.trim().is_empty() {
+        return Err(ServiceError::EmptyText {
+            field: field("text"),
+        });
+    }
+    let size = req.text.len() + req.title.len();
+    if size > limits.max_text_bytes {
+        let name = if req.title.is_empty() {
+            "text"
+        } else {
+            "text+title"
+        };
+        return Err(ServiceError::TextTooLarge {
+            field: field(name),
+            size,
+            limit: limits.max_text_bytes,
+        });
+    }
+    let hint = if req.language.trim().is_empty() {
+        None
+    } else {
+        Some(
+            req.language
+                .parse::<Lang>()
+                .map_err(|reason| ServiceError::InvalidLanguage {
+                    field: field("language"),
+                    reason,
+                })?,
+        )
+    };
+    let model = &loaded.model;
+    let topic_filter = if req.topics.is_empty() {
+        None
+    } else {
+        let mut indices = Vec::with_capacity(req.topics.len());
+        for (i, topic) in req.topics.iter().enumerate() {
+            let index = model
+                .topic_index(topic)
+                .ok_or_else(|| ServiceError::UnknownTopic {
+                    field: field(&format!("topics[{i}]")),
+                    topic: topic.clone(),
+                    known: model
+                        .topics()
+                        .iter()
+                        .map(|t| t.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+            indices.push(index);
+        }
+        Some(indices)
+    };
+    if req.explain_terms > limits.max_explain_terms {
+        return Err(ServiceError::TooManyExplainTerms {
+            field: field("explain_terms"),
+            value: req.explain_terms,
+            max: limits.max_explain_terms,
+        });
+    }
+    let explain_terms = req.explain.then(|| {
+        let n = if req.explain_terms == 0 {
+            DEFAULT_EXPLAIN_TERMS
+        } else {
+            req.explain_terms
+        };
+        n as usize
+    });
+    let text = if req.title.trim().is_empty() {
+        req.text
+    } else {
+        format!("{}\n\n{}", req.title, req.text)
+    };
+    Ok(DocumentInput {
+        id: req.id,
+        text,
+        hint,
+        top_k: req.top_k as usize,
+        explain_terms,
+        topic_filter,
+    })
+}
+
+/// Builds the response for one classified document.
+pub(crate) fn classify_response(
+    loaded: &LoadedModel,
+    input: &DocumentInput,
+    result: &Classification,
+) -> pb::ClassifyResponse {
+    let model = &loaded.model;
+    let wanted = |c: usize| input.topic_filter.as_ref().is_none_or(|f| f.contains(&c));
+    let mut order: Vec<usize> = (0..result.probabilities.len())
+        .filter(|&c| wanted(c))
+        .collect();
+    order.sort_by(|&a, &b| {
+        result.probabilities[b]
+            .total_cmp(&result.probabilities[a])
+            .then(a.cmp(&b))
+    });
+    if input.top_k > 0 {
+        order.truncate(input.top_k);
+    }
+    let topics = model.topics();
+    let decided: Vec<usize> = result
+        .decided
+        .iter()
+        .copied()
+        .filter(|&c| wanted(c))
+        .collect();
+    let explanations = match input.explain_terms {
+        Some(n) => decided
+            .iter()
+            .map(|&c| pb::Explanation {
+                topic: topics[c].id.clone(),
+                terms: model
+                    .explain(result, c, n)
+                    .into_iter()
+                    .map(|(term, weight)| pb::TermContribution { term, weight })
+                    .collect(),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    pb::ClassifyResponse {
+        id: input.id.clone(),
+        topics: order
+            .iter()
+            .map(|&c| pb::TopicScore {
+                topic: topics[c].id.clone(),
+                name: topics[c].name(result.language).to_string(),
+                probability: result.probabilities[c],
+                decided: result.decided.contains(&c),
+                threshold: model.decision().threshold(c).unwrap_or(0.0),
+            })
+            .collect(),
+        labels: decided.iter().map(|&c| topics[c].id.clone()).collect(),
+        language: result.language.code().to_string(),
+        model_version: model.version().to_string(),
+        explanations,
+    }
+}
+
+pub(crate) fn topics_response(loaded: &LoadedModel) -> pb::ListTopicsResponse {
+    let model = &loaded.model;
+    let counts = &model.nb().data().topic_doc_counts;
+    pb::ListTopicsResponse {
+        topics: model
+            .topics()
+            .iter()
+            .enumerate()
+            .map(|(c, t)| pb::Topic {
+                id: t.id.clone(),
+                name_en: t.name_en.clone(),
+                name_fr: t.name_fr.clone(),
+                description: t.description.clone(),
+                exclusive: model.decision().is_exclusive(c),
+                threshold: model.decision().threshold(c).unwrap_or(0.0),
+                training_documents: counts.get(c).copied().unwrap_or(0),
+            })
+            .collect(),
+        model_version: model.version().to_string(),
+    }
+}
+
+pub(crate) fn model_info(loaded: &LoadedModel) -> pb::ModelInfo {
+    let model = &loaded.model;
+    let p = &model.data().provenance;
+    let topics = model.topics();
+    pb::ModelInfo {
+        model_version: model.version().to_string(),
+        model_id: loaded.model_id.clone(),
+        created_at: p.created_at.clone(),
+        trainer_version: p.tool_version.clone(),
+        format_version: FORMAT_VERSION,
+        training_corpus: Some(pb::TrainingCorpus {
+            sha256: p.corpus_sha256.clone(),
+            documents: p.documents,
+            topic_documents: topics
+                .iter()
+                .zip(&p.topic_documents)
+                .map(|(t, &n)| pb::TopicCount {
+                    topic: t.id.clone(),
+                    documents: n,
+                })
+                .collect(),
+        }),
+        hyperparameters_json: p.train_options_json.clone(),
+        held_out: p.held_out.as_ref().map(|h| pb::HeldOutMetrics {
+            documents: h.documents,
+            accuracy: h.accuracy,
+            macro_f1: h.macro_f1,
+            micro_f1: h.micro_f1,
+            topics: topics
+                .iter()
+                .zip(&h.topic_f1)
+                .map(|(t, &f1)| pb::TopicMetric {
+                    topic: t.id.clone(),
+                    f1,
+                })
+                .collect(),
+        }),
+        features: model.features().n_features() as u64,
+        loaded_at: loaded.loaded_at.clone(),
+    }
+}

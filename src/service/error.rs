@@ -1,0 +1,84 @@
+//! Service errors and the single place where they become gRPC statuses.
+use super::pb;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// What can go wrong with a request. Every variant that blames a request
+/// field names it, and becomes a `BadRequest` field violation.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{field} is empty or only whitespace; send the document's text")]
+    EmptyText { field: String },
+    #[error("{field} is {size} bytes, over the limit of {limit} bytes")]
+    TextTooLarge {
+        field: String,
+        size: usize,
+        limit: usize,
+    },
+    #[error("batch has {size} documents, over the limit of {limit}")]
+    BatchTooLarge { size: usize, limit: usize },
+    #[error("{field}: unknown topic {topic:?} (known topics: {known})")]
+    UnknownTopic {
+        field: String,
+        topic: String,
+        known: String,
+    },
+    #[error("{field}: {reason}")]
+    InvalidLanguage { field: String, reason: String },
+    #[error("{field} is {value}, over the maximum of {max}")]
+    TooManyExplainTerms { field: String, value: u32, max: u32 },
+    #[error("no model is loaded yet; retry when the health check reports SERVING")]
+    ModelNotLoaded,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn code(&self) -> Code {
+        match self {
+            ServiceError::EmptyText { .. }
+            | ServiceError::TextTooLarge { .. }
+            | ServiceError::BatchTooLarge { .. }
+            | ServiceError::UnknownTopic { .. }
+            | ServiceError::InvalidLanguage { .. }
+            | ServiceError::TooManyExplainTerms { .. } => Code::InvalidArgument,
+            ServiceError::ModelNotLoaded => Code::Unavailable,
+            ServiceError::Internal(_) => Code::Internal,
+        }
+    }
+
+    /// The request field at fault, if one is.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ServiceError::EmptyText { field }
+            | ServiceError::TextTooLarge { field, .. }
+            | ServiceError::UnknownTopic { field, .. }
+            | ServiceError::InvalidLanguage { field, .. }
+            | ServiceError::TooManyExplainTerms { field, .. } => Some(field),
+            ServiceError::BatchTooLarge { .. } => Some("documents"),
+            ServiceError::ModelNotLoaded | ServiceError::Internal(_) => None,
+        }
+    }
+
+    /// The per-document form used inside batch and stream responses.
+    pub fn to_document_error(&self) -> pb::DocumentError {
+        pb::DocumentError {
+            code: self.code() as i32,
+            message: self.to_string(),
+            field: self.field().unwrap_or_default().to_string(),
+        }
+    }
+}
+
+impl From<ServiceError> for Status {
+    fn from(err: ServiceError) -> Status {
+        let message = err.to_string();
+        match err.field() {
+            Some(field) => {
+                let details = ErrorDetails::with_bad_request_violation(field, message.clone());
+                Status::with_error_details(err.code(), message, details)
+            }
+            None => Status::new(err.code(), message),
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Shared server state: the model slot (swapped atomically, so in-flight
+//! requests finish on the model they started with), limits, and health.
+use crate::model::Model;
+use arc_swap::ArcSwapOption;
+use std::sync::Arc;
+use tonic_health::server::HealthReporter;
+use tonic_health::ServingStatus;
+
+/// Request limits.
+///
+/// | limit | default | why |
+/// |---|---|---|
+/// | `max_text_bytes` | 1 MiB | title + text of one document |
+/// | `max_batch_documents` | 1,000 | documents per `ClassifyBatch` |
+/// | `max_message_bytes` | 16 MiB | gRPC decode/encode limit (tonic's default decode limit is 4 MiB, too small for a full batch) |
+/// | `max_explain_terms` | 100 | terms per explained topic |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_text_bytes: usize,
+    pub max_batch_documents: usize,
+    pub max_message_bytes: usize,
+    pub max_explain_terms: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_text_bytes: 1 << 20,
+            max_batch_documents: 1000,
+            max_message_bytes: 16 << 20,
+            max_explain_terms: 100,
+        }
+    }
+}
+
+/// A model in service, with where it came from and when it was loaded.
+#[derive(Debug)]
+pub struct LoadedModel {
+    pub model: Model,
+    /// The model's file name, e.g. `default.model`.
+    pub model_id: String,
+    /// RFC 3339.
+    pub loaded_at: String,
+}
+
+/// The fully qualified service name, as health checks and reflection see it.
+pub const SERVICE_NAME: &str = "docclass.v1.Classifier";
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) slot: ArcSwapOption<LoadedModel>,
+    pub(crate) limits: Limits,
+}
+
+/// Controls the model in service and the health status. Cheap to clone.
+#[derive(Clone)]
+pub struct ModelHandle {
+    pub(crate) state: Arc<State>,
+    pub(crate) health: HealthReporter,
+}
+
+impl ModelHandle {
+    /// Puts `model` in service and reports SERVING.
+    pub async fn install(&self, model: LoadedModel) {
+        self.state.slot.store(Some(Arc::new(model)));
+        self.set_status(ServingStatus::Serving).await;
+    }
+
+    /// Reports NOT_SERVING (at shutdown); requests in flight still finish.
+    pub async fn set_not_serving(&self) {
+        self.set_status(ServingStatus::NotServing).await;
+    }
+
+    async fn set_status(&self, status: ServingStatus) {
+        self.health.set_service_status(SERVICE_NAME, status).await;
+        self.health.set_service_status("", status).await;
+    }
+
+    /// The model in service, if any.
+    pub fn current(&self) -> Option<Arc<LoadedModel>> {
+        self.state.slot.load_full()
+    }
+}
