@@ -12,7 +12,7 @@ use crate::eval::{self, Split};
 use crate::features::{
     AnalyzedCorpus, CsrMatrix, FeatureError, FeatureMode, FeatureParams, FeatureSpace,
 };
-use crate::model::{HeldOutMetrics, Model, ModelData, ModelError, Provenance, TopicMeta};
+use crate::model::{HeldOutMetrics, Model, ModelError, Provenance, TopicMeta};
 use crate::nb::{tune_thresholds, Decision, FittedNb, LabelSets, NbError, NbParams, NbValidParams};
 use crate::text::{Analyzer, AnalyzerConfig, TextError};
 use linfa::dataset::DatasetBase;
@@ -342,14 +342,7 @@ pub fn train(
             topic_f1: r.per_topic.iter().map(|m| m.f1).collect(),
         }),
     };
-    let model = Model::from_data(ModelData {
-        analyzer: options.analyzer.clone(),
-        features: space.data().clone(),
-        nb: nb.data().clone(),
-        decision,
-        topics,
-        provenance,
-    })?;
+    let model = Model::from_parts(analyzer, space, nb, decision, topics, provenance)?;
     Ok((model, summary))
 }
 

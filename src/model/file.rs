@@ -20,9 +20,55 @@ pub const MAGIC: &[u8; 8] = b"DOCCLASS";
 pub const FORMAT_VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
+/// The model version: the first 8 bytes of the payload's SHA-256, in hex.
+/// Hashes the encoding as it is produced, without building the payload.
 pub(super) fn version_of(data: &ModelData) -> Result<String> {
-    let payload = postcard::to_stdvec(data).map_err(|e| ModelError::Encode(e.to_string()))?;
-    Ok(hex(&Sha256::digest(&payload)[..8]))
+    let digest = postcard::serialize_with_flavor(data, HashingFlavor::default())
+        .map_err(|e| ModelError::Encode(e.to_string()))?;
+    Ok(hex(&digest[..8]))
+}
+
+/// A postcard output that feeds SHA-256 through a small buffer.
+struct HashingFlavor {
+    hasher: Sha256,
+    buffer: Vec<u8>,
+}
+
+impl Default for HashingFlavor {
+    fn default() -> Self {
+        Self {
+            hasher: Sha256::new(),
+            buffer: Vec::with_capacity(HASH_BUFFER),
+        }
+    }
+}
+
+const HASH_BUFFER: usize = 64 * 1024;
+
+impl postcard::ser_flavors::Flavor for HashingFlavor {
+    type Output = [u8; 32];
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.try_extend(&[byte])
+    }
+
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        if self.buffer.len() + bytes.len() > HASH_BUFFER {
+            self.hasher.update(&self.buffer);
+            self.buffer.clear();
+        }
+        if bytes.len() > HASH_BUFFER {
+            self.hasher.update(bytes);
+        } else {
+            self.buffer.extend_from_slice(bytes);
+        }
+        Ok(())
+    }
+
+    fn finalize(mut self) -> postcard::Result<[u8; 32]> {
+        self.hasher.update(&self.buffer);
+        Ok(self.hasher.finalize().into())
+    }
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -151,6 +151,37 @@ impl Model {
         let analyzer = Analyzer::new(data.analyzer.clone())?;
         let features = FeatureSpace::from_data(data.features.clone())?;
         let nb = FittedNb::from_data(data.nb.clone())?;
+        Self::assemble(data, analyzer, features, nb)
+    }
+
+    /// Builds a model from freshly fitted parts, without re-validating and
+    /// re-indexing what fitting already produced (the training path).
+    pub fn from_parts(
+        analyzer: Analyzer,
+        features: FeatureSpace,
+        nb: FittedNb,
+        decision: Decision,
+        topics: Vec<TopicMeta>,
+        provenance: Provenance,
+    ) -> Result<Self> {
+        let data = ModelData {
+            analyzer: analyzer.config().clone(),
+            features: features.data().clone(),
+            nb: nb.data().clone(),
+            decision,
+            topics,
+            provenance,
+        };
+        Self::assemble(data, analyzer, features, nb)
+    }
+
+    /// Cross-checks the parts against each other and computes the version.
+    fn assemble(
+        data: ModelData,
+        analyzer: Analyzer,
+        features: FeatureSpace,
+        nb: FittedNb,
+    ) -> Result<Self> {
         let t = data.topics.len();
         if nb.n_topics() != t {
             return Err(ModelError::Invalid(format!(

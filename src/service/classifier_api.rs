@@ -6,6 +6,7 @@ use super::pb;
 use super::pb::classifier_server::Classifier;
 use super::state::{LoadedModel, State};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio_stream::{Stream, StreamExt};
@@ -96,6 +97,16 @@ fn outcome(
     }
 }
 
+/// Sets its flag when dropped.
+#[derive(Default)]
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 type OutcomeStream =
     Pin<Box<dyn Stream<Item = Result<pb::ClassifyOutcome, Status>> + Send + 'static>>;
 
@@ -127,11 +138,17 @@ impl Classifier for ClassifierApi {
             // One model for the whole batch, even if another is swapped in meanwhile.
             let loaded = self.model()?;
             let state = self.state.clone();
+            // Dropped with this future (deadline, server timeout, client
+            // cancel): the worker then stops instead of finishing a batch
+            // nobody will read.
+            let cancel = CancelOnDrop::default();
+            let cancelled = cancel.0.clone();
             // CPU-bound: keep it off the async workers.
             tokio::task::spawn_blocking(move || {
                 let outcomes = documents
                     .into_iter()
                     .enumerate()
+                    .take_while(|_| !cancelled.load(Ordering::Relaxed))
                     .map(|(i, req)| {
                         outcome(&loaded, &state, i as u64, req, &format!("documents[{i}]."))
                     })

@@ -34,17 +34,14 @@ pub(crate) fn document_input(
             field: field("text"),
         });
     }
+    // The limit covers title and text together; the text is blamed.
     let size = req.text.len() + req.title.len();
     if size > limits.max_text_bytes {
-        let name = if req.title.is_empty() {
-            "text"
-        } else {
-            "text+title"
-        };
         return Err(ServiceError::TextTooLarge {
-            field: field(name),
+            field: field("text"),
             size,
             limit: limits.max_text_bytes,
+            with_title: !req.title.is_empty(),
         });
     }
     let hint = if req.language.trim().is_empty() {

@@ -9,11 +9,12 @@ use tonic_types::{ErrorDetails, StatusExt};
 pub enum ServiceError {
     #[error("{field} is empty or only whitespace; send the document's text")]
     EmptyText { field: String },
-    #[error("{field} is {size} bytes, over the limit of {limit} bytes")]
+    #[error("{field} is {size} bytes{}, over the limit of {limit} bytes", if *with_title { " with the title" } else { "" })]
     TextTooLarge {
         field: String,
         size: usize,
         limit: usize,
+        with_title: bool,
     },
     #[error("batch has {size} documents, over the limit of {limit}")]
     BatchTooLarge { size: usize, limit: usize },
