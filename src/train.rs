@@ -194,7 +194,10 @@ pub fn train(
         FeatureMode::Hashing { .. } => 1,
     };
     options.features.validate()?;
-    let mut corpus = AnalyzedCorpus::new(text_min_df);
+    let mut corpus = match options.features.mode {
+        FeatureMode::Vocabulary { .. } => AnalyzedCorpus::new(text_min_df),
+        FeatureMode::Hashing { .. } => AnalyzedCorpus::for_hashing(),
+    };
     for (i, d) in docs.iter().enumerate() {
         corpus.push(&analyzer, &d.full_text(), d.lang);
         progress.analysed(i + 1);

@@ -42,6 +42,9 @@ pub struct AnalyzedCorpus {
     texts: HashIndex<String>,
     df: HashIndex<u32>,
     text_min_df: u32,
+    /// False for hashing spaces, which need neither document frequencies of
+    /// terms nor their text: analysis then skips both tables.
+    track_terms: bool,
 }
 
 impl AnalyzedCorpus {
@@ -50,8 +53,15 @@ impl AnalyzedCorpus {
     pub fn new(text_min_df: u32) -> Self {
         Self {
             text_min_df: text_min_df.max(1),
+            track_terms: true,
             ..Default::default()
         }
+    }
+
+    /// A corpus for feature hashing: no vocabulary statistics are kept, so
+    /// analysis touches no global table.
+    pub fn for_hashing() -> Self {
+        Self::default()
     }
 
     /// Analyses one document and appends it.
@@ -60,9 +70,12 @@ impl AnalyzedCorpus {
         // the hash tables are touched once per distinct term, after sorting.
         let mut arena = String::new();
         let mut occurrences: Vec<(u64, u32, u32)> = Vec::new();
+        let track = self.track_terms;
         let lang = analyzer.analyze(text, hint, &mut |t| {
             let start = arena.len() as u32;
-            t.write_text(&mut arena);
+            if track {
+                t.write_text(&mut arena);
+            }
             occurrences.push((t.hash, start, arena.len() as u32));
         });
         occurrences.sort_unstable_by_key(|o| o.0);
@@ -70,6 +83,7 @@ impl AnalyzedCorpus {
         for &(h, start, end) in &occurrences {
             match counted.last_mut() {
                 Some((last, c)) if *last == h => *c += 1,
+                _ if !track => counted.push((h, 1)),
                 _ => {
                     counted.push((h, 1));
                     let df = self.df.entry(h).or_insert(0);
@@ -134,6 +148,11 @@ impl FeatureSpace {
                 max_df,
                 max_features,
             } => {
+                if !corpus.track_terms {
+                    return Err(FeatureError::Inconsistent(
+                        "a vocabulary needs a corpus analysed with term statistics".into(),
+                    ));
+                }
                 let subset_df;
                 let df: &HashIndex<u32> = if subset.len() == corpus.docs.len() {
                     &corpus.df
