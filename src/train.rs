@@ -13,7 +13,10 @@ use crate::features::{
     AnalyzedCorpus, CsrMatrix, FeatureError, FeatureMode, FeatureParams, FeatureSpace,
 };
 use crate::model::{HeldOutMetrics, Model, ModelError, Provenance, TopicMeta};
-use crate::nb::{tune_thresholds, Decision, FittedNb, LabelSets, NbError, NbParams, NbValidParams};
+use crate::nb::{
+    fit_temperature, softmax_with_temperature, tune_thresholds_with_fallback, Decision, FittedNb,
+    LabelSets, NbError, NbParams, NbValidParams,
+};
 use crate::text::{Analyzer, AnalyzerConfig, TextError};
 use linfa::dataset::DatasetBase;
 use linfa::traits::Fit;
@@ -40,6 +43,13 @@ pub enum TrainError {
     TopicWithoutDocuments(String),
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    /// Cross-validation: training on one fold's training part failed.
+    #[error("cross-validation fold {fold} of {folds}: {source}")]
+    Fold {
+        fold: usize,
+        folds: usize,
+        source: Box<TrainError>,
+    },
     #[error(transparent)]
     Text(#[from] TextError),
     #[error(transparent)]
@@ -98,6 +108,7 @@ pub struct TopicSpec {
 /// | `validation` | `KFold(5)` | threshold tuning and reported metrics |
 /// | `decision` | `Auto` | argmax or per-topic thresholds |
 /// | `seed` | `42` | shuffles for splits |
+/// | `calibrate` | `true` | fit a probability temperature out of fold |
 /// | `topics` | from the labels, sorted | ids, names, exclusivity |
 /// | `created_at` | now | RFC 3339 time stored in the model |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +119,9 @@ pub struct TrainOptions {
     pub validation: Validation,
     pub decision: DecisionMode,
     pub seed: u64,
+    /// Fit a probability temperature on out-of-fold scores (needs validation).
+    #[serde(default)]
+    pub calibrate: bool,
     pub topics: Vec<TopicSpec>,
     #[serde(skip)]
     pub created_at: String,
@@ -122,6 +136,7 @@ impl Default for TrainOptions {
             validation: Validation::KFold(5),
             decision: DecisionMode::Auto,
             seed: 42,
+            calibrate: true,
             topics: Vec::new(),
             created_at: String::new(),
         }
@@ -149,6 +164,8 @@ pub struct TrainSummary {
     /// Held-out metrics per document language (declared, else detected).
     pub held_out_by_language: std::collections::BTreeMap<String, eval::Report>,
     pub thresholds: Option<Vec<f64>>,
+    /// Probability temperature fitted out of fold (1 without validation).
+    pub temperature: f64,
 }
 
 /// Progress callbacks: `analysed(n)` after each document, `stage(name)` at each step.
@@ -232,57 +249,91 @@ pub fn train(
     let mut held_out = None;
     let mut held_out_by_language = std::collections::BTreeMap::new();
     let mut thresholds = None;
+    let mut temperature = 1.0;
     if !splits.is_empty() {
         progress.stage("validating");
+        // Out-of-fold joint log-likelihoods: probabilities need a temperature first.
         let mut oof: Vec<Option<Vec<f64>>> = vec![None; docs.len()];
+        // A rare topic can be missing from a fold's training part.
+        let mut fold_options = options.clone();
+        fold_options.nb = options.nb.allowing_empty_topics();
         for split in &splits {
-            let (space, nb) = fit_subset(options, &corpus, &labels, &split.train)?;
+            let (space, nb) = fit_subset(&fold_options, &corpus, &labels, &split.train)?;
             for &i in &split.test {
-                oof[i] = Some(nb.predict_proba(&space.transform(&corpus.docs[i]))?);
+                oof[i] = Some(nb.joint_log_likelihood(&space.transform(&corpus.docs[i]))?);
             }
         }
         let scored: Vec<usize> = (0..docs.len()).filter(|&i| oof[i].is_some()).collect();
-        let probs: Vec<Vec<f64>> = scored.iter().filter_map(|&i| oof[i].clone()).collect();
+        let scores: Vec<Vec<f64>> = scored.iter().filter_map(|&i| oof[i].clone()).collect();
         let gold = labels.subset(&scored);
-        // The model keeps thresholds tuned on every out-of-fold probability.
-        // The *reported* metrics must not be measured on the data the
-        // thresholds were tuned on: with several folds, each fold is decided
-        // with thresholds tuned on the other folds only. (A single hold-out
-        // split has nothing else to tune on, so its metrics are optimistic.)
-        let mut predicted: Vec<Vec<usize>> = Vec::with_capacity(scored.len());
-        if use_thresholds {
-            thresholds = Some(tune_thresholds(&probs, &gold, 0.5));
-            let mut fold_of = vec![0usize; docs.len()];
-            for (f, split) in splits.iter().enumerate() {
-                for &i in &split.test {
-                    fold_of[i] = f;
-                }
-            }
-            let per_fold: Vec<Decision> = (0..splits.len())
-                .map(|f| {
-                    let rows: Vec<usize> = if splits.len() > 1 {
-                        (0..scored.len())
-                            .filter(|&k| fold_of[scored[k]] != f)
-                            .collect()
-                    } else {
-                        (0..scored.len()).collect()
-                    };
-                    let p: Vec<Vec<f64>> = rows.iter().map(|&k| probs[k].clone()).collect();
-                    let g = LabelSets::new(
-                        gold.n_topics,
-                        rows.iter().map(|&k| gold.labels[k].clone()).collect(),
-                    );
-                    Decision::Thresholds {
-                        thresholds: tune_thresholds(&p, &g, 0.5),
-                        exclusive: exclusive.clone(),
-                    }
+        let calibrate = |rows: &[usize]| -> (f64, Vec<Vec<f64>>) {
+            let s: Vec<Vec<f64>> = rows.iter().map(|&k| scores[k].clone()).collect();
+            let g = LabelSets::new(
+                gold.n_topics,
+                rows.iter().map(|&k| gold.labels[k].clone()).collect(),
+            );
+            let t = if options.calibrate {
+                fit_temperature(&s, &g)
+            } else {
+                1.0
+            };
+            let probs = scores
+                .iter()
+                .map(|row| {
+                    let mut p = row.clone();
+                    softmax_with_temperature(&mut p, t);
+                    p
                 })
                 .collect();
-            for (k, p) in probs.iter().enumerate() {
-                predicted.push(per_fold[fold_of[scored[k]]].decide(p));
+            (t, probs)
+        };
+        // The model keeps the temperature and thresholds fitted on every
+        // out-of-fold score. The *reported* metrics must not be measured on
+        // the data they were fitted on: with several folds, each fold is
+        // decided with a temperature and thresholds fitted on the other folds
+        // only. (A single hold-out split has nothing else to fit on, so its
+        // metrics are optimistic.)
+        let all_rows: Vec<usize> = (0..scored.len()).collect();
+        let (t, probs) = calibrate(&all_rows);
+        temperature = t;
+        let mut fold_of = vec![0usize; docs.len()];
+        for (f, split) in splits.iter().enumerate() {
+            for &i in &split.test {
+                fold_of[i] = f;
             }
-        } else {
-            predicted.extend(probs.iter().map(|p| Decision::Argmax.decide(p)));
+        }
+        let other_rows = |f: usize| -> Vec<usize> {
+            if splits.len() > 1 {
+                (0..scored.len())
+                    .filter(|&k| fold_of[scored[k]] != f)
+                    .collect()
+            } else {
+                all_rows.clone()
+            }
+        };
+        if use_thresholds {
+            thresholds = Some(tune_thresholds_with_fallback(&probs, &gold));
+        }
+        let mut predicted: Vec<Vec<usize>> = vec![Vec::new(); scored.len()];
+        for f in 0..splits.len() {
+            let rows = other_rows(f);
+            let (_, fold_probs) = calibrate(&rows);
+            let decision = if use_thresholds {
+                let p: Vec<Vec<f64>> = rows.iter().map(|&k| fold_probs[k].clone()).collect();
+                let g = LabelSets::new(
+                    gold.n_topics,
+                    rows.iter().map(|&k| gold.labels[k].clone()).collect(),
+                );
+                Decision::Thresholds {
+                    thresholds: tune_thresholds_with_fallback(&p, &g),
+                    exclusive: exclusive.clone(),
+                }
+            } else {
+                Decision::Argmax
+            };
+            for k in (0..scored.len()).filter(|&k| fold_of[scored[k]] == f) {
+                predicted[k] = decision.decide(&fold_probs[k]);
+            }
         }
         held_out = Some(eval::evaluate(&gold.labels, &predicted, &topic_ids));
         let language_of = |i: usize| {
@@ -329,6 +380,7 @@ pub fn train(
         held_out: held_out.clone(),
         held_out_by_language,
         thresholds,
+        temperature,
     };
     let provenance = Provenance {
         created_at: options.created_at.clone(),
@@ -345,7 +397,15 @@ pub fn train(
             topic_f1: r.per_topic.iter().map(|m| m.f1).collect(),
         }),
     };
-    let model = Model::from_parts(analyzer, space, nb, decision, topics, provenance)?;
+    let model = Model::from_parts(
+        analyzer,
+        space,
+        nb,
+        decision,
+        topics,
+        provenance,
+        temperature,
+    )?;
     Ok((model, summary))
 }
 
@@ -366,28 +426,32 @@ fn fit_subset(
     Ok((space, nb))
 }
 
+/// The declared topics, or (none declared) one per label, sorted by id.
+pub(crate) fn topic_specs(docs: &[Document], declared: &[TopicSpec]) -> Vec<TopicSpec> {
+    if !declared.is_empty() {
+        return declared.to_vec();
+    }
+    let mut ids: Vec<&str> = docs
+        .iter()
+        .flat_map(|d| d.labels.iter().map(String::as_str))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter()
+        .map(|id| TopicSpec {
+            id: id.to_string(),
+            name_en: None,
+            name_fr: None,
+            description: String::new(),
+            exclusive: false,
+        })
+        .collect()
+}
+
 /// The topic list (declared topics in their order, or the labels sorted) and
 /// each topic's exclusivity.
 fn resolve_topics(docs: &[Document], declared: &[TopicSpec]) -> (Vec<TopicMeta>, Vec<bool>) {
-    let specs: Vec<TopicSpec> = if declared.is_empty() {
-        let mut ids: Vec<&str> = docs
-            .iter()
-            .flat_map(|d| d.labels.iter().map(String::as_str))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.into_iter()
-            .map(|id| TopicSpec {
-                id: id.to_string(),
-                name_en: None,
-                name_fr: None,
-                description: String::new(),
-                exclusive: false,
-            })
-            .collect()
-    } else {
-        declared.to_vec()
-    };
+    let specs = topic_specs(docs, declared);
     let exclusive = specs.iter().map(|s| s.exclusive).collect();
     let topics = specs
         .into_iter()
@@ -404,7 +468,7 @@ fn resolve_topics(docs: &[Document], declared: &[TopicSpec]) -> (Vec<TopicMeta>,
     (topics, exclusive)
 }
 
-fn label_sets(docs: &[Document], topic_ids: &[String]) -> Result<LabelSets> {
+pub(crate) fn label_sets(docs: &[Document], topic_ids: &[String]) -> Result<LabelSets> {
     let mut labels = Vec::with_capacity(docs.len());
     for d in docs {
         let mut set = Vec::with_capacity(d.labels.len());

@@ -570,6 +570,8 @@ fn default_model_options() -> TrainOptions {
         validation: Validation::KFold(5),
         decision: DecisionMode::Auto,
         seed: 42,
+        // --no-calibration: chosen by cross-validated macro-F1 (models/README.md).
+        calibrate: false,
         topics,
         created_at: "2026-11-29T00:00:00Z".to_string(),
     }

@@ -68,7 +68,6 @@ async fn model_info_reports_version_provenance_hyperparameters_and_metrics() {
     assert_eq!(info.model_id, "tiny.model");
     assert_eq!(info.created_at, "2026-01-01T00:00:00Z");
     assert_eq!(info.trainer_version, env!("CARGO_PKG_VERSION"));
-    assert_eq!(info.format_version, 1);
     assert_eq!(info.format_version, FORMAT_VERSION);
     assert_eq!(info.loaded_at, "2026-01-01T00:00:00Z");
     assert_eq!(info.features, features);

@@ -436,26 +436,27 @@ fn a_flipped_payload_byte_fails_the_checksum() {
 #[test]
 fn a_future_format_version_is_unsupported() {
     let mut bytes = tiny_model().to_bytes().unwrap();
-    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
     let e = load_err(&bytes);
     assert!(
         matches!(
             e,
             ModelError::UnsupportedVersion {
-                found: 2,
-                supported: 1
+                found: 3,
+                oldest: 1,
+                newest: 2
             }
         ),
         "{e:?}"
     );
     assert_eq!(
         e.to_string(),
-        "model file format version 2 is not supported (this build reads version 1)"
+        "model file format version 3 is not supported (this build reads versions 1 to 2)"
     );
-    // The version is checked before the length: a version-2 header alone says so too.
+    // The version is checked before the length: a version-3 header alone says so too.
     assert!(matches!(
         load_err(&bytes[..12]),
-        ModelError::UnsupportedVersion { found: 2, .. }
+        ModelError::UnsupportedVersion { found: 3, .. }
     ));
     assert!(matches!(
         load_err(&file_with_payload(0, b"")),
@@ -650,6 +651,15 @@ fn committed_v1_fixture_still_loads() {
         }
         other => panic!("fixture decision is {other:?}"),
     }
-    // Re-encoding what was read gives the same bytes: nothing is lost or reinterpreted.
-    assert_eq!(model.to_bytes().unwrap(), bytes);
+    // A version-1 file reads with temperature 1 (raw posteriors) and keeps its
+    // version string; saving it again writes the current format, which reads
+    // back to the same data.
+    assert_eq!(model.format_version(), 1);
+    assert_eq!(model.temperature(), 1.0);
+    let rewritten = model.to_bytes().unwrap();
+    assert_eq!(
+        u32::from_le_bytes(rewritten[8..12].try_into().unwrap()),
+        FORMAT_VERSION
+    );
+    assert_eq!(Model::from_bytes(&rewritten).unwrap().data(), model.data());
 }

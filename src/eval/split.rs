@@ -1,6 +1,11 @@
-//! Seeded, stratified splits. Documents are stratified by their first label
-//! (for multi-label data this balances the primary topic across folds, a
-//! simple stand-in for iterative stratification).
+//! Seeded, stratified splits.
+//!
+//! [`kfold_splits`] and [`holdout_split`] stratify by one stratum per
+//! document (training uses the first label; for multi-label data this
+//! balances the primary topic only). [`iterative_kfold_splits`] is iterative
+//! stratification (Sechidis, Tsoumakas and Vlahavas, 2011) for multi-label
+//! data: it balances every topic across folds, and is what cross-validation
+//! (`eval::cross_validate`) uses for multi-label data.
 use crate::rng::SplitMix64;
 
 /// Indices of the training part and the evaluated part.
@@ -39,6 +44,103 @@ pub fn kfold_splits(strata: &[usize], k: usize, seed: u64) -> Vec<Split> {
         .map(|f| Split {
             train: (0..strata.len()).filter(|&i| fold[i] != f).collect(),
             test: (0..strata.len()).filter(|&i| fold[i] == f).collect(),
+        })
+        .collect()
+}
+
+/// `k` folds by iterative stratification of multi-label data.
+///
+/// `labels[i]` holds document `i`'s topics (indices below `n_topics`). With
+/// equal fold proportions the algorithm is: repeatedly take the topic with
+/// the fewest documents still unassigned (ties: the lower index); give each
+/// of its unassigned documents, in a seeded random order, to the fold that
+/// has so far received the fewest documents of that topic (ties: the fold
+/// with the fewest documents overall; then a seeded random choice). Documents
+/// with no topic go to the smallest folds. Rare topics are placed first, so
+/// they are spread as evenly as possible, and each document's other topics
+/// are counted as it is placed.
+pub fn iterative_kfold_splits(
+    labels: &[Vec<usize>],
+    n_topics: usize,
+    k: usize,
+    seed: u64,
+) -> Vec<Split> {
+    let k = k.max(2);
+    let n = labels.len();
+    let mut rng = SplitMix64::new(seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    rng.shuffle(&mut order);
+    let n_topics = labels
+        .iter()
+        .flatten()
+        .map(|&c| c + 1)
+        .max()
+        .unwrap_or(0)
+        .max(n_topics);
+    // Documents of each topic, in the shuffled order.
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); n_topics];
+    for &i in &order {
+        let mut set = labels[i].clone();
+        set.sort_unstable();
+        set.dedup();
+        for c in set {
+            members[c].push(i);
+        }
+    }
+    let mut unassigned_of: Vec<usize> = members.iter().map(Vec::len).collect();
+    let mut fold: Vec<Option<usize>> = vec![None; n];
+    let mut fold_size = vec![0usize; k];
+    let mut topic_in_fold = vec![vec![0usize; k]; n_topics];
+
+    // Among `candidates`, the folds that minimise `key`.
+    fn best_by(candidates: Vec<usize>, key: impl Fn(usize) -> usize) -> Vec<usize> {
+        let min = candidates.iter().map(|&j| key(j)).min().unwrap_or(0);
+        candidates.into_iter().filter(|&j| key(j) == min).collect()
+    }
+    let mut place = |i: usize,
+                     topic: Option<usize>,
+                     fold: &mut Vec<Option<usize>>,
+                     unassigned_of: &mut Vec<usize>| {
+        let mut candidates: Vec<usize> = (0..k).collect();
+        if let Some(c) = topic {
+            candidates = best_by(candidates, |j| topic_in_fold[c][j]);
+        }
+        candidates = best_by(candidates, |j| fold_size[j]);
+        let j = if candidates.len() == 1 {
+            candidates[0]
+        } else {
+            candidates[rng.below(candidates.len() as u64) as usize]
+        };
+        fold[i] = Some(j);
+        fold_size[j] += 1;
+        let mut set = labels[i].clone();
+        set.sort_unstable();
+        set.dedup();
+        for c in set {
+            topic_in_fold[c][j] += 1;
+            unassigned_of[c] -= 1;
+        }
+    };
+    while let Some(c) = (0..n_topics)
+        .filter(|&c| unassigned_of[c] > 0)
+        .min_by_key(|&c| (unassigned_of[c], c))
+    {
+        for &i in &members[c] {
+            if fold[i].is_none() {
+                place(i, Some(c), &mut fold, &mut unassigned_of);
+            }
+        }
+    }
+    for &i in &order {
+        if fold[i].is_none() {
+            place(i, None, &mut fold, &mut unassigned_of);
+        }
+    }
+    let fold: Vec<usize> = fold.into_iter().map(|f| f.unwrap_or(0)).collect();
+    (0..k)
+        .map(|f| Split {
+            train: (0..n).filter(|&i| fold[i] != f).collect(),
+            test: (0..n).filter(|&i| fold[i] == f).collect(),
         })
         .collect()
 }
@@ -94,5 +196,81 @@ mod tests {
         let s = holdout_split(&strata, 0.5, 1);
         assert!(s.train.contains(&0));
         assert_eq!(s.test.len(), 5);
+    }
+
+    /// A seeded multi-label set: topic 0 on most documents, rarer topics
+    /// mixed in, some documents with three topics.
+    fn multi_label_set(n: usize) -> Vec<Vec<usize>> {
+        let mut rng = SplitMix64::new(99);
+        (0..n)
+            .map(|_| {
+                let mut set: Vec<usize> = (0..6)
+                    .filter(|&c| rng.below(100) < [60, 30, 20, 10, 5, 3][c])
+                    .collect();
+                if set.is_empty() {
+                    set.push(rng.below(6) as usize);
+                }
+                set
+            })
+            .collect()
+    }
+
+    #[test]
+    fn iterative_folds_partition_balance_every_topic_and_are_deterministic() {
+        let labels = multi_label_set(400);
+        let k = 5;
+        let a = iterative_kfold_splits(&labels, 6, k, 7);
+        assert_eq!(a, iterative_kfold_splits(&labels, 6, k, 7));
+        assert_ne!(a, iterative_kfold_splits(&labels, 6, k, 8));
+        let mut seen: Vec<usize> = a.iter().flat_map(|s| s.test.clone()).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..400).collect::<Vec<_>>());
+        for s in &a {
+            let mut all: Vec<usize> = s.train.iter().chain(&s.test).copied().collect();
+            all.sort_unstable();
+            assert_eq!(all, (0..400).collect::<Vec<_>>());
+            // Fold sizes follow the topics: near n / k, not exactly.
+            assert!(
+                (72..=88).contains(&s.test.len()),
+                "fold of {}",
+                s.test.len()
+            );
+        }
+        for c in 0..6 {
+            let total = labels.iter().filter(|l| l.contains(&c)).count();
+            let per_fold: Vec<usize> = a
+                .iter()
+                .map(|s| s.test.iter().filter(|&&i| labels[i].contains(&c)).count())
+                .collect();
+            let (min, max) = (
+                *per_fold.iter().min().unwrap(),
+                *per_fold.iter().max().unwrap(),
+            );
+            // Every topic is spread evenly: at most 1 apart, around total / k.
+            assert!(max - min <= 1, "topic {c} ({total}): {per_fold:?}");
+            assert!(
+                min * k <= total && total <= max * k,
+                "topic {c}: {per_fold:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn iterative_folds_spread_a_rare_topic() {
+        // Topic 1 is on 5 documents only: one per fold.
+        let mut labels: Vec<Vec<usize>> = (0..50).map(|_| vec![0]).collect();
+        for i in [3, 11, 20, 33, 47] {
+            labels[i].push(1);
+        }
+        labels.push(Vec::new()); // a document with no topic is placed too
+        let splits = iterative_kfold_splits(&labels, 2, 5, 1);
+        for s in &splits {
+            assert_eq!(
+                s.test.iter().filter(|&&i| labels[i].contains(&1)).count(),
+                1
+            );
+        }
+        let placed: usize = splits.iter().map(|s| s.test.len()).sum();
+        assert_eq!(placed, 51);
     }
 }

@@ -17,7 +17,11 @@ use std::io::Write;
 use std::path::Path;
 
 pub const MAGIC: &[u8; 8] = b"DOCCLASS";
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this build writes. Version 2 added the probability
+/// temperature; version 1 files still load (with temperature 1).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format this build reads.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
 /// The model version: the first 8 bytes of the payload's SHA-256, in hex.
@@ -83,7 +87,13 @@ impl Model {
 
     /// Decodes and validates a model file's bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
-        Model::from_data(decode(bytes)?)
+        let (data, version) = decode(bytes)?;
+        let mut model = Model::from_data(data)?;
+        model.format_version = version;
+        // The version is the hash of the payload as stored: a file keeps its
+        // version when a newer build reads it (decode checked this checksum).
+        model.version = hex(&bytes[20..28]);
+        Ok(model)
     }
 
     /// Reads and validates a model file.
@@ -142,7 +152,45 @@ fn encode(data: &ModelData) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn decode(bytes: &[u8]) -> Result<ModelData> {
+/// Format version 1's payload: `ModelData` without the temperature.
+#[derive(serde::Deserialize)]
+struct ModelDataV1 {
+    analyzer: crate::text::AnalyzerConfig,
+    features: crate::features::FeatureSpaceData,
+    nb: crate::nb::FittedNbData,
+    decision: crate::nb::Decision,
+    topics: Vec<super::TopicMeta>,
+    provenance: super::Provenance,
+}
+
+impl From<ModelDataV1> for ModelData {
+    fn from(v1: ModelDataV1) -> ModelData {
+        ModelData {
+            analyzer: v1.analyzer,
+            features: v1.features,
+            nb: v1.nb,
+            decision: v1.decision,
+            topics: v1.topics,
+            provenance: v1.provenance,
+            temperature: 1.0,
+        }
+    }
+}
+
+fn take_all<'a, T: serde::Deserialize<'a>>(payload: &'a [u8]) -> Result<T> {
+    let (data, rest) =
+        postcard::take_from_bytes::<T>(payload).map_err(|e| ModelError::Decode(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(ModelError::Decode(format!(
+            "{} bytes left after the model data",
+            rest.len()
+        )));
+    }
+    Ok(data)
+}
+
+/// Decodes a model file into its data and format version.
+fn decode(bytes: &[u8]) -> Result<(ModelData, u32)> {
     let found = bytes.len() as u64;
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         // A prefix of the magic is a truncated model, anything else is not a model.
@@ -163,10 +211,11 @@ fn decode(bytes: &[u8]) -> Result<ModelData> {
         });
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(ModelError::UnsupportedVersion {
             found: version,
-            supported: FORMAT_VERSION,
+            oldest: OLDEST_READABLE_VERSION,
+            newest: FORMAT_VERSION,
         });
     }
     if bytes.len() < HEADER_LEN {
@@ -189,13 +238,9 @@ fn decode(bytes: &[u8]) -> Result<ModelData> {
     if Sha256::digest(payload).as_slice() != &bytes[20..52] {
         return Err(ModelError::ChecksumMismatch);
     }
-    let (data, rest) = postcard::take_from_bytes::<ModelData>(payload)
-        .map_err(|e| ModelError::Decode(e.to_string()))?;
-    if !rest.is_empty() {
-        return Err(ModelError::Decode(format!(
-            "{} bytes left after the model data",
-            rest.len()
-        )));
-    }
-    Ok(data)
+    let data = match version {
+        1 => take_all::<ModelDataV1>(payload)?.into(),
+        _ => take_all::<ModelData>(payload)?,
+    };
+    Ok((data, version))
 }

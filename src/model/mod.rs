@@ -6,10 +6,10 @@
 
 mod file;
 
-pub use file::{FORMAT_VERSION, MAGIC};
+pub use file::{FORMAT_VERSION, MAGIC, OLDEST_READABLE_VERSION};
 
 use crate::features::{FeatureError, FeatureSpace, FeatureSpaceData, SparseVec};
-use crate::nb::{Decision, FittedNb, FittedNbData, NbError};
+use crate::nb::{softmax_with_temperature, Decision, FittedNb, FittedNbData, NbError};
 use crate::text::{Analyzer, AnalyzerConfig, Lang, TextError};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -29,10 +29,12 @@ pub enum ModelError {
     },
     #[error("not a docclass model: wrong magic number (expected {expected:?})")]
     BadMagic { expected: &'static str },
-    #[error(
-        "model file format version {found} is not supported (this build reads version {supported})"
-    )]
-    UnsupportedVersion { found: u32, supported: u32 },
+    #[error("model file format version {found} is not supported (this build reads versions {oldest} to {newest})")]
+    UnsupportedVersion {
+        found: u32,
+        oldest: u32,
+        newest: u32,
+    },
     #[error("model file is truncated: expected {expected} bytes, found {found}")]
     Truncated { expected: u64, found: u64 },
     #[error("model file has {0} unexpected bytes after the payload")]
@@ -120,6 +122,10 @@ pub struct ModelData {
     pub decision: Decision,
     pub topics: Vec<TopicMeta>,
     pub provenance: Provenance,
+    /// Probability temperature: topic probabilities are
+    /// `softmax(joint log-likelihood / temperature)`. Fitted on out-of-fold
+    /// scores so that probabilities are calibrated; 1 when not fitted.
+    pub temperature: f64,
 }
 
 /// A loaded, validated model, ready to classify.
@@ -130,6 +136,8 @@ pub struct Model {
     features: FeatureSpace,
     nb: FittedNb,
     version: String,
+    /// The file format it was read from (the current one when built in memory).
+    format_version: u32,
 }
 
 /// The result of classifying one document.
@@ -163,6 +171,7 @@ impl Model {
         decision: Decision,
         topics: Vec<TopicMeta>,
         provenance: Provenance,
+        temperature: f64,
     ) -> Result<Self> {
         let data = ModelData {
             analyzer: analyzer.config().clone(),
@@ -171,6 +180,7 @@ impl Model {
             decision,
             topics,
             provenance,
+            temperature,
         };
         Self::assemble(data, analyzer, features, nb)
     }
@@ -220,6 +230,12 @@ impl Model {
                 return Err(ModelError::Invalid("a threshold is outside [0, 1]".into()));
             }
         }
+        if !(data.temperature.is_finite() && data.temperature > 0.0) {
+            return Err(ModelError::Invalid(format!(
+                "temperature must be a finite number > 0, got {}",
+                data.temperature
+            )));
+        }
         let version = file::version_of(&data)?;
         Ok(Self {
             data,
@@ -227,6 +243,7 @@ impl Model {
             features,
             nb,
             version,
+            format_version: FORMAT_VERSION,
         })
     }
 
@@ -264,6 +281,16 @@ impl Model {
         &self.version
     }
 
+    /// The file format version the model was read from.
+    pub fn format_version(&self) -> u32 {
+        self.format_version
+    }
+
+    /// The probability temperature (see [`ModelData::temperature`]).
+    pub fn temperature(&self) -> f64 {
+        self.data.temperature
+    }
+
     /// Classifies one text. `hint` overrides language detection.
     pub fn classify(&self, text: &str, hint: Option<Lang>) -> Classification {
         let mut scratch = Vec::new();
@@ -286,10 +313,13 @@ impl Model {
         }
         // The vector comes from this model's own feature space, so every
         // feature is in range; uniform probabilities are the safe fallback.
-        let probabilities = self
-            .nb
-            .predict_proba(&vector)
-            .unwrap_or_else(|_| vec![1.0 / self.nb.n_topics() as f64; self.nb.n_topics()]);
+        let probabilities = match self.nb.joint_log_likelihood(&vector) {
+            Ok(mut scores) => {
+                softmax_with_temperature(&mut scores, self.data.temperature);
+                scores
+            }
+            Err(_) => vec![1.0 / self.nb.n_topics() as f64; self.nb.n_topics()],
+        };
         let decided = self.data.decision.decide(&probabilities);
         Classification {
             language,

@@ -66,7 +66,9 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
             }
         }
         if let Some(empty) = doc_counts.iter().position(|&n| n == 0) {
-            return Err(NbError::EmptyTopic(empty));
+            if !self.allow_empty_topics {
+                return Err(NbError::EmptyTopic(empty));
+            }
         }
         let alpha = self.alpha;
         // Weights overwrite the counts in place: no second features × topics buffer.
@@ -101,6 +103,13 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
                 bias = vec![0.0; t];
             }
         }
+        // A topic without documents is never predicted (finite, so the
+        // max-subtracted softmax gives it exactly 0).
+        let bias = bias
+            .into_iter()
+            .zip(&doc_counts)
+            .map(|(b, &n)| if n == 0 { EMPTY_TOPIC_BIAS } else { b })
+            .collect();
         Ok(FittedNb {
             data: FittedNbData {
                 params: self.clone(),
@@ -113,6 +122,9 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
         })
     }
 }
+
+/// Score offset of a topic with no training document (see `allow_empty_topics`).
+const EMPTY_TOPIC_BIAS: f64 = -1e30;
 
 /// Per-topic sums of a features × topics row-major table.
 fn topic_totals(table: &[f64], t: usize) -> Vec<f64> {

@@ -17,7 +17,9 @@ mod decision;
 mod fit;
 mod params;
 
-pub use decision::{tune_thresholds, Decision};
+pub use decision::{
+    tune_thresholds, tune_thresholds_with_fallback, Decision, MIN_POSITIVES_FOR_OWN_THRESHOLD,
+};
 pub use fit::{FittedNb, FittedNbData};
 pub use params::{ClassPriors, NbParams, NbValidParams, NbVariant};
 
@@ -75,6 +77,66 @@ impl LabelSets {
     }
 }
 
+/// Softmax of `scores / temperature`, in place (see [`softmax_in_place`]).
+pub fn softmax_with_temperature(scores: &mut [f64], temperature: f64) {
+    if temperature != 1.0 {
+        scores.iter_mut().for_each(|s| *s /= temperature);
+    }
+    softmax_in_place(scores);
+}
+
+/// The temperature that makes `softmax(scores / T)` best calibrated on
+/// labelled held-out documents: it maximises the mean log-probability of each
+/// document's gold topics (spread evenly over them). A golden-section search
+/// over ln T in [-7, 7]; the ranking of topics never changes. Documents with
+/// no gold topic are ignored; with none at all the temperature is 1.
+pub fn fit_temperature(scores: &[Vec<f64>], gold: &LabelSets) -> f64 {
+    let rows: Vec<(&Vec<f64>, &Vec<usize>)> = scores
+        .iter()
+        .zip(&gold.labels)
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    if rows.is_empty() {
+        return 1.0;
+    }
+    let loss = |log_t: f64| -> f64 {
+        let t = log_t.exp();
+        let mut total = 0.0;
+        let mut p = Vec::new();
+        for (s, labels) in &rows {
+            p.clear();
+            p.extend_from_slice(s);
+            softmax_with_temperature(&mut p, t);
+            let w = 1.0 / labels.len() as f64;
+            for &c in labels.iter() {
+                total -= w * p[c].max(1e-300).ln();
+            }
+        }
+        total
+    };
+    let (mut lo, mut hi) = (-7.0f64, 7.0f64);
+    let ratio = (5f64.sqrt() - 1.0) / 2.0;
+    let mut a = hi - ratio * (hi - lo);
+    let mut b = lo + ratio * (hi - lo);
+    let (mut fa, mut fb) = (loss(a), loss(b));
+    for _ in 0..40 {
+        if fa <= fb {
+            hi = b;
+            b = a;
+            fb = fa;
+            a = hi - ratio * (hi - lo);
+            fa = loss(a);
+        } else {
+            lo = a;
+            a = b;
+            fa = fb;
+            b = lo + ratio * (hi - lo);
+            fb = loss(b);
+        }
+    }
+    ((lo + hi) / 2.0).exp()
+}
+
 /// Log-sum-exp softmax with the max subtracted: finite for any finite input.
 pub fn softmax_in_place(scores: &mut [f64]) {
     let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -90,5 +152,47 @@ pub fn softmax_in_place(scores: &mut [f64]) {
     }
     for s in scores.iter_mut() {
         *s /= sum;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temperature_sharpens_flat_scores_that_rank_well() {
+        // Scores that always rank the gold topic first by a small margin:
+        // calibration must sharpen them (T < 1) without changing the ranking.
+        let scores: Vec<Vec<f64>> = (0..40)
+            .map(|i| {
+                if i % 2 == 0 {
+                    vec![0.3, 0.0]
+                } else {
+                    vec![0.0, 0.3]
+                }
+            })
+            .collect();
+        let gold = LabelSets::new(2, (0..40).map(|i| vec![i % 2]).collect());
+        let t = fit_temperature(&scores, &gold);
+        assert!(t < 0.1, "temperature {t}");
+        let mut p = scores[0].clone();
+        softmax_with_temperature(&mut p, t);
+        assert!(p[0] > 0.95 && (p[0] + p[1] - 1.0).abs() < 1e-12, "{p:?}");
+    }
+
+    #[test]
+    fn temperature_softens_confident_mistakes() {
+        // Right 3 times in 4 with huge margins: the best temperature is > 1.
+        let scores: Vec<Vec<f64>> = (0..40).map(|_| vec![50.0, 0.0]).collect();
+        let gold = LabelSets::new(2, (0..40).map(|i| vec![usize::from(i % 4 == 0)]).collect());
+        let t = fit_temperature(&scores, &gold);
+        // Optimum: softmax(50/T) = 0.75, i.e. T = 50 / ln 3.
+        assert!((t - 50.0 / 3f64.ln()).abs() < 1e-3, "temperature {t}");
+    }
+
+    #[test]
+    fn temperature_is_one_without_labelled_documents() {
+        let gold = LabelSets::new(2, vec![vec![]]);
+        assert_eq!(fit_temperature(&[vec![1.0, 0.0]], &gold), 1.0);
     }
 }

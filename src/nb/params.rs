@@ -38,9 +38,22 @@ pub struct NbValidParams {
     pub(super) variant: NbVariant,
     pub(super) alpha: f64,
     pub(super) priors: ClassPriors,
+    /// Fit even when a topic has no document, giving it no chance of being
+    /// predicted. Used for cross-validation folds, where a rare topic can be
+    /// missing from a training part. Not saved: a final model never has it.
+    #[serde(skip)]
+    pub(super) allow_empty_topics: bool,
 }
 
 impl NbValidParams {
+    /// The same parameters, tolerating topics without training documents.
+    pub fn allowing_empty_topics(&self) -> NbValidParams {
+        NbValidParams {
+            allow_empty_topics: true,
+            ..self.clone()
+        }
+    }
+
     pub fn variant(&self) -> NbVariant {
         self.variant
     }
@@ -68,6 +81,7 @@ impl NbParams {
             variant: NbVariant::Complement,
             alpha: 0.1,
             priors: ClassPriors::Learned,
+            allow_empty_topics: false,
         })
     }
     pub fn variant(mut self, variant: NbVariant) -> Self {

@@ -3,7 +3,7 @@
 use super::error::ServiceError;
 use super::pb;
 use super::state::{Limits, LoadedModel};
-use crate::model::{Classification, FORMAT_VERSION};
+use crate::model::Classification;
 use crate::text::Lang;
 
 /// A validated request, ready for `Model::classify`.
@@ -198,7 +198,7 @@ pub(crate) fn model_info(loaded: &LoadedModel) -> pb::ModelInfo {
         model_id: loaded.model_id.clone(),
         created_at: p.created_at.clone(),
         trainer_version: p.tool_version.clone(),
-        format_version: FORMAT_VERSION,
+        format_version: model.format_version(),
         training_corpus: Some(pb::TrainingCorpus {
             sha256: p.corpus_sha256.clone(),
             documents: p.documents,

@@ -163,9 +163,11 @@ impl LanguageDetector {
         if let Some(lang) = self.detect_by_markers(prefix) {
             return lang;
         }
+        // An unreliable guess (tables of figures, all-caps headlines, a few
+        // words) falls back to the configured default rather than a coin toss.
         match self.detector.detect(prefix) {
-            Some(info) => Lang::from_whatlang(info.lang()),
-            None => self.default,
+            Some(info) if info.is_reliable() => Lang::from_whatlang(info.lang()),
+            _ => self.default,
         }
     }
 }

@@ -1,10 +1,16 @@
 //! Argument groups and helpers shared by the binaries: reading corpora from
-//! flags, and printing one clear error line.
+//! flags, building training options from flags, and printing one clear error
+//! line.
 #![allow(dead_code)] // each binary uses a different part
 
 use anyhow::{bail, Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use docclass::corpus::{Corpus, Format, ReadOptions};
+use docclass::features::{FeatureMode, FeatureParams, Weighting};
+use docclass::nb::{ClassPriors, NbParams, NbVariant};
+use docclass::text::{AnalyzerConfig, CharNgrams, FilterConfig, Lang};
+use docclass::train::{DecisionMode, TopicSpec, TrainOptions, Validation};
+use linfa::ParamGuard;
 use std::path::PathBuf;
 
 /// Where documents come from.
@@ -67,6 +73,257 @@ impl InputArgs {
             }
         }
         Ok(corpus)
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Variant {
+    Multinomial,
+    Complement,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DecisionArg {
+    Auto,
+    Argmax,
+    Thresholds,
+}
+
+/// The flags that decide training, shared by `docclass-train` and
+/// `docclass-eval --cv` so cross-validation trains exactly as training does.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// JSON file declaring the topics: [{"id", "name_en", "name_fr", "description", "exclusive"}].
+    #[arg(long, value_name = "FILE")]
+    pub topics: Option<PathBuf>,
+    /// A topic never combined with another (repeatable), e.g. `other`.
+    #[arg(long = "exclusive-topic", value_name = "ID")]
+    pub exclusive_topics: Vec<String>,
+
+    // --- analysis ---
+    /// Word n-grams 1..=N.
+    #[arg(long, default_value_t = 2)]
+    pub word_ngrams: u8,
+    /// Character n-grams inside tokens, as MIN-MAX (e.g. 3-5). Off by default.
+    #[arg(long, value_name = "MIN-MAX")]
+    pub char_ngrams: Option<String>,
+    /// Do not stem.
+    #[arg(long)]
+    pub no_stem: bool,
+    /// Keep stop words.
+    #[arg(long)]
+    pub no_stop_words: bool,
+    /// Keep accents.
+    #[arg(long)]
+    pub no_accent_fold: bool,
+    /// Keep French elisions (l', d', qu'...).
+    #[arg(long)]
+    pub no_elision: bool,
+    /// Drop tokens shorter than this many characters.
+    #[arg(long, default_value_t = 2)]
+    pub min_token_chars: usize,
+    /// Drop tokens longer than this many characters.
+    #[arg(long, default_value_t = 40)]
+    pub max_token_chars: usize,
+    /// Languages detection may choose from, comma-separated.
+    #[arg(long, default_value = "en,fr,ar", value_delimiter = ',')]
+    pub languages: Vec<Lang>,
+    /// Language used when detection has no answer.
+    #[arg(long, default_value = "en")]
+    pub default_language: Lang,
+
+    // --- features ---
+    /// Drop terms found in fewer documents than this.
+    #[arg(long, default_value_t = 2)]
+    pub min_df: u32,
+    /// Drop terms found in more than this fraction of documents.
+    #[arg(long, default_value_t = 1.0)]
+    pub max_df: f64,
+    /// Keep at most this many terms (most frequent first).
+    #[arg(long)]
+    pub max_features: Option<u32>,
+    /// Use feature hashing with 2^BITS buckets instead of a vocabulary.
+    #[arg(long, value_name = "BITS")]
+    pub hash_bits: Option<u8>,
+    /// Raw term counts instead of 1 + ln(tf).
+    #[arg(long)]
+    pub no_sublinear_tf: bool,
+    /// No IDF weighting.
+    #[arg(long)]
+    pub no_idf: bool,
+    /// No L2 normalisation of document vectors.
+    #[arg(long)]
+    no_l2: bool,
+
+    // --- naive bayes ---
+    /// Naive Bayes variant.
+    #[arg(long, value_enum, default_value_t = Variant::Complement)]
+    pub nb: Variant,
+    /// Lidstone smoothing.
+    #[arg(long, default_value_t = 0.1)]
+    pub alpha: f64,
+    /// Class priors (multinomial only): learned, uniform, or comma-separated probabilities in topic order.
+    #[arg(long, default_value = "learned")]
+    pub priors: String,
+
+    // --- validation and decisions ---
+    /// Hold out this fraction for threshold tuning and metrics (instead of folds).
+    #[arg(long, conflicts_with_all = ["folds", "no_validation"])]
+    pub holdout: Option<f64>,
+    /// K stratified folds for threshold tuning and metrics.
+    #[arg(long, default_value_t = 5)]
+    pub folds: u32,
+    /// Skip validation (no tuned thresholds, no held-out metrics).
+    #[arg(long)]
+    pub no_validation: bool,
+    /// How label sets are decided.
+    #[arg(long, value_enum, default_value_t = DecisionArg::Auto)]
+    pub decision: DecisionArg,
+    /// Seed for the validation splits.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Keep raw posterior probabilities (temperature 1) instead of fitting a
+    /// temperature on out-of-fold scores.
+    #[arg(long)]
+    pub no_calibration: bool,
+}
+
+impl TrainArgs {
+    /// The training options these flags give (`created_at` left empty).
+    pub fn options(&self) -> Result<TrainOptions> {
+        let mut filters = vec![FilterConfig::Lowercase];
+        if !self.no_elision {
+            filters.push(FilterConfig::Elision);
+        }
+        if !self.no_stop_words {
+            filters.push(FilterConfig::StopWords);
+        }
+        if !self.no_stem {
+            filters.push(FilterConfig::Stem);
+        }
+        if !self.no_accent_fold {
+            filters.push(FilterConfig::AccentFold);
+        }
+        filters.push(FilterConfig::Length {
+            min_chars: self.min_token_chars,
+            max_chars: self.max_token_chars,
+        });
+        let char_ngrams = match &self.char_ngrams {
+            None => None,
+            Some(s) => {
+                let (min, max) = s
+                    .split_once('-')
+                    .context("--char-ngrams takes MIN-MAX, e.g. 3-5")?;
+                Some(CharNgrams {
+                    min: min.parse().context("--char-ngrams MIN")?,
+                    max: max.parse().context("--char-ngrams MAX")?,
+                })
+            }
+        };
+        let analyzer = AnalyzerConfig {
+            nfkc: true,
+            filters,
+            word_ngrams: self.word_ngrams,
+            char_ngrams,
+            languages: self.languages.clone(),
+            default_language: self.default_language,
+        };
+        analyzer.validate()?;
+        let mode = match self.hash_bits {
+            Some(bits) => FeatureMode::Hashing { bits },
+            None => FeatureMode::Vocabulary {
+                min_df: self.min_df,
+                max_df: self.max_df,
+                max_features: self.max_features,
+            },
+        };
+        let features = FeatureParams {
+            mode,
+            weighting: Weighting {
+                sublinear_tf: !self.no_sublinear_tf,
+                idf: !self.no_idf,
+                l2_normalize: !self.no_l2,
+            },
+        };
+        features.validate()?;
+        let priors = match self.priors.as_str() {
+            "learned" => ClassPriors::Learned,
+            "uniform" => ClassPriors::Uniform,
+            list => ClassPriors::Given(
+                list.split(',')
+                    .map(|v| v.trim().parse::<f64>())
+                    .collect::<std::result::Result<_, _>>()
+                    .context("--priors takes learned, uniform, or comma-separated numbers")?,
+            ),
+        };
+        let variant = match self.nb {
+            Variant::Multinomial => NbVariant::Multinomial,
+            Variant::Complement => NbVariant::Complement,
+        };
+        let nb = NbParams::new()
+            .variant(variant)
+            .alpha(self.alpha)
+            .priors(priors)
+            .check()?;
+        let validation = match (self.no_validation, self.holdout) {
+            (true, _) => Validation::None,
+            (false, Some(f)) => Validation::Holdout(f),
+            (false, None) => Validation::KFold(self.folds),
+        };
+        let decision = match self.decision {
+            DecisionArg::Auto => DecisionMode::Auto,
+            DecisionArg::Argmax => DecisionMode::Argmax,
+            DecisionArg::Thresholds => DecisionMode::Thresholds,
+        };
+        let mut topics: Vec<TopicSpec> = match &self.topics {
+            Some(path) => serde_json::from_str(&read_to_string(path)?)
+                .with_context(|| format!("{} is not a JSON list of topics", path.display()))?,
+            None => Vec::new(),
+        };
+        for id in &self.exclusive_topics {
+            match topics.iter_mut().find(|t| &t.id == id) {
+                Some(t) => t.exclusive = true,
+                None if self.topics.is_none() => {}
+                None => bail!("--exclusive-topic {id:?} is not in the topics file"),
+            }
+        }
+        Ok(TrainOptions {
+            analyzer,
+            features,
+            nb,
+            validation,
+            decision,
+            seed: self.seed,
+            calibrate: !self.no_calibration,
+            topics,
+            created_at: String::new(),
+        })
+    }
+
+    /// With `--exclusive-topic` but no topics file: derives the topics from
+    /// the corpus labels (sorted) and marks the exclusive ones.
+    pub fn derive_topics(&self, options: &mut TrainOptions, corpus: &Corpus) -> Result<()> {
+        if !options.topics.is_empty() || self.exclusive_topics.is_empty() {
+            return Ok(());
+        }
+        let mut ids = corpus.labels();
+        ids.sort();
+        for id in &self.exclusive_topics {
+            if !ids.contains(id) {
+                bail!("--exclusive-topic {id:?} is not a label of the input");
+            }
+        }
+        options.topics = ids
+            .into_iter()
+            .map(|id| TopicSpec {
+                exclusive: self.exclusive_topics.contains(&id),
+                id,
+                name_en: None,
+                name_fr: None,
+                description: String::new(),
+            })
+            .collect();
+        Ok(())
     }
 }
 

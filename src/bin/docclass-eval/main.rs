@@ -1,0 +1,348 @@
+//! `docclass-eval`: scores trained models on labelled data, compares models,
+//! or cross-validates the training options of `docclass-train`.
+#[path = "../common/mod.rs"]
+mod common;
+mod plot;
+mod render;
+
+use anyhow::{bail, Context, Result};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser};
+use common::{InputArgs, TrainArgs};
+use docclass::corpus::Corpus;
+use docclass::eval::{self, EvalReport, Hashes, ModelHashSource, Scored};
+use docclass::model::Model;
+use docclass::train::{corpus_hash, Progress, TrainOptions};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Evaluate docclass models on labelled documents, compare models, or
+/// cross-validate training options.
+///
+/// `--model M` scores a trained model; `--model A --model B` scores both on
+/// the same data side by side; `--cv K` trains and scores K times, with the
+/// training flags of docclass-train.
+#[derive(Debug, Parser)]
+#[command(name = "docclass-eval", version, about, long_about = None)]
+struct Cli {
+    /// The model file. Repeat to compare models on the same data (differences against the first).
+    #[arg(
+        long,
+        short = 'm',
+        value_name = "MODEL",
+        required_unless_present = "cv",
+        conflicts_with = "cv"
+    )]
+    model: Vec<PathBuf>,
+    /// K-fold cross-validation instead of a model: train with the training flags on K−1 folds (thresholds tuned by their own inner --folds validation), score the held-out fold. Folds are stratified and seeded by --seed.
+    #[arg(long, value_name = "K")]
+    cv: Option<usize>,
+    #[command(flatten)]
+    input: InputArgs,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Drop gold labels the model (or, with --cv, the topics file) does not know, and count them, instead of failing.
+    #[arg(long)]
+    ignore_unknown: bool,
+    /// Write SVG plots to this directory: the confusion matrix (or per-topic errors for multi-label data) and per-topic precision-recall curves.
+    #[arg(long, value_name = "DIR")]
+    plot: Option<PathBuf>,
+    #[command(flatten, next_help_heading = "Training (with --cv; as docclass-train)")]
+    training: TrainArgs,
+}
+
+/// One model scored on the data.
+struct Scoring {
+    path: PathBuf,
+    version: String,
+    report: EvalReport,
+    unknown: usize,
+    seconds: f64,
+}
+
+/// Maps gold labels to the topic indices of `topics`; unknown labels fail
+/// (naming the label and the known topics) or are dropped and counted.
+fn gold_sets(
+    corpus: &Corpus,
+    topics: &[String],
+    ignore_unknown: bool,
+    knower: &str,
+) -> Result<(Vec<Vec<usize>>, usize)> {
+    let mut gold = Vec::with_capacity(corpus.documents.len());
+    let mut unknown = 0usize;
+    for d in &corpus.documents {
+        let mut set = Vec::new();
+        for l in &d.labels {
+            match topics.iter().position(|t| t == l) {
+                Some(i) if set.contains(&i) => {}
+                Some(i) => set.push(i),
+                None if ignore_unknown => unknown += 1,
+                None => bail!(
+                    "document {:?} has label {l:?}, which {knower} does not know (it knows {}); use --ignore-unknown to drop such labels",
+                    d.id,
+                    topics.join(", ")
+                ),
+            }
+        }
+        gold.push(set);
+    }
+    Ok((gold, unknown))
+}
+
+fn score_model(path: &Path, corpus: &Corpus, ignore_unknown: bool) -> Result<Scoring> {
+    let model =
+        Model::load(path).with_context(|| format!("cannot load model {}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let topics: Vec<String> = model.topics().iter().map(|t| t.id.clone()).collect();
+    let (gold, unknown) = gold_sets(corpus, &topics, ignore_unknown, "the model")?;
+    let started = Instant::now();
+    let mut scored = Scored::default();
+    for (d, g) in corpus.documents.iter().zip(gold) {
+        let c = model.classify(&d.full_text(), d.lang);
+        scored.push(g, c.decided, c.probabilities);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let hashes = Hashes {
+        model_sha256: eval::sha256_hex(&bytes),
+        model_sha256_of: ModelHashSource::ModelFile,
+        data_sha256: corpus_hash(&corpus.documents),
+    };
+    Ok(Scoring {
+        path: path.to_path_buf(),
+        version: model.version().to_string(),
+        report: EvalReport::new(&scored, &topics, hashes),
+        unknown,
+        seconds,
+    })
+}
+
+/// The report as JSON with the fields every mode adds.
+fn report_json(report: &EvalReport, extra: Value) -> Result<Value> {
+    let mut value = serde_json::to_value(report)?;
+    if let (Some(obj), Value::Object(extra)) = (value.as_object_mut(), extra) {
+        obj.extend(extra);
+    }
+    Ok(value)
+}
+
+/// Writes `text` to stdout; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to standard output")
+        }
+        _ => Ok(()),
+    }
+}
+
+fn print_json(value: &Value) -> Result<()> {
+    emit(&(serde_json::to_string_pretty(value)? + "\n"))
+}
+
+fn write_plots(dir: &Path, report: &EvalReport, title: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for path in plot::write_all(dir, report, title)? {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn run_models(cli: &Cli) -> Result<()> {
+    let corpus = cli.input.read()?;
+    let scorings = cli
+        .model
+        .iter()
+        .map(|p| score_model(p, &corpus, cli.ignore_unknown))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(dir) = &cli.plot {
+        for (i, s) in scorings.iter().enumerate() {
+            let sub = if scorings.len() == 1 {
+                dir.clone()
+            } else {
+                dir.join(format!("model-{}", i + 1))
+            };
+            write_plots(&sub, &s.report, &s.path.display().to_string())?;
+        }
+    }
+    let extra = |s: &Scoring| {
+        json!({
+            "model": s.path.display().to_string(),
+            "model_version": s.version,
+            "unknown_labels_ignored": s.unknown,
+            "skipped_records": corpus.skipped.len(),
+        })
+    };
+    if let [s] = scorings.as_slice() {
+        if cli.json {
+            return print_json(&report_json(&s.report, extra(s))?);
+        }
+        let mut out = format!(
+            "model {} ({}), {} documents, {:.0} docs/s\n",
+            s.path.display(),
+            s.version,
+            s.report.metrics.documents,
+            s.report.metrics.documents as f64 / s.seconds.max(1e-9)
+        );
+        if s.unknown > 0 {
+            out += &format!("{} labels unknown to the model were ignored\n", s.unknown);
+        }
+        render::report(&mut out, &s.report)?;
+        return emit(&out);
+    }
+    let base = &scorings[0].report.metrics;
+    let differences: Vec<eval::Difference> = scorings[1..]
+        .iter()
+        .map(|s| eval::difference(base, &s.report.metrics))
+        .collect();
+    if cli.json {
+        let models = scorings
+            .iter()
+            .map(|s| report_json(&s.report, extra(s)))
+            .collect::<Result<Vec<_>>>()?;
+        let difference = match differences.as_slice() {
+            [one] => serde_json::to_value(one)?,
+            many => serde_json::to_value(many)?,
+        };
+        return print_json(&json!({ "models": models, "difference": difference }));
+    }
+    let columns: Vec<render::ModelColumn> = scorings
+        .iter()
+        .map(|s| render::ModelColumn {
+            path: s.path.display().to_string(),
+            version: s.version.clone(),
+            report: &s.report,
+            unknown: s.unknown,
+        })
+        .collect();
+    let mut out = String::new();
+    render::comparison(&mut out, &columns, &differences)?;
+    emit(&out)
+}
+
+/// A spinner on stderr naming the fold being trained (hidden when stderr is not a terminal).
+struct FoldBar(ProgressBar);
+
+impl Progress for FoldBar {
+    fn stage(&self, name: &str) {
+        self.0
+            .set_message(format!("cross-validation: training {name}"));
+    }
+}
+
+fn run_cv(cli: &Cli, k: usize) -> Result<()> {
+    let mut corpus = cli.input.read()?;
+    let mut options: TrainOptions = cli.training.options()?;
+    cli.training.derive_topics(&mut options, &corpus)?;
+    let mut unknown = 0usize;
+    let mut dropped = 0usize;
+    if !options.topics.is_empty() {
+        let topics: Vec<String> = options.topics.iter().map(|t| t.id.clone()).collect();
+        let (gold, n) = gold_sets(&corpus, &topics, cli.ignore_unknown, "the topics file")?;
+        unknown = n;
+        if unknown > 0 {
+            let before = corpus.documents.len();
+            let mut kept = Vec::with_capacity(before);
+            for (mut d, g) in std::mem::take(&mut corpus.documents).into_iter().zip(gold) {
+                d.labels = g.iter().map(|&i| topics[i].clone()).collect();
+                if !d.labels.is_empty() {
+                    kept.push(d);
+                }
+            }
+            corpus.documents = kept;
+            dropped = before - corpus.documents.len();
+        }
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let started = Instant::now();
+    let cv = eval::cross_validate_with(
+        &corpus.documents,
+        &options,
+        k,
+        options.seed,
+        &FoldBar(bar.clone()),
+    );
+    bar.finish_and_clear();
+    let cv = cv?;
+    let seconds = started.elapsed().as_secs_f64();
+    let options_json = serde_json::to_string(&options)?;
+    let hashes = Hashes {
+        model_sha256: eval::sha256_hex(options_json.as_bytes()),
+        model_sha256_of: ModelHashSource::TrainOptions,
+        data_sha256: corpus_hash(&corpus.documents),
+    };
+    let report = EvalReport::new(&cv.scored, &cv.topics, hashes);
+    if let Some(dir) = &cli.plot {
+        write_plots(dir, &report, &format!("{k}-fold cross-validation"))?;
+    }
+    let summary = cv.summary();
+    if cli.json {
+        let extra = json!({
+            "cv": summary,
+            "train_options": serde_json::from_str::<Value>(&options_json)?,
+            "unknown_labels_ignored": unknown,
+            "documents_without_known_label": dropped,
+            "skipped_records": corpus.skipped.len(),
+        });
+        return print_json(&report_json(&report, extra)?);
+    }
+    let mut out = String::new();
+    render::cv_header(&mut out, &summary, report.metrics.documents, seconds)?;
+    if unknown > 0 {
+        out += &format!(
+            "{unknown} labels unknown to the topics file were ignored; {dropped} documents left without a label were dropped\n"
+        );
+    }
+    out += "out of fold, every document scored once by the model that did not see it:\n\n";
+    render::report(&mut out, &report)?;
+    emit(&out)
+}
+
+/// Training flags given on the command line, for refusing them without --cv.
+fn training_flags_given(matches: &ArgMatches) -> Vec<String> {
+    TrainArgs::augment_args(clap::Command::new("training"))
+        .get_arguments()
+        .filter(|a| matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
+        .map(|a| format!("--{}", a.get_long().unwrap_or(a.get_id().as_str())))
+        .collect()
+}
+
+fn run(cli: Cli, training_flags: Vec<String>) -> Result<()> {
+    match cli.cv {
+        Some(k) => run_cv(&cli, k),
+        None => {
+            if !training_flags.is_empty() {
+                bail!(
+                    "{} only applies with --cv (a trained model already has its training options)",
+                    training_flags.join(", ")
+                );
+            }
+            run_models(&cli)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match run(cli, training_flags_given(&matches)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => common::report(&e),
+    }
+}
