@@ -369,10 +369,19 @@ pub fn train(
 
     progress.stage("fitting");
     let all: Vec<usize> = (0..docs.len()).collect();
-    let (space, nb) = fit_subset(options, &corpus, &labels, &all)?;
+    let space = FeatureSpace::fit(&options.features, &corpus, &all)?;
+    let x = CsrMatrix::from_rows(
+        space.n_features(),
+        corpus.docs.iter().map(|d| space.transform(d)),
+    );
+    let distinct_terms = corpus.distinct_terms();
+    // The analysed corpus is the largest structure; free it before the
+    // features × topics table is built.
+    drop(corpus);
+    let nb = options.nb.fit(&DatasetBase::new(x, labels))?;
     let summary = TrainSummary {
         documents: docs.len(),
-        distinct_terms: corpus.distinct_terms(),
+        distinct_terms,
         features: space.n_features(),
         topics: topic_ids.clone(),
         topic_documents: nb.data().topic_doc_counts.clone(),

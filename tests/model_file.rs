@@ -552,7 +552,7 @@ fn inconsistent_model_data_is_invalid() {
     });
 
     let mut nan_weight = base.clone();
-    nan_weight.nb.weights[0] = f64::NAN;
+    std::sync::Arc::make_mut(&mut nan_weight.nb).weights[0] = f64::NAN;
     assert_invalid(nan_weight, |e| {
         assert!(matches!(e, ModelError::Nb(_)), "{e:?}");
         assert_eq!(
@@ -562,10 +562,11 @@ fn inconsistent_model_data_is_invalid() {
     });
 
     let mut fewer_features = base.clone();
-    fewer_features.features.n_features -= 1;
-    fewer_features.features.term_hashes.pop();
-    fewer_features.features.term_texts.pop();
-    fewer_features.features.idf.pop();
+    let features = std::sync::Arc::make_mut(&mut fewer_features.features);
+    features.n_features -= 1;
+    features.term_hashes.pop();
+    features.term_texts.pop();
+    features.idf.pop();
     let v = base.nb.n_features;
     assert_invalid(fewer_features, |e| {
         assert!(matches!(e, ModelError::Invalid(_)), "{e:?}");

@@ -4,6 +4,7 @@ use crate::text::{Analyzer, Lang};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 /// Term hashes are already well mixed, so the lookup table uses them as is.
 #[derive(Default, Clone, Copy)]
@@ -132,7 +133,8 @@ pub struct FeatureSpaceData {
 /// A fitted feature space.
 #[derive(Debug, Clone)]
 pub struct FeatureSpace {
-    data: FeatureSpaceData,
+    // Shared with the model's `ModelData`, so a model holds one copy.
+    data: Arc<FeatureSpaceData>,
     lookup: HashIndex<u32>,
 }
 
@@ -230,7 +232,8 @@ impl FeatureSpace {
     }
 
     /// Rebuilds a feature space from its saved form, checking it is consistent.
-    pub fn from_data(data: FeatureSpaceData) -> Result<Self> {
+    pub fn from_data(data: impl Into<Arc<FeatureSpaceData>>) -> Result<Self> {
+        let data: Arc<FeatureSpaceData> = data.into();
         data.params.validate()?;
         let n = data.n_features as usize;
         let bad = |m: String| Err(FeatureError::Inconsistent(m));
@@ -271,6 +274,11 @@ impl FeatureSpace {
 
     pub fn data(&self) -> &FeatureSpaceData {
         &self.data
+    }
+
+    /// The shared saved form.
+    pub fn shared_data(&self) -> Arc<FeatureSpaceData> {
+        Arc::clone(&self.data)
     }
 
     pub fn n_features(&self) -> usize {

@@ -167,8 +167,8 @@ impl From<ModelDataV1> for ModelData {
     fn from(v1: ModelDataV1) -> ModelData {
         ModelData {
             analyzer: v1.analyzer,
-            features: v1.features,
-            nb: v1.nb,
+            features: v1.features.into(),
+            nb: v1.nb.into(),
             decision: v1.decision,
             topics: v1.topics,
             provenance: v1.provenance,

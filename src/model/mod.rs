@@ -13,6 +13,7 @@ use crate::nb::{softmax_with_temperature, Decision, FittedNb, FittedNbData, NbEr
 use crate::text::{Analyzer, AnalyzerConfig, Lang, TextError};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Errors loading, saving or using a model.
 #[derive(Debug, thiserror::Error)]
@@ -117,8 +118,10 @@ pub struct Provenance {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelData {
     pub analyzer: AnalyzerConfig,
-    pub features: FeatureSpaceData,
-    pub nb: FittedNbData,
+    /// Shared with the runtime feature space (one copy in memory).
+    pub features: Arc<FeatureSpaceData>,
+    /// Shared with the runtime classifier (one copy in memory).
+    pub nb: Arc<FittedNbData>,
     pub decision: Decision,
     pub topics: Vec<TopicMeta>,
     pub provenance: Provenance,
@@ -157,8 +160,8 @@ impl Model {
     /// Validates `data` and builds the runtime pieces.
     pub fn from_data(data: ModelData) -> Result<Self> {
         let analyzer = Analyzer::new(data.analyzer.clone())?;
-        let features = FeatureSpace::from_data(data.features.clone())?;
-        let nb = FittedNb::from_data(data.nb.clone())?;
+        let features = FeatureSpace::from_data(Arc::clone(&data.features))?;
+        let nb = FittedNb::from_data(Arc::clone(&data.nb))?;
         Self::assemble(data, analyzer, features, nb)
     }
 
@@ -175,8 +178,8 @@ impl Model {
     ) -> Result<Self> {
         let data = ModelData {
             analyzer: analyzer.config().clone(),
-            features: features.data().clone(),
-            nb: nb.data().clone(),
+            features: features.shared_data(),
+            nb: nb.shared_data(),
             decision,
             topics,
             provenance,

@@ -6,6 +6,7 @@ use linfa::dataset::DatasetBase;
 use linfa::traits::{Fit, PredictInplace};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// The saved form of a fitted model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,7 +25,8 @@ pub struct FittedNbData {
 /// A fitted Naive Bayes model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FittedNb {
-    data: FittedNbData,
+    // Shared with the model's `ModelData`, so a model holds one copy.
+    data: Arc<FittedNbData>,
 }
 
 impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
@@ -111,14 +113,14 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
             .map(|(b, &n)| if n == 0 { EMPTY_TOPIC_BIAS } else { b })
             .collect();
         Ok(FittedNb {
-            data: FittedNbData {
+            data: Arc::new(FittedNbData {
                 params: self.clone(),
                 n_topics: t as u32,
                 n_features: v as u32,
                 bias,
                 weights,
                 topic_doc_counts: doc_counts,
-            },
+            }),
         })
     }
 }
@@ -163,7 +165,8 @@ fn log_priors(priors: &ClassPriors, doc_counts: &[u64]) -> Result<Vec<f64>> {
 impl FittedNb {
     /// Rebuilds a fitted model from its saved form, checking every dimension
     /// and that every number is finite.
-    pub fn from_data(data: FittedNbData) -> Result<Self> {
+    pub fn from_data(data: impl Into<Arc<FittedNbData>>) -> Result<Self> {
+        let data: Arc<FittedNbData> = data.into();
         let (t, v) = (data.n_topics as usize, data.n_features as usize);
         let bad = |m: String| Err(NbError::Inconsistent(m));
         if t < 2 {
@@ -195,6 +198,11 @@ impl FittedNb {
 
     pub fn data(&self) -> &FittedNbData {
         &self.data
+    }
+
+    /// The shared saved form.
+    pub fn shared_data(&self) -> Arc<FittedNbData> {
+        Arc::clone(&self.data)
     }
 
     pub fn n_topics(&self) -> usize {
