@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Public-data accuracy and speed benchmark: docclass against scikit-learn
 # Naive Bayes baselines and fastText, on the same splits, in one run.
-# Writes docs/BENCHMARKS.md (a --quick run writes to a temporary file instead).
+# Writes docs/BENCHMARKS.md (a --quick run only prints its report, unless --out FILE).
 #
 # Usage: bash bench/accuracy.sh [--quick] [other bench/accuracy.py options]
 #   DOCCLASS_BENCH_VENV  Python venv for the baselines (default
