@@ -183,16 +183,7 @@ async fn run(cli: Cli) -> Result<bool> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            return common::report(&anyhow::Error::new(e).context("cannot start the async runtime"))
-        }
-    };
-    match runtime.block_on(run(cli)) {
+    match common::run_async(run(cli)) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => common::report(&e),

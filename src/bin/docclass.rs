@@ -114,16 +114,7 @@ fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            return common::report(&anyhow::Error::new(e).context("cannot start the async runtime"))
-        }
-    };
-    match runtime.block_on(run(cli)) {
+    match common::run_async(run(cli)) {
         Ok(code) => code,
         Err(e) => common::report(&e),
     }

@@ -6,6 +6,7 @@
 //! Conventions, as in [`evaluate`]: a precision with nothing predicted is 0
 //! (scikit-learn's `zero_division=0`).
 use super::metrics::{evaluate, Report};
+use super::metrics::{f1, ratio};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -145,22 +146,6 @@ pub struct TopicSweep {
     pub support: u64,
     /// One point per threshold of [`sweep_thresholds`].
     pub points: Vec<SweepPoint>,
-}
-
-fn ratio(num: u64, den: u64) -> f64 {
-    if den == 0 {
-        0.0
-    } else {
-        num as f64 / den as f64
-    }
-}
-
-fn f1(p: f64, r: f64) -> f64 {
-    if p + r == 0.0 {
-        0.0
-    } else {
-        2.0 * p * r / (p + r)
-    }
 }
 
 /// For every topic and every threshold of [`sweep_thresholds`]: the precision

@@ -33,7 +33,8 @@ pub struct Report {
     pub per_topic: Vec<TopicMetrics>,
 }
 
-fn ratio(num: u64, den: u64) -> f64 {
+/// `num / den`, 0 when `den` is 0 (scikit-learn's `zero_division=0`).
+pub(crate) fn ratio(num: u64, den: u64) -> f64 {
     if den == 0 {
         0.0
     } else {
@@ -41,7 +42,8 @@ fn ratio(num: u64, den: u64) -> f64 {
     }
 }
 
-fn f1(p: f64, r: f64) -> f64 {
+/// Harmonic mean of precision and recall, 0 when both are 0.
+pub(crate) fn f1(p: f64, r: f64) -> f64 {
     if p + r == 0.0 {
         0.0
     } else {

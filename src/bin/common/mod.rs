@@ -344,3 +344,14 @@ pub fn report(err: &anyhow::Error) -> std::process::ExitCode {
 pub fn read_to_string(path: &PathBuf) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
+
+/// Runs `main_task` on a multi-threaded tokio runtime; a runtime that cannot
+/// start is reported like any other error.
+#[cfg(feature = "service")]
+pub fn run_async<T>(main_task: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(main_task)
+}
