@@ -205,21 +205,7 @@ pub fn train(
         DecisionMode::Thresholds => true,
     };
 
-    let analyzer = Analyzer::new(options.analyzer.clone())?;
-    let text_min_df = match options.features.mode {
-        FeatureMode::Vocabulary { min_df, .. } => min_df,
-        FeatureMode::Hashing { .. } => 1,
-    };
-    options.features.validate()?;
-    let mut corpus = match options.features.mode {
-        FeatureMode::Vocabulary { .. } => AnalyzedCorpus::new(text_min_df),
-        FeatureMode::Hashing { .. } => AnalyzedCorpus::for_hashing(),
-    };
-    for (i, d) in docs.iter().enumerate() {
-        corpus.push(&analyzer, &d.full_text(), d.lang);
-        progress.analysed(i + 1);
-    }
-
+    // Checked before the (long) analysis, so a bad option fails at once.
     let strata: Vec<usize> = labels
         .labels
         .iter()
@@ -246,114 +232,47 @@ pub fn train(
         }
     };
 
-    let mut held_out = None;
-    let mut held_out_by_language = std::collections::BTreeMap::new();
-    let mut thresholds = None;
-    let mut temperature = 1.0;
-    if !splits.is_empty() {
-        progress.stage("validating");
-        // Out-of-fold joint log-likelihoods: probabilities need a temperature first.
-        let mut oof: Vec<Option<Vec<f64>>> = vec![None; docs.len()];
-        // A rare topic can be missing from a fold's training part.
-        let mut fold_options = options.clone();
-        fold_options.nb = options.nb.allowing_empty_topics();
-        for split in &splits {
-            let (space, nb) = fit_subset(&fold_options, &corpus, &labels, &split.train)?;
-            for &i in &split.test {
-                oof[i] = Some(nb.joint_log_likelihood(&space.transform(&corpus.docs[i]))?);
-            }
-        }
-        let scored: Vec<usize> = (0..docs.len()).filter(|&i| oof[i].is_some()).collect();
-        let scores: Vec<Vec<f64>> = scored.iter().filter_map(|&i| oof[i].clone()).collect();
-        let gold = labels.subset(&scored);
-        let calibrate = |rows: &[usize]| -> (f64, Vec<Vec<f64>>) {
-            let s: Vec<Vec<f64>> = rows.iter().map(|&k| scores[k].clone()).collect();
-            let g = LabelSets::new(
-                gold.n_topics,
-                rows.iter().map(|&k| gold.labels[k].clone()).collect(),
-            );
-            let t = if options.calibrate {
-                fit_temperature(&s, &g)
-            } else {
-                1.0
-            };
-            let probs = scores
-                .iter()
-                .map(|row| {
-                    let mut p = row.clone();
-                    softmax_with_temperature(&mut p, t);
-                    p
-                })
-                .collect();
-            (t, probs)
-        };
-        // The model keeps the temperature and thresholds fitted on every
-        // out-of-fold score. The *reported* metrics must not be measured on
-        // the data they were fitted on: with several folds, each fold is
-        // decided with a temperature and thresholds fitted on the other folds
-        // only. (A single hold-out split has nothing else to fit on, so its
-        // metrics are optimistic.)
-        let all_rows: Vec<usize> = (0..scored.len()).collect();
-        let (t, probs) = calibrate(&all_rows);
-        temperature = t;
-        let mut fold_of = vec![0usize; docs.len()];
-        for (f, split) in splits.iter().enumerate() {
-            for &i in &split.test {
-                fold_of[i] = f;
-            }
-        }
-        let other_rows = |f: usize| -> Vec<usize> {
-            if splits.len() > 1 {
-                (0..scored.len())
-                    .filter(|&k| fold_of[scored[k]] != f)
-                    .collect()
-            } else {
-                all_rows.clone()
-            }
-        };
-        if use_thresholds {
-            thresholds = Some(tune_thresholds_with_fallback(&probs, &gold));
-        }
-        let mut predicted: Vec<Vec<usize>> = vec![Vec::new(); scored.len()];
-        for f in 0..splits.len() {
-            let rows = other_rows(f);
-            let (_, fold_probs) = calibrate(&rows);
-            let decision = if use_thresholds {
-                let p: Vec<Vec<f64>> = rows.iter().map(|&k| fold_probs[k].clone()).collect();
-                let g = LabelSets::new(
-                    gold.n_topics,
-                    rows.iter().map(|&k| gold.labels[k].clone()).collect(),
-                );
-                Decision::Thresholds {
-                    thresholds: tune_thresholds_with_fallback(&p, &g),
-                    exclusive: exclusive.clone(),
-                }
-            } else {
-                Decision::Argmax
-            };
-            for k in (0..scored.len()).filter(|&k| fold_of[scored[k]] == f) {
-                predicted[k] = decision.decide(&fold_probs[k]);
-            }
-        }
-        held_out = Some(eval::evaluate(&gold.labels, &predicted, &topic_ids));
-        let language_of = |i: usize| {
-            docs[i]
-                .lang
-                .or(corpus.docs[i].lang)
-                .map_or("und", |l| l.code())
-        };
-        let mut languages: Vec<&str> = scored.iter().map(|&i| language_of(i)).collect();
-        languages.sort_unstable();
-        languages.dedup();
-        for lang in languages {
-            let rows: Vec<usize> = (0..scored.len())
-                .filter(|&k| language_of(scored[k]) == lang)
-                .collect();
-            let g: Vec<Vec<usize>> = rows.iter().map(|&k| gold.labels[k].clone()).collect();
-            let p: Vec<Vec<usize>> = rows.iter().map(|&k| predicted[k].clone()).collect();
-            held_out_by_language.insert(lang.to_string(), eval::evaluate(&g, &p, &topic_ids));
-        }
+    let analyzer = Analyzer::new(options.analyzer.clone())?;
+    let text_min_df = match options.features.mode {
+        FeatureMode::Vocabulary { min_df, .. } => min_df,
+        FeatureMode::Hashing { .. } => 1,
+    };
+    options.features.validate()?;
+    let mut corpus = match options.features.mode {
+        FeatureMode::Vocabulary { .. } => AnalyzedCorpus::new(text_min_df),
+        FeatureMode::Hashing { .. } => AnalyzedCorpus::for_hashing(),
+    };
+    for (i, d) in docs.iter().enumerate() {
+        corpus.push(&analyzer, &d.full_text(), d.lang);
+        progress.analysed(i + 1);
     }
+
+    let OutOfFold {
+        held_out,
+        held_out_by_language,
+        thresholds,
+        temperature,
+    } = if splits.is_empty() {
+        // No validation: raw posteriors, no metrics, untuned thresholds.
+        OutOfFold {
+            held_out: None,
+            held_out_by_language: Default::default(),
+            thresholds: None,
+            temperature: 1.0,
+        }
+    } else {
+        progress.stage("validating");
+        out_of_fold(OutOfFoldInputs {
+            docs,
+            options,
+            corpus: &corpus,
+            labels: &labels,
+            splits: &splits,
+            use_thresholds,
+            exclusive: &exclusive,
+            topic_ids: &topic_ids,
+        })?
+    };
     let decision = match (&thresholds, use_thresholds) {
         (Some(t), true) => Decision::Thresholds {
             thresholds: t.clone(),
@@ -416,6 +335,150 @@ pub fn train(
         temperature,
     )?;
     Ok((model, summary))
+}
+
+/// What validation measured and fitted.
+struct OutOfFold {
+    held_out: Option<eval::Report>,
+    held_out_by_language: std::collections::BTreeMap<String, eval::Report>,
+    thresholds: Option<Vec<f64>>,
+    temperature: f64,
+}
+
+struct OutOfFoldInputs<'a> {
+    docs: &'a [Document],
+    options: &'a TrainOptions,
+    corpus: &'a AnalyzedCorpus,
+    labels: &'a LabelSets,
+    splits: &'a [Split],
+    use_thresholds: bool,
+    exclusive: &'a [bool],
+    topic_ids: &'a [String],
+}
+
+/// Fits on each split's training part and scores its test part, then fits
+/// the temperature and thresholds the final model keeps, and measures the
+/// held-out metrics (each fold decided with values fitted on the other folds).
+fn out_of_fold(inputs: OutOfFoldInputs<'_>) -> Result<OutOfFold> {
+    let OutOfFoldInputs {
+        docs,
+        options,
+        corpus,
+        labels,
+        splits,
+        use_thresholds,
+        exclusive,
+        topic_ids,
+    } = inputs;
+    let mut held_out_by_language = std::collections::BTreeMap::new();
+    let mut thresholds = None;
+    // Out-of-fold joint log-likelihoods: probabilities need a temperature first.
+    let mut oof: Vec<Option<Vec<f64>>> = vec![None; docs.len()];
+    // A rare topic can be missing from a fold's training part.
+    let mut fold_options = options.clone();
+    fold_options.nb = options.nb.allowing_empty_topics();
+    for split in splits {
+        let (space, nb) = fit_subset(&fold_options, corpus, labels, &split.train)?;
+        for &i in &split.test {
+            oof[i] = Some(nb.joint_log_likelihood(&space.transform(&corpus.docs[i]))?);
+        }
+    }
+    let scored: Vec<usize> = (0..docs.len()).filter(|&i| oof[i].is_some()).collect();
+    let scores: Vec<Vec<f64>> = scored.iter().filter_map(|&i| oof[i].clone()).collect();
+    let gold = labels.subset(&scored);
+    let calibrate = |rows: &[usize]| -> (f64, Vec<Vec<f64>>) {
+        let s: Vec<Vec<f64>> = rows.iter().map(|&k| scores[k].clone()).collect();
+        let g = LabelSets::new(
+            gold.n_topics,
+            rows.iter().map(|&k| gold.labels[k].clone()).collect(),
+        );
+        let t = if options.calibrate {
+            fit_temperature(&s, &g)
+        } else {
+            1.0
+        };
+        let probs = scores
+            .iter()
+            .map(|row| {
+                let mut p = row.clone();
+                softmax_with_temperature(&mut p, t);
+                p
+            })
+            .collect();
+        (t, probs)
+    };
+    // The model keeps the temperature and thresholds fitted on every
+    // out-of-fold score. The *reported* metrics must not be measured on
+    // the data they were fitted on: with several folds, each fold is
+    // decided with a temperature and thresholds fitted on the other folds
+    // only. (A single hold-out split has nothing else to fit on, so its
+    // metrics are optimistic.)
+    let all_rows: Vec<usize> = (0..scored.len()).collect();
+    let (t, probs) = calibrate(&all_rows);
+    let temperature = t;
+    let mut fold_of = vec![0usize; docs.len()];
+    for (f, split) in splits.iter().enumerate() {
+        for &i in &split.test {
+            fold_of[i] = f;
+        }
+    }
+    let other_rows = |f: usize| -> Vec<usize> {
+        if splits.len() > 1 {
+            (0..scored.len())
+                .filter(|&k| fold_of[scored[k]] != f)
+                .collect()
+        } else {
+            all_rows.clone()
+        }
+    };
+    if use_thresholds {
+        thresholds = Some(tune_thresholds_with_fallback(&probs, &gold));
+    }
+    let mut predicted: Vec<Vec<usize>> = vec![Vec::new(); scored.len()];
+    for f in 0..splits.len() {
+        let rows = other_rows(f);
+        let (_, fold_probs) = calibrate(&rows);
+        let decision = if use_thresholds {
+            let p: Vec<Vec<f64>> = rows.iter().map(|&k| fold_probs[k].clone()).collect();
+            let g = LabelSets::new(
+                gold.n_topics,
+                rows.iter().map(|&k| gold.labels[k].clone()).collect(),
+            );
+            Decision::Thresholds {
+                thresholds: tune_thresholds_with_fallback(&p, &g),
+                exclusive: exclusive.to_vec(),
+            }
+        } else {
+            Decision::Argmax
+        };
+        for k in (0..scored.len()).filter(|&k| fold_of[scored[k]] == f) {
+            predicted[k] = decision.decide(&fold_probs[k]);
+        }
+    }
+    let held_out = eval::evaluate(&gold.labels, &predicted, topic_ids);
+    let language_of = |i: usize| {
+        docs[i]
+            .lang
+            .or(corpus.docs[i].lang)
+            .map_or("und", |l| l.code())
+    };
+    let mut languages: Vec<&str> = scored.iter().map(|&i| language_of(i)).collect();
+    languages.sort_unstable();
+    languages.dedup();
+    for lang in languages {
+        let rows: Vec<usize> = (0..scored.len())
+            .filter(|&k| language_of(scored[k]) == lang)
+            .collect();
+        let g: Vec<Vec<usize>> = rows.iter().map(|&k| gold.labels[k].clone()).collect();
+        let p: Vec<Vec<usize>> = rows.iter().map(|&k| predicted[k].clone()).collect();
+        held_out_by_language.insert(lang.to_string(), eval::evaluate(&g, &p, topic_ids));
+    }
+    Ok(OutOfFold {
+        held_out: Some(held_out),
+        held_out_by_language,
+        thresholds,
+        temperature,
+    })
 }
 
 /// Fits the feature space and NB on the documents `rows`.
