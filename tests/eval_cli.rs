@@ -3,6 +3,9 @@
 //! SVG plots (`--plot`), and errors. Small synthetic corpora in temporary
 //! directories; the binaries are the ones cargo builds for the tests.
 
+mod common;
+
+use common::synthetic::{words, TOPICS};
 use docclass::corpus::{Corpus, ReadOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -11,50 +14,6 @@ use tempfile::TempDir;
 
 const TRAIN: &str = env!("CARGO_BIN_EXE_docclass-train");
 const EVAL: &str = env!("CARGO_BIN_EXE_docclass-eval");
-
-const TOPICS: [(&str, [&str; 8]); 3] = [
-    (
-        "conflict",
-        [
-            "army",
-            "soldiers",
-            "rebels",
-            "attack",
-            "artillery",
-            "ceasefire",
-            "troops",
-            "militia",
-        ],
-    ),
-    (
-        "economy",
-        [
-            "markets",
-            "inflation",
-            "bank",
-            "stocks",
-            "investors",
-            "currency",
-            "budget",
-            "exports",
-        ],
-    ),
-    (
-        "health",
-        [
-            "vaccine", "hospital", "doctors", "virus", "patients", "epidemic", "clinic", "nurses",
-        ],
-    ),
-];
-const FILLER: [&str; 4] = ["report", "today", "officials", "region"];
-
-/// Words of topic `t` for document `i`: six topic words and a filler word.
-fn words(t: usize, i: usize) -> Vec<&'static str> {
-    let w = &TOPICS[t].1;
-    let mut text: Vec<&str> = (0..6).map(|k| w[(i + k * 3) % w.len()]).collect();
-    text.insert(i % 6, FILLER[(i + t) % FILLER.len()]);
-    text
-}
 
 fn line(id: &str, text: &[&str], labels: &[&str]) -> String {
     serde_json::json!({ "id": id, "text": text.join(" "), "labels": labels, "lang": "en" })

@@ -1,6 +1,9 @@
 //! End-to-end tests of the `docclass-train` and `docclass-eval` binaries on
 //! small synthetic corpora written to temporary directories.
 
+mod common;
+
+use common::synthetic::{words, TOPICS};
 use docclass::model::Model;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -10,42 +13,6 @@ const TRAIN: &str = env!("CARGO_BIN_EXE_docclass-train");
 const EVAL: &str = env!("CARGO_BIN_EXE_docclass-eval");
 const CREATED_AT: &str = "2024-05-01T12:00:00Z";
 
-const TOPICS: [(&str, [&str; 8]); 3] = [
-    (
-        "conflict",
-        [
-            "army",
-            "soldiers",
-            "rebels",
-            "attack",
-            "artillery",
-            "ceasefire",
-            "troops",
-            "militia",
-        ],
-    ),
-    (
-        "economy",
-        [
-            "markets",
-            "inflation",
-            "bank",
-            "stocks",
-            "investors",
-            "currency",
-            "budget",
-            "exports",
-        ],
-    ),
-    (
-        "health",
-        [
-            "vaccine", "hospital", "doctors", "virus", "patients", "epidemic", "clinic", "nurses",
-        ],
-    ),
-];
-const FILLER: [&str; 4] = ["report", "today", "officials", "region"];
-
 /// A JSONL line for document `i` of topic `t`: six topic words and one filler
 /// word, varied by `i` so documents differ but stay separable. The language is
 /// declared, so detection on these word lists plays no part.
@@ -54,9 +21,8 @@ fn doc_line(t: usize, i: usize) -> String {
 }
 
 fn doc_line_in(t: usize, i: usize, lang: &str) -> String {
-    let (label, words) = &TOPICS[t];
-    let mut text: Vec<&str> = (0..6).map(|k| words[(i + k * 3) % words.len()]).collect();
-    text.insert(i % 6, FILLER[(i + t) % FILLER.len()]);
+    let label = TOPICS[t].0;
+    let text = words(t, i);
     format!(
         r#"{{"id": "{label}-{i}", "text": "{}", "labels": ["{label}"], "lang": "{lang}"}}"#,
         text.join(" ")
