@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 cargo run --release --quiet --bin docclass-train -- \
   --input training-data/en/*.jsonl training-data/fr/*.jsonl \
   --topics training-data/topics.json \
-  --nb complement --alpha 0.5 --no-idf --word-ngrams 1 --min-df 2 --no-calibration \
+  --nb complement --alpha 0.5 --no-idf --word-ngrams 1 --min-df 1 --no-calibration \
   --folds 5 --seed 42 \
   --created-at 2026-11-29T00:00:00Z \
   --output models/default.model \

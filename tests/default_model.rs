@@ -514,7 +514,7 @@ fn training_inputs() -> Vec<PathBuf> {
 /// flags in `scripts/train-default-model.sh`:
 ///
 /// `--topics training-data/topics.json --nb complement --alpha 0.5 --no-idf
-///  --word-ngrams 1 --min-df 2 --folds 5 --seed 42 --created-at 2026-11-29T00:00:00Z`
+///  --word-ngrams 1 --min-df 1 --no-calibration --folds 5 --seed 42 --created-at 2026-11-29T00:00:00Z`
 ///
 /// and every other flag at its default.
 fn default_model_options() -> TrainOptions {
@@ -541,7 +541,7 @@ fn default_model_options() -> TrainOptions {
     analyzer.validate().expect("valid analyzer config");
     let features = FeatureParams {
         mode: FeatureMode::Vocabulary {
-            min_df: 2,
+            min_df: 1,
             max_df: 1.0,
             max_features: None,
         },
