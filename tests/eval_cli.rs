@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::output::{assert_failure, assert_success, stderr, stdout};
 use common::synthetic::{words, TOPICS};
 use docclass::corpus::{Corpus, ReadOptions};
 use serde_json::Value;
@@ -73,38 +74,6 @@ fn run(bin: &str, args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"))
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_success(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-}
-
-/// Asserts exit code 1 and returns stderr.
-#[track_caller]
-fn assert_failure(o: &Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
-    stderr(o)
 }
 
 #[track_caller]

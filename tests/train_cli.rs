@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::output::{assert_failure, assert_success, stderr, stdout};
 use common::synthetic::{words, TOPICS};
 use docclass::model::Model;
 use std::path::{Path, PathBuf};
@@ -57,38 +58,6 @@ fn run(bin: &str, args: &[&str], envs: &[(&str, &str)]) -> Output {
     }
     cmd.output()
         .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"))
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_success(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-}
-
-/// Asserts exit code 1 and returns stderr.
-#[track_caller]
-fn assert_failure(o: &Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
-    stderr(o)
 }
 
 fn s(p: &Path) -> &str {

@@ -2,6 +2,7 @@
 //! the test, and an in-process server on 127.0.0.1:0 with a shutdown signal.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod output;
 pub mod process;
 pub mod synthetic;
 
