@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use docclass::service::pb;
 use docclass::service::pb::classifier_client::ClassifierClient;
 use serde_json::{json, Value};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -293,24 +293,10 @@ fn code_name(code: Code) -> &'static str {
     }
 }
 
-/// Writes to stdout; a closed pipe (`docclass topics | head -1`) is not an error.
-fn emit(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(anyhow::Error::new(e).context("cannot write to standard output"))
-        }
-        _ => Ok(()),
-    }
-}
-
 fn emit_json(value: &Value) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value).context("cannot encode JSON")?;
     text.push('\n');
-    emit(&text)
+    common::emit(&text)
 }
 
 // ---------------------------------------------------------------------------
@@ -471,7 +457,7 @@ async fn classify(
         if args.json {
             emit_json(&classify_json(&response))?;
         } else {
-            emit(&render_classification(
+            common::emit(&render_classification(
                 &response,
                 args.language.is_some(),
                 true,
@@ -500,7 +486,7 @@ async fn classify(
     if args.json {
         emit_json(&batch_json(&response))?;
     } else {
-        emit(&render_batch(&response, args.language.is_some()))?;
+        common::emit(&render_batch(&response, args.language.is_some()))?;
     }
     if failed > 0 {
         bail!("{failed} of {total} documents could not be classified");
@@ -735,7 +721,7 @@ async fn topics(conn: &Connection, as_json: bool) -> Result<ExitCode> {
             Align::Right,
         ],
     ));
-    emit(&out)?;
+    common::emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -853,7 +839,7 @@ async fn info(conn: &Connection, as_json: bool) -> Result<ExitCode> {
     };
     out.push_str(&pretty);
     out.push('\n');
-    emit(&out)?;
+    common::emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -874,7 +860,7 @@ async fn health(conn: &Connection, service: &str) -> Result<ExitCode> {
         Ok(s) => s.as_str_name().to_string(),
         Err(_) => format!("UNKNOWN_STATUS({})", response.status),
     };
-    emit(&format!("{name}\n"))?;
+    common::emit(&format!("{name}\n"))?;
     Ok(if status == Ok(ServingStatus::Serving) {
         ExitCode::SUCCESS
     } else {

@@ -355,3 +355,18 @@ pub fn run_async<T>(main_task: impl std::future::Future<Output = Result<T>>) -> 
         .context("cannot start the async runtime")?;
     runtime.block_on(main_task)
 }
+
+/// Writes `text` to stdout; a closed pipe (`docclass topics | head -1`) is not an error.
+pub fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to standard output")
+        }
+        _ => Ok(()),
+    }
+}

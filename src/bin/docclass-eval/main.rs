@@ -129,23 +129,8 @@ fn report_json(report: &EvalReport, extra: Value) -> Result<Value> {
     Ok(value)
 }
 
-/// Writes `text` to stdout; a closed pipe (`| head`) is not an error.
-fn emit(text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(e).context("cannot write to standard output")
-        }
-        _ => Ok(()),
-    }
-}
-
 fn print_json(value: &Value) -> Result<()> {
-    emit(&(serde_json::to_string_pretty(value)? + "\n"))
+    common::emit(&(serde_json::to_string_pretty(value)? + "\n"))
 }
 
 fn write_plots(dir: &Path, report: &EvalReport, title: &str) -> Result<()> {
@@ -196,7 +181,7 @@ fn run_models(cli: &Cli) -> Result<()> {
             out += &format!("{} labels unknown to the model were ignored\n", s.unknown);
         }
         render::report(&mut out, &s.report)?;
-        return emit(&out);
+        return common::emit(&out);
     }
     let base = &scorings[0].report.metrics;
     let differences: Vec<eval::Difference> = scorings[1..]
@@ -225,7 +210,7 @@ fn run_models(cli: &Cli) -> Result<()> {
         .collect();
     let mut out = String::new();
     render::comparison(&mut out, &columns, &differences)?;
-    emit(&out)
+    common::emit(&out)
 }
 
 /// A spinner on stderr naming the fold being trained (hidden when stderr is not a terminal).
@@ -308,7 +293,7 @@ fn run_cv(cli: &Cli, k: usize) -> Result<()> {
     }
     out += "out of fold, every document scored once by the model that did not see it:\n\n";
     render::report(&mut out, &report)?;
-    emit(&out)
+    common::emit(&out)
 }
 
 /// Training flags given on the command line, for refusing them without --cv.
