@@ -339,8 +339,8 @@ impl FeatureSpace {
         scratch: &mut Vec<u32>,
     ) -> (Lang, SparseVec) {
         scratch.clear();
-        let lang = analyzer.analyze(text, hint, &mut |t| {
-            if let Some(f) = self.feature_of(t.hash) {
+        let lang = analyzer.analyze_hashes(text, hint, &mut |h| {
+            if let Some(f) = self.feature_of(h) {
                 scratch.push(f);
             }
         });

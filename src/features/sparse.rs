@@ -23,7 +23,11 @@ impl SparseVec {
     /// Builds counts from unsorted feature ids (sorts `ids` in place).
     pub fn from_ids(ids: &mut [u32]) -> SparseVec {
         ids.sort_unstable();
-        let mut out = SparseVec::default();
+        // Sized once: growing two vectors from empty cost more than the sort.
+        let mut out = SparseVec {
+            indices: Vec::with_capacity(ids.len()),
+            values: Vec::with_capacity(ids.len()),
+        };
         for &id in ids.iter() {
             match out.indices.last() {
                 Some(&last) if last == id => {

@@ -88,11 +88,10 @@ impl Model {
     /// Decodes and validates a model file's bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
         let (data, version) = decode(bytes)?;
-        let mut model = Model::from_data(data)?;
-        model.format_version = version;
         // The version is the hash of the payload as stored: a file keeps its
         // version when a newer build reads it (decode checked this checksum).
-        model.version = hex(&bytes[20..28]);
+        let mut model = Model::from_data_with_version(data, Some(hex(&bytes[20..28])))?;
+        model.format_version = version;
         Ok(model)
     }
 

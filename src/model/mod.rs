@@ -159,10 +159,16 @@ pub struct Classification {
 impl Model {
     /// Validates `data` and builds the runtime pieces.
     pub fn from_data(data: ModelData) -> Result<Self> {
+        Self::from_data_with_version(data, None)
+    }
+
+    /// [`Model::from_data`] with the version already known (read from a
+    /// file's checksum), which saves re-encoding the whole model to hash it.
+    pub(crate) fn from_data_with_version(data: ModelData, version: Option<String>) -> Result<Self> {
         let analyzer = Analyzer::new(data.analyzer.clone())?;
         let features = FeatureSpace::from_data(Arc::clone(&data.features))?;
         let nb = FittedNb::from_data(Arc::clone(&data.nb))?;
-        Self::assemble(data, analyzer, features, nb)
+        Self::assemble(data, analyzer, features, nb, version)
     }
 
     /// Builds a model from freshly fitted parts, without re-validating and
@@ -185,7 +191,7 @@ impl Model {
             provenance,
             temperature,
         };
-        Self::assemble(data, analyzer, features, nb)
+        Self::assemble(data, analyzer, features, nb, None)
     }
 
     /// Cross-checks the parts against each other and computes the version.
@@ -194,6 +200,7 @@ impl Model {
         analyzer: Analyzer,
         features: FeatureSpace,
         nb: FittedNb,
+        version: Option<String>,
     ) -> Result<Self> {
         let t = data.topics.len();
         if nb.n_topics() != t {
@@ -239,7 +246,10 @@ impl Model {
                 data.temperature
             )));
         }
-        let version = file::version_of(&data)?;
+        let version = match version {
+            Some(v) => v,
+            None => file::version_of(&data)?,
+        };
         Ok(Self {
             data,
             analyzer,

@@ -81,19 +81,106 @@ pub struct LanguageDetector {
     default: Lang,
 }
 
-/// Function words frequent in English news and rare in French.
-const EN_MARKERS: &[&str] = &[
-    "the", "and", "of", "to", "is", "was", "for", "that", "with", "on", "said", "by", "from", "at",
-    "as", "has", "have", "were", "are", "it", "its", "this", "after", "they", "which", "been",
-    "their", "who", "will", "would",
-];
+/// The language `word` (any case) is a marker of, if any. Markers are
+/// function words frequent in English news and rare in French, or the other
+/// way round. A `match` compiles to a switch on length and bytes: no
+/// allocation and no scan of word lists.
+fn marker(word: &str) -> Option<Lang> {
+    // Markers are at most 5 bytes, of a-z and é. Only A-Z and É lowercase to
+    // those (the Kelvin sign lowercases to k, which no marker has), and
+    // neither changes byte length, so a longer word cannot be a marker.
+    const MAX_MARKER_BYTES: usize = 5;
+    let bytes = word.as_bytes();
+    if bytes.len() > MAX_MARKER_BYTES {
+        return None;
+    }
+    let mut buf = [0u8; MAX_MARKER_BYTES];
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b if b.is_ascii() => buf[i] = b.to_ascii_lowercase(),
+            // É (C3 89) and é (C3 A9) both become é.
+            0xC3 if matches!(bytes.get(i + 1), Some(0x89 | 0xA9)) => {
+                buf[i] = 0xC3;
+                buf[i + 1] = 0xA9;
+                i += 1;
+            }
+            _ => return None,
+        }
+        i += 1;
+    }
+    match &buf[..bytes.len()] {
+        b"the" | b"and" | b"of" | b"to" | b"is" | b"was" | b"for" | b"that" | b"with" | b"on"
+        | b"said" | b"by" | b"from" | b"at" | b"as" | b"has" | b"have" | b"were" | b"are"
+        | b"it" | b"its" | b"this" | b"after" | b"they" | b"which" | b"been" | b"their"
+        | b"who" | b"will" | b"would" => Some(Lang::En),
+        b"le" | b"la" | b"les" | b"de" | b"des" | b"du" | b"et" | b"en" | b"un" | b"une"
+        | b"est" | b"dans" | b"pour" | b"que" | b"qui" | b"sur" | b"au" | b"aux" | b"par"
+        | b"ont" | b"avec" | b"ce" | b"cette" | b"selon" | b"il" | b"elle" | b"sont" | b"ils"
+        | b"mais" => Some(Lang::Fr),
+        // "été"
+        [0xC3, 0xA9, b't', 0xC3, 0xA9] => Some(Lang::Fr),
+        _ => None,
+    }
+}
 
-/// Function words frequent in French news and rare in English.
-const FR_MARKERS: &[&str] = &[
-    "le", "la", "les", "de", "des", "du", "et", "en", "un", "une", "est", "dans", "pour", "que",
-    "qui", "sur", "au", "aux", "par", "ont", "avec", "ce", "cette", "selon", "il", "elle", "été",
-    "sont", "ils", "mais",
-];
+/// What the fast path reads off a text, in one pass: alphabetic characters
+/// in Arabic script and in others, and marker words of each language (words
+/// being the runs of alphabetic characters).
+#[derive(Debug, Default, PartialEq)]
+struct ScriptCounts {
+    arabic: usize,
+    latin: usize,
+    en_markers: usize,
+    fr_markers: usize,
+}
+
+impl ScriptCounts {
+    fn of(text: &str) -> ScriptCounts {
+        let mut counts = ScriptCounts::default();
+        let mut word_start: Option<usize> = None;
+        let end_word = |counts: &mut ScriptCounts, start: Option<usize>, end: usize| {
+            if let Some(start) = start {
+                match marker(&text[start..end]) {
+                    Some(Lang::En) => counts.en_markers += 1,
+                    Some(Lang::Fr) => counts.fr_markers += 1,
+                    _ => {}
+                }
+            }
+        };
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            // ASCII without decoding; other characters one at a time.
+            let (alphabetic, arabic, len) = if bytes[i].is_ascii() {
+                (bytes[i].is_ascii_alphabetic(), false, 1)
+            } else {
+                match text[i..].chars().next() {
+                    Some(c) => (
+                        c.is_alphabetic(),
+                        ('\u{0600}'..='\u{06FF}').contains(&c)
+                            || ('\u{0750}'..='\u{077F}').contains(&c),
+                        c.len_utf8(),
+                    ),
+                    None => break,
+                }
+            };
+            if alphabetic {
+                if arabic {
+                    counts.arabic += 1;
+                } else {
+                    counts.latin += 1;
+                }
+                word_start.get_or_insert(i);
+            } else {
+                end_word(&mut counts, word_start.take(), i);
+            }
+            i += len;
+        }
+        end_word(&mut counts, word_start, bytes.len());
+        counts
+    }
+}
 
 /// Marker hits needed, and the margin over the other language.
 const MIN_MARKER_HITS: usize = 4;
@@ -118,29 +205,11 @@ impl LanguageDetector {
     }
 
     /// The fast path; `None` when the evidence is too weak to decide.
-    fn detect_by_markers(&self, prefix: &str) -> Option<Lang> {
-        let (mut arabic, mut latin) = (0usize, 0usize);
-        for c in prefix.chars().filter(|c| c.is_alphabetic()) {
-            if ('\u{0600}'..='\u{06FF}').contains(&c) || ('\u{0750}'..='\u{077F}').contains(&c) {
-                arabic += 1;
-            } else {
-                latin += 1;
-            }
-        }
-        if arabic > latin {
+    fn detect_by_markers(&self, counts: &ScriptCounts) -> Option<Lang> {
+        if counts.arabic > counts.latin {
             return self.allowed.contains(&Lang::Ar).then_some(Lang::Ar);
         }
-        let (mut en, mut fr) = (0usize, 0usize);
-        let mut word = String::new();
-        for w in prefix
-            .split(|c: char| !c.is_alphabetic())
-            .filter(|w| !w.is_empty())
-        {
-            word.clear();
-            word.extend(w.chars().flat_map(char::to_lowercase));
-            en += usize::from(EN_MARKERS.contains(&word.as_str()));
-            fr += usize::from(FR_MARKERS.contains(&word.as_str()));
-        }
+        let (en, fr) = (counts.en_markers, counts.fr_markers);
         let pick = |lang: Lang| self.allowed.contains(&lang).then_some(lang);
         if en >= MIN_MARKER_HITS && en >= 2 * fr {
             pick(Lang::En)
@@ -157,10 +226,11 @@ impl LanguageDetector {
             end -= 1;
         }
         let prefix = &text[..end];
-        if !prefix.chars().any(char::is_alphabetic) {
+        let counts = ScriptCounts::of(prefix);
+        if counts.arabic + counts.latin == 0 {
             return Lang::Unknown;
         }
-        if let Some(lang) = self.detect_by_markers(prefix) {
+        if let Some(lang) = self.detect_by_markers(&counts) {
             return lang;
         }
         // An unreliable guess (tables of figures, all-caps headlines, a few
@@ -177,5 +247,69 @@ impl fmt::Debug for LanguageDetector {
         f.debug_struct("LanguageDetector")
             .field("default", &self.default)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The counts as two separate passes over characters would give them.
+    fn reference_counts(text: &str) -> ScriptCounts {
+        let mut counts = ScriptCounts::default();
+        for c in text.chars().filter(|c| c.is_alphabetic()) {
+            if ('\u{0600}'..='\u{06FF}').contains(&c) || ('\u{0750}'..='\u{077F}').contains(&c) {
+                counts.arabic += 1;
+            } else {
+                counts.latin += 1;
+            }
+        }
+        for w in text
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+        {
+            match marker(w) {
+                Some(Lang::En) => counts.en_markers += 1,
+                Some(Lang::Fr) => counts.fr_markers += 1,
+                _ => {}
+            }
+        }
+        counts
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_counts_agree_with_two_passes(
+            s in "[a-zA-Z0-9 ,.'éÉ\u{627}-\u{64A}\u{750}\u{300}\u{1F600}]{0,40}|(the|of|les|été|ÉTÉ|de|x| |, |\u{645})*"
+        ) {
+            proptest::prop_assert_eq!(ScriptCounts::of(&s), reference_counts(&s));
+        }
+    }
+
+    #[test]
+    fn markers_match_in_any_case() {
+        assert_eq!(marker("The"), Some(Lang::En));
+        assert_eq!(marker("WOULD"), Some(Lang::En));
+        assert_eq!(marker("Été"), Some(Lang::Fr));
+        assert_eq!(marker("ÉTÉ"), Some(Lang::Fr));
+        assert_eq!(marker("selon"), Some(Lang::Fr));
+        assert_eq!(marker("theme"), None);
+        assert_eq!(marker("ét"), None);
+        assert_eq!(marker("événement"), None);
+        assert_eq!(marker("ﬁ"), None);
+    }
+
+    #[test]
+    fn markers_agree_with_full_unicode_lowercasing() {
+        // Every case variant of every marker is recognised, and lowercasing
+        // a non-marker never turns it into one.
+        for word in [
+            "the", "of", "which", "les", "été", "cette", "aux", "Kelvin", "İt",
+        ] {
+            let lower: String = word.chars().flat_map(char::to_lowercase).collect();
+            let upper: String = word.chars().flat_map(char::to_uppercase).collect();
+            assert_eq!(marker(word), marker(&lower), "{word}");
+            assert_eq!(marker(&upper), marker(&lower), "{upper}");
+        }
     }
 }

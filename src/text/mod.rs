@@ -7,6 +7,7 @@
 
 pub mod filter;
 mod lang;
+mod memo;
 pub mod tokenizer;
 
 pub use lang::{Lang, LanguageDetector};
@@ -200,6 +201,8 @@ pub struct Analyzer {
     config: AnalyzerConfig,
     filters: Vec<Box<dyn TokenFilter>>,
     detector: LanguageDetector,
+    /// Identifies the filter chain in the per-thread token memo.
+    chain_fingerprint: u64,
 }
 
 impl Analyzer {
@@ -226,10 +229,13 @@ impl Analyzer {
             })
             .collect();
         let detector = LanguageDetector::new(&config.languages, config.default_language);
+        // In-process only (never saved), so the Debug form is a fine identity.
+        let chain_fingerprint = hash::hash_bytes(format!("{:?}", config.filters).as_bytes());
         Ok(Self {
             config,
             filters,
             detector,
+            chain_fingerprint,
         })
     }
 
@@ -249,6 +255,31 @@ impl Analyzer {
     /// Runs the chain over `text`, calling `sink` with every term. Returns the
     /// language used.
     pub fn analyze(&self, text: &str, hint: Option<Lang>, sink: &mut dyn FnMut(Term<'_>)) -> Lang {
+        self.run(text, hint, true, sink)
+    }
+
+    /// [`Analyzer::analyze`] giving only the terms' hashes: the serving path,
+    /// which never needs a term's text and so never copies it.
+    pub fn analyze_hashes(
+        &self,
+        text: &str,
+        hint: Option<Lang>,
+        sink: &mut dyn FnMut(u64),
+    ) -> Lang {
+        self.run(text, hint, false, &mut |t| sink(t.hash))
+    }
+
+    /// The chain. Without `keep_text`, the terms passed to `sink` carry no
+    /// text (only [`Analyzer::analyze_hashes`] asks for that, and it passes
+    /// on hashes alone).
+    fn run(
+        &self,
+        text: &str,
+        hint: Option<Lang>,
+        keep_text: bool,
+        sink: &mut dyn FnMut(Term<'_>),
+    ) -> Lang {
+        let keep_text = keep_text || self.config.char_ngrams.is_some();
         let text: Cow<'_, str> =
             if self.config.nfkc && is_nfkc_quick(text.chars()) != IsNormalized::Yes {
                 Cow::Owned(text.nfkc().collect())
@@ -262,33 +293,71 @@ impl Analyzer {
         let mut hashes: Vec<u64> = vec![0; n];
         let mut filled = 0usize;
         let mut token = String::new();
-        tokenize(&text, |raw| {
-            token.clear();
-            token.push_str(raw);
-            if !self.filters.iter().all(|f| f.apply(&mut token, lang)) {
-                return;
-            }
-            if let Some(range) = self.config.char_ngrams {
-                emit_char_ngrams(&token, range, sink);
-            }
-            // Shift the window left by one and put the new token last.
-            window.rotate_left(1);
-            hashes.rotate_left(1);
-            std::mem::swap(&mut window[n - 1], &mut token);
-            hashes[n - 1] = hash::hash_bytes(window[n - 1].as_bytes());
-            filled = (filled + 1).min(n);
-            let mut h = hashes[n - 1];
-            sink(Term {
-                hash: h,
-                kind: TermKind::Words(&window[n - 1..]),
-            });
-            for k in 2..=filled {
-                h = hash::combine(hashes[n - k], h);
+        let key = memo::chain_key(self.chain_fingerprint, lang.code());
+        memo::with_memo(|mut memo| {
+            tokenize(&text, |raw| {
+                // The filter chain and the term hash, from the memo when the
+                // token was seen recently.
+                let token_hash = match memo.as_deref().and_then(|m| m.get(key, raw)) {
+                    Some(memo::Memoized::Dropped) => return,
+                    Some(memo::Memoized::Kept { hash, text }) => {
+                        if keep_text {
+                            token.clear();
+                            token.push_str(std::str::from_utf8(text).unwrap_or_default());
+                        }
+                        hash
+                    }
+                    None => {
+                        token.clear();
+                        token.push_str(raw);
+                        if !self.filters.iter().all(|f| f.apply(&mut token, lang)) {
+                            if let Some(m) = memo.as_deref_mut() {
+                                m.put(key, raw, None);
+                            }
+                            return;
+                        }
+                        let h = hash::hash_bytes(token.as_bytes());
+                        if let Some(m) = memo.as_deref_mut() {
+                            m.put(key, raw, Some((&token, h)));
+                        }
+                        h
+                    }
+                };
+                if let Some(range) = self.config.char_ngrams {
+                    emit_char_ngrams(&token, range, sink);
+                }
+                // Shift the window left by one and put the new token last.
+                if n > 1 {
+                    hashes.rotate_left(1);
+                }
+                hashes[n - 1] = token_hash;
+                if keep_text {
+                    if n > 1 {
+                        window.rotate_left(1);
+                    }
+                    std::mem::swap(&mut window[n - 1], &mut token);
+                }
+                filled = (filled + 1).min(n);
+                let words = |k: usize| -> &[String] {
+                    if keep_text {
+                        &window[n - k..]
+                    } else {
+                        &[]
+                    }
+                };
+                let mut h = token_hash;
                 sink(Term {
                     hash: h,
-                    kind: TermKind::Words(&window[n - k..]),
+                    kind: TermKind::Words(words(1)),
                 });
-            }
+                for k in 2..=filled {
+                    h = hash::combine(hashes[n - k], h);
+                    sink(Term {
+                        hash: h,
+                        kind: TermKind::Words(words(k)),
+                    });
+                }
+            });
         });
         lang
     }
