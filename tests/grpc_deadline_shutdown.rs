@@ -46,6 +46,24 @@ fn big_batch(n: usize) -> ClassifyBatchRequest {
     }
 }
 
+/// `n` documents of about 1 KiB whose words are all distinct (and distinct
+/// for each `salt`), so that no cache spares any document its full
+/// analysis: the batch takes a while.
+fn slow_batch(n: usize, salt: &str) -> ClassifyBatchRequest {
+    ClassifyBatchRequest {
+        documents: (0..n)
+            .map(|i| {
+                let text: Vec<String> = (0..128).map(|k| format!("{salt}{i}w{k}")).collect();
+                ClassifyRequest {
+                    id: format!("d{i}"),
+                    text: text.join(" "),
+                    ..Default::default()
+                }
+            })
+            .collect(),
+    }
+}
+
 fn small_request() -> ClassifyRequest {
     ClassifyRequest {
         text: "Artillery shelled rebel positions as troops clashed with militia".into(),
@@ -187,7 +205,7 @@ fn a_timed_out_batch_stops_its_worker() {
         let mut client = server.client().await;
         let n = 1000;
         // Transfer + decode + validation only: every document is refused at once.
-        let mut invalid = big_batch(n);
+        let mut invalid = slow_batch(n, "a");
         for d in &mut invalid.documents {
             d.language = "xx".into();
         }
@@ -195,12 +213,15 @@ fn a_timed_out_batch_stops_its_worker() {
         client.classify_batch(invalid).await.expect("batch");
         let transfer = started.elapsed();
         let started = Instant::now();
-        client.classify_batch(big_batch(n)).await.expect("batch");
+        client
+            .classify_batch(slow_batch(n, "b"))
+            .await
+            .expect("batch");
         let full = started.elapsed();
         let work = full.saturating_sub(transfer);
 
         // A deadline that expires a third of the way into the work.
-        let mut request = tonic::Request::new(big_batch(n));
+        let mut request = tonic::Request::new(slow_batch(n, "c"));
         request.set_timeout(transfer + work / 3);
         let status = client
             .classify_batch(request)

@@ -339,7 +339,7 @@ impl FeatureSpace {
         scratch: &mut Vec<u32>,
     ) -> (Lang, SparseVec) {
         scratch.clear();
-        let lang = analyzer.analyze_hashes(text, hint, &mut |h| {
+        let lang = analyzer.analyze_hashes(text, hint, |h| {
             if let Some(f) = self.feature_of(h) {
                 scratch.push(f);
             }

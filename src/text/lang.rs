@@ -138,9 +138,9 @@ struct ScriptCounts {
 impl ScriptCounts {
     fn of(text: &str) -> ScriptCounts {
         let mut counts = ScriptCounts::default();
-        let mut word_start: Option<usize> = None;
-        let end_word = |counts: &mut ScriptCounts, start: Option<usize>, end: usize| {
-            if let Some(start) = start {
+        let mut count_marker = |start: usize, end: usize| {
+            // No marker is longer than 5 bytes: skip the lookup for the rest.
+            if end - start <= 5 {
                 match marker(&text[start..end]) {
                     Some(Lang::En) => counts.en_markers += 1,
                     Some(Lang::Fr) => counts.fr_markers += 1,
@@ -148,12 +148,15 @@ impl ScriptCounts {
                 }
             }
         };
+        let (mut arabic, mut latin) = (0usize, 0usize);
+        let mut word_start: Option<usize> = None;
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
+            let b = bytes[i];
             // ASCII without decoding; other characters one at a time.
-            let (alphabetic, arabic, len) = if bytes[i].is_ascii() {
-                (bytes[i].is_ascii_alphabetic(), false, 1)
+            let (alphabetic, is_arabic, len) = if b.is_ascii() {
+                (b.is_ascii_alphabetic(), false, 1)
             } else {
                 match text[i..].chars().next() {
                     Some(c) => (
@@ -166,18 +169,22 @@ impl ScriptCounts {
                 }
             };
             if alphabetic {
-                if arabic {
-                    counts.arabic += 1;
+                if is_arabic {
+                    arabic += 1;
                 } else {
-                    counts.latin += 1;
+                    latin += 1;
                 }
                 word_start.get_or_insert(i);
-            } else {
-                end_word(&mut counts, word_start.take(), i);
+            } else if let Some(start) = word_start.take() {
+                count_marker(start, i);
             }
             i += len;
         }
-        end_word(&mut counts, word_start, bytes.len());
+        if let Some(start) = word_start {
+            count_marker(start, bytes.len());
+        }
+        counts.arabic = arabic;
+        counts.latin = latin;
         counts
     }
 }

@@ -201,8 +201,8 @@ pub struct Analyzer {
     config: AnalyzerConfig,
     filters: Vec<Box<dyn TokenFilter>>,
     detector: LanguageDetector,
-    /// Identifies the filter chain in the per-thread token memo.
-    chain_fingerprint: u64,
+    /// The filter chain's id in the per-thread token memo, per language.
+    memo_chains: [u32; 4],
 }
 
 impl Analyzer {
@@ -231,11 +231,13 @@ impl Analyzer {
         let detector = LanguageDetector::new(&config.languages, config.default_language);
         // In-process only (never saved), so the Debug form is a fine identity.
         let chain_fingerprint = hash::hash_bytes(format!("{:?}", config.filters).as_bytes());
+        let memo_chains = [Lang::En, Lang::Fr, Lang::Ar, Lang::Unknown]
+            .map(|lang| memo::chain_id(chain_fingerprint, lang.code()));
         Ok(Self {
             config,
             filters,
             detector,
-            chain_fingerprint,
+            memo_chains,
         })
     }
 
@@ -255,29 +257,30 @@ impl Analyzer {
     /// Runs the chain over `text`, calling `sink` with every term. Returns the
     /// language used.
     pub fn analyze(&self, text: &str, hint: Option<Lang>, sink: &mut dyn FnMut(Term<'_>)) -> Lang {
-        self.run(text, hint, true, sink)
+        self.run(text, hint, true, &mut |t: Term<'_>| sink(t))
     }
 
     /// [`Analyzer::analyze`] giving only the terms' hashes: the serving path,
     /// which never needs a term's text and so never copies it.
-    pub fn analyze_hashes(
+    /// Generic over the sink, so the whole loop compiles as one function.
+    pub fn analyze_hashes<S: FnMut(u64)>(
         &self,
         text: &str,
         hint: Option<Lang>,
-        sink: &mut dyn FnMut(u64),
+        mut sink: S,
     ) -> Lang {
-        self.run(text, hint, false, &mut |t| sink(t.hash))
+        self.run(text, hint, false, &mut |t: Term<'_>| sink(t.hash))
     }
 
     /// The chain. Without `keep_text`, the terms passed to `sink` carry no
     /// text (only [`Analyzer::analyze_hashes`] asks for that, and it passes
     /// on hashes alone).
-    fn run(
+    fn run<S: FnMut(Term<'_>)>(
         &self,
         text: &str,
         hint: Option<Lang>,
         keep_text: bool,
-        sink: &mut dyn FnMut(Term<'_>),
+        sink: &mut S,
     ) -> Lang {
         let keep_text = keep_text || self.config.char_ngrams.is_some();
         let text: Cow<'_, str> =
@@ -293,13 +296,26 @@ impl Analyzer {
         let mut hashes: Vec<u64> = vec![0; n];
         let mut filled = 0usize;
         let mut token = String::new();
-        let key = memo::chain_key(self.chain_fingerprint, lang.code());
+        let key = self.memo_chains[lang as usize];
+        // Token boundaries first, so the memo can fetch every token's entry
+        // at once; then the chain, token by token.
+        let mut tokens: Vec<(usize, usize)> = Vec::with_capacity(text.len() / 5);
+        tokenize(&text, |raw| {
+            let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+            tokens.push((start, start + raw.len()));
+        });
         memo::with_memo(|mut memo| {
-            tokenize(&text, |raw| {
+            if let Some(m) = memo.as_deref() {
+                m.prefetch(key, &text, &tokens);
+            }
+            for raw in tokens
+                .iter()
+                .filter_map(|&(start, end)| text.get(start..end))
+            {
                 // The filter chain and the term hash, from the memo when the
                 // token was seen recently.
                 let token_hash = match memo.as_deref().and_then(|m| m.get(key, raw)) {
-                    Some(memo::Memoized::Dropped) => return,
+                    Some(memo::Memoized::Dropped) => continue,
                     Some(memo::Memoized::Kept { hash, text }) => {
                         if keep_text {
                             token.clear();
@@ -314,7 +330,7 @@ impl Analyzer {
                             if let Some(m) = memo.as_deref_mut() {
                                 m.put(key, raw, None);
                             }
-                            return;
+                            continue;
                         }
                         let h = hash::hash_bytes(token.as_bytes());
                         if let Some(m) = memo.as_deref_mut() {
@@ -357,7 +373,7 @@ impl Analyzer {
                         kind: TermKind::Words(words(k)),
                     });
                 }
-            });
+            }
         });
         lang
     }
@@ -375,7 +391,7 @@ fn tokenize(text: &str, emit: impl FnMut(&str)) {
     tokenizer::tokenize(text, emit)
 }
 
-fn emit_char_ngrams(token: &str, range: CharNgrams, sink: &mut dyn FnMut(Term<'_>)) {
+fn emit_char_ngrams<S: FnMut(Term<'_>)>(token: &str, range: CharNgrams, sink: &mut S) {
     let padded = format!("<{token}>");
     let bounds: Vec<usize> = padded
         .char_indices()
