@@ -8,8 +8,7 @@ mod common;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use docclass::service::{
-    serve_metrics, Limits, ModelFiles, ReloadRequest, Reloader, Secret, Security, Server,
-    TlsConfig,
+    serve_metrics, Limits, ModelFiles, ReloadRequest, Reloader, Secret, Security, Server, TlsConfig,
 };
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -137,7 +136,10 @@ fn read_token(file: Option<&Path>, env: &str) -> Result<Option<Secret>> {
     };
     match Secret::new(&token) {
         Some(secret) => Ok(Some(secret)),
-        None => bail!("the token from {} is empty", file.map_or(env.to_string(), |p| p.display().to_string())),
+        None => bail!(
+            "the token from {} is empty",
+            file.map_or(env.to_string(), |p| p.display().to_string())
+        ),
     }
 }
 
@@ -263,9 +265,11 @@ async fn run(cli: Cli) -> Result<bool> {
             .with_context(|| format!("cannot listen for metrics on {addr}"))?;
         tracing::info!(addr = %addr, "metrics at /metrics");
         let stop = metrics_stop.clone();
-        tokio::spawn(serve_metrics(metrics_listener, server.metrics(), async move {
-            stop.notified().await
-        }));
+        tokio::spawn(serve_metrics(
+            metrics_listener,
+            server.metrics(),
+            async move { stop.notified().await },
+        ));
     }
 
     #[cfg(unix)]

@@ -10,7 +10,6 @@
 //! saturated server still answers probes and can be reloaded.
 use super::error::ServiceError;
 use super::metrics::Metrics;
-use tonic::codegen::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use std::future::Future;
 use std::pin::Pin;
@@ -18,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
+use tonic::codegen::Bytes;
 use tonic::{Code, Status};
 
 /// Path prefixes of services that are never shed.

@@ -13,12 +13,12 @@ use super::reload::{ModelFiles, Reloader};
 use super::rpc_layer::{Admission, RpcLayer};
 use super::state::{Limits, ModelHandle, State};
 use arc_swap::ArcSwapOption;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 
 /// Errors starting or running the server.
@@ -51,7 +51,8 @@ impl std::fmt::Debug for TlsConfig {
 
 impl TlsConfig {
     fn to_tonic(&self) -> ServerTlsConfig {
-        let config = ServerTlsConfig::new().identity(Identity::from_pem(&self.cert_pem, &self.key_pem));
+        let config =
+            ServerTlsConfig::new().identity(Identity::from_pem(&self.cert_pem, &self.key_pem));
         match &self.client_ca_pem {
             Some(ca) => config.client_ca_root(Certificate::from_pem(ca)),
             None => config,

@@ -1,0 +1,114 @@
+//! Helpers for the admin, auth and metrics tests: a model directory in a
+//! temporary folder, a server that loads from it, and bearer-token requests.
+#![allow(dead_code)] // each test file uses a different part
+
+use super::TestServer;
+use docclass::service::pb::admin_client::AdminClient;
+use docclass::service::pb::classifier_client::ClassifierClient;
+use docclass::service::pb::{ClassifyRequest, ReloadModelRequest};
+use docclass::service::{Limits, ModelFiles, ReloadRequest, Secret, Security, Server};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tempfile::TempDir;
+use tonic::transport::Channel;
+
+pub use super::process::{FIXTURE, FIXTURE_VERSION};
+/// The file the server starts with, inside [`ModelDir`].
+pub const CURRENT: &str = "current.model";
+pub const ADMIN_TOKEN: &str = "admin-token-0123456789";
+
+/// A temporary model directory holding [`CURRENT`] (a copy of the fixture).
+pub struct ModelDir {
+    pub dir: TempDir,
+}
+
+impl ModelDir {
+    pub fn new() -> ModelDir {
+        let dir = TempDir::new().expect("temp dir");
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE),
+            dir.path().join(CURRENT),
+        )
+        .expect("copy the fixture");
+        ModelDir { dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, bytes: &[u8]) {
+        std::fs::write(self.path(name), bytes).expect("write a model file");
+    }
+
+    /// A server that loads models from this directory, with `security`,
+    /// its first model loaded through the reloader.
+    pub async fn server_with(&self, limits: Limits, security: Security) -> Server {
+        let files = ModelFiles::new(self.dir.path(), &self.path(CURRENT)).expect("model files");
+        let server = Server::new(limits, Duration::from_secs(30))
+            .await
+            .with_model_files(files)
+            .with_security(security);
+        server
+            .reloader()
+            .reload(ReloadRequest::default())
+            .await
+            .expect("the fixture loads");
+        server
+    }
+
+    /// [`ModelDir::server_with`] default limits and the admin token, started.
+    pub async fn start(&self) -> TestServer {
+        let security = Security {
+            admin_token: Secret::new(ADMIN_TOKEN),
+            client_token: None,
+        };
+        TestServer::start_built(self.server_with(Limits::default(), security).await, None).await
+    }
+}
+
+/// `message` with `authorization: Bearer <token>`.
+pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ASCII header"),
+    );
+    request
+}
+
+pub async fn admin(server: &TestServer) -> AdminClient<Channel> {
+    AdminClient::new(server.channel().await)
+}
+
+/// Asks for a reload with the admin token.
+pub async fn reload(
+    server: &TestServer,
+    model_path: &str,
+    allow_topic_change: bool,
+) -> Result<docclass::service::pb::ReloadModelResponse, tonic::Status> {
+    admin(server)
+        .await
+        .reload_model(with_token(
+            ReloadModelRequest {
+                model_path: model_path.into(),
+                allow_topic_change,
+            },
+            ADMIN_TOKEN,
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// The version that answers a Classify.
+pub async fn serving_version(client: &mut ClassifierClient<Channel>) -> String {
+    client
+        .classify(ClassifyRequest {
+            text: "Troops and militia clashed near the border".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("Classify succeeds")
+        .into_inner()
+        .model_version
+}
