@@ -11,8 +11,6 @@ use docclass::service::pb::{
 };
 use docclass::service::{Limits, Security, Server};
 use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 
 fn request(text: &str) -> ClassifyRequest {
@@ -41,20 +39,11 @@ async fn reload_puts_the_new_version_in_every_response() {
 
     // A stream opened before the reload: each message is answered by the
     // model in service when it arrives.
-    let (tx, rx) = mpsc::channel(4);
-    let mut inbound = client
-        .classify_stream(ReceiverStream::new(rx))
-        .await
-        .expect("stream opens")
-        .into_inner();
-    tx.send(request("Troops clashed with militia"))
-        .await
-        .expect("send");
-    let before = inbound.message().await.expect("ok").expect("an outcome");
-    let Some(Outcome::Result(before)) = before.outcome else {
-        panic!("expected a result");
-    };
-    assert_eq!(before.model_version, FIXTURE_VERSION);
+    let mut stream = OpenStream::open(&mut client).await;
+    assert_eq!(
+        stream.round_trip("Troops clashed with militia").await,
+        FIXTURE_VERSION
+    );
 
     let reloaded = reload(&server, "next.model", false).await.expect("reload");
     assert_eq!(reloaded.model_version, new_version);
@@ -62,16 +51,11 @@ async fn reload_puts_the_new_version_in_every_response() {
     assert_eq!(reloaded.model_id, "next.model");
     assert_eq!(reloaded.loaded_at.len(), "2026-01-01T00:00:00Z".len());
 
-    tx.send(request("Floods displaced thousands"))
-        .await
-        .expect("send");
-    let after = inbound.message().await.expect("ok").expect("an outcome");
-    let Some(Outcome::Result(after)) = after.outcome else {
-        panic!("expected a result");
-    };
-    assert_eq!(after.model_version, new_version);
-    drop(tx);
-    assert!(inbound.message().await.expect("clean end").is_none());
+    assert_eq!(
+        stream.round_trip("Floods displaced thousands").await,
+        new_version
+    );
+    stream.close().await;
 
     assert_eq!(serving_version(&mut client).await, new_version);
     let batch = client

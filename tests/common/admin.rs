@@ -112,3 +112,50 @@ pub async fn serving_version(client: &mut ClassifierClient<Channel>) -> String {
         .into_inner()
         .model_version
 }
+
+/// An open `ClassifyStream`: the sender for its requests and its outcomes.
+pub struct OpenStream {
+    pub tx: tokio::sync::mpsc::Sender<ClassifyRequest>,
+    pub inbound: tonic::Streaming<docclass::service::pb::ClassifyOutcome>,
+}
+
+impl OpenStream {
+    /// Opens a stream.
+    pub async fn open(client: &mut ClassifierClient<Channel>) -> OpenStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let inbound = client
+            .classify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .expect("stream opens")
+            .into_inner();
+        OpenStream { tx, inbound }
+    }
+
+    /// Sends one document and returns the model version of its result.
+    pub async fn round_trip(&mut self, text: &str) -> String {
+        use docclass::service::pb::classify_outcome::Outcome;
+        self.tx
+            .send(ClassifyRequest {
+                text: text.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("send");
+        let outcome = self
+            .inbound
+            .message()
+            .await
+            .expect("no error")
+            .expect("an outcome");
+        match outcome.outcome {
+            Some(Outcome::Result(result)) => result.model_version,
+            other => panic!("expected a result, got {other:?}"),
+        }
+    }
+
+    /// Closes the request side and waits for the server to end the stream.
+    pub async fn close(mut self) {
+        drop(self.tx);
+        assert!(self.inbound.message().await.expect("clean end").is_none());
+    }
+}
