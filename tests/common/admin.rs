@@ -12,6 +12,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 use tonic::transport::Channel;
 
+#[allow(unused_imports)] // not every test file needs both
 pub use super::process::{FIXTURE, FIXTURE_VERSION};
 /// The file the server starts with, inside [`ModelDir`].
 pub const CURRENT: &str = "current.model";
