@@ -6,7 +6,7 @@ mod common;
 use common::admin::*;
 use common::TestServer;
 use docclass::service::pb::classifier_client::ClassifierClient;
-use docclass::service::pb::{ClassifyRequest, ReloadModelRequest};
+use docclass::service::pb::ReloadModelRequest;
 use docclass::service::{Limits, Secret, Security};
 use tonic::Code;
 use tonic_health::pb::health_client::HealthClient;
@@ -30,17 +30,10 @@ async fn reload_with(server: &TestServer, token: Option<&str>) -> Result<(), ton
     admin(server).await.reload_model(request).await.map(|_| ())
 }
 
-fn document() -> ClassifyRequest {
-    ClassifyRequest {
-        text: "Troops and militia clashed near the border".into(),
-        ..Default::default()
-    }
-}
-
 async fn classify_with(server: &TestServer, token: Option<&str>) -> Result<(), tonic::Status> {
     let request = match token {
-        Some(token) => with_token(document(), token),
-        None => tonic::Request::new(document()),
+        Some(token) => with_token(conflict_document(), token),
+        None => tonic::Request::new(conflict_document()),
     };
     let mut client = ClassifierClient::new(server.channel().await);
     client.classify(request).await.map(|_| ())
@@ -142,7 +135,7 @@ async fn a_client_token_guards_classification_but_not_health() {
     // Streams are checked when they open.
     let mut client = ClassifierClient::new(server.channel().await);
     let status = client
-        .classify_stream(tokio_stream::iter([document()]))
+        .classify_stream(tokio_stream::iter([conflict_document()]))
         .await
         .expect_err("refused");
     assert_eq!(status.code(), Code::Unauthenticated);

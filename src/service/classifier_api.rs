@@ -199,7 +199,7 @@ impl Classifier for ClassifierApi {
                     Ok(Some(message)) => message,
                     Ok(None) => break,
                     Err(_) => Err(Status::from(ServiceError::StreamIdle {
-                        secs: idle.as_secs(),
+                        millis: u64::try_from(idle.as_millis()).unwrap_or(u64::MAX),
                     })),
                 };
                 let item = match message {

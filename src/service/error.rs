@@ -35,8 +35,8 @@ pub enum ServiceError {
     Internal(String),
     #[error("server overloaded: {limit} requests already in flight; retry with backoff")]
     Overloaded { limit: usize },
-    #[error("stream closed: no message for {secs} s (the server's stream idle timeout)")]
-    StreamIdle { secs: u64 },
+    #[error("stream closed: no message for {millis} ms (the server's stream idle timeout)")]
+    StreamIdle { millis: u64 },
     #[error("this RPC needs an `authorization: Bearer <token>` header")]
     MissingToken,
     #[error("the bearer token is not valid for this RPC")]

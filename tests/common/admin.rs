@@ -101,13 +101,18 @@ pub async fn reload(
         .map(tonic::Response::into_inner)
 }
 
+/// A document about armed conflict.
+pub fn conflict_document() -> ClassifyRequest {
+    ClassifyRequest {
+        text: "Troops and militia clashed near the border".into(),
+        ..Default::default()
+    }
+}
+
 /// The version that answers a Classify.
 pub async fn serving_version(client: &mut ClassifierClient<Channel>) -> String {
     client
-        .classify(ClassifyRequest {
-            text: "Troops and militia clashed near the border".into(),
-            ..Default::default()
-        })
+        .classify(conflict_document())
         .await
         .expect("Classify succeeds")
         .into_inner()
