@@ -187,18 +187,7 @@ fn sigterm_with_100_streams_in_flight_finishes_them_all_and_exits_0() {
             task.await.expect("the stream finished cleanly");
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let code = loop {
-        if let Some(status) = server.child.try_wait().expect("try_wait") {
-            break status.code();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still running:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let code = server.wait_exit(Duration::from_secs(20));
     let log = server.log();
     assert_eq!(code, Some(0), "{log}");
     assert!(

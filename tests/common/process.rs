@@ -112,6 +112,11 @@ impl Server {
     /// Sends SIGTERM and waits (up to `within`) for the exit code.
     pub fn terminate(&mut self, within: Duration) -> Option<i32> {
         self.signal("TERM");
+        self.wait_exit(within)
+    }
+
+    /// Waits (up to `within`) for the process to exit; its exit code.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<i32> {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
@@ -119,7 +124,7 @@ impl Server {
             }
             assert!(
                 Instant::now() < deadline,
-                "docclass-server still running {within:?} after SIGTERM:\n{}",
+                "docclass-server still running {within:?} after the signal:\n{}",
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(20));
