@@ -96,25 +96,42 @@ fn info_version(server: &Server) -> String {
         .to_string()
 }
 
-#[test]
-fn sighup_reloads_the_model_file_and_a_bad_file_keeps_the_old_one() {
+/// A server on a copy of the fixture in a temporary model directory; the
+/// copy's path.
+fn serve_a_copy(extra: &[&str]) -> (tempfile::TempDir, std::path::PathBuf, Server) {
     let dir = tempfile::TempDir::new().expect("temp dir");
     let model = dir.path().join("current.model");
     std::fs::copy(manifest_dir().join(FIXTURE), &model).expect("copy the fixture");
-    let model_arg = model.to_str().expect("UTF-8 temp path");
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut server = Server::spawn_with(&addr, &["--model", model_arg, "--addr", &addr], &[]);
+    let mut args = vec![
+        "--model",
+        model.to_str().expect("UTF-8 temp path"),
+        "--addr",
+        &addr,
+    ];
+    args.extend_from_slice(extra);
+    let mut server = Server::spawn_with(&addr, &args, &[]);
     wait_or_panic(&mut server);
     assert_eq!(info_version(&server), FIXTURE_VERSION);
+    (dir, model, server)
+}
 
-    let next = common::tiny_model();
-    next.save(&model).expect("replace the model file");
-    server.signal("HUP");
+/// Polls `docclass info` until `version` answers.
+fn wait_for_version(server: &Server, version: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while info_version(&server) != next.version() {
+    while info_version(server) != version {
         assert!(Instant::now() < deadline, "no reload:\n{}", server.log());
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[test]
+fn sighup_reloads_the_model_file_and_a_bad_file_keeps_the_old_one() {
+    let (_dir, model, mut server) = serve_a_copy(&[]);
+    let next = common::tiny_model();
+    next.save(&model).expect("replace the model file");
+    server.signal("HUP");
+    wait_for_version(&server, next.version());
     assert!(server
         .log()
         .contains("SIGHUP received; reloading the model file"));
@@ -128,6 +145,20 @@ fn sighup_reloads_the_model_file_and_a_bad_file_keeps_the_old_one() {
         "{log}"
     );
     assert_eq!(info_version(&server), next.version());
+    assert_eq!(server.terminate(Duration::from_secs(10)), Some(0));
+}
+
+#[test]
+fn watch_reloads_the_model_file_when_it_changes() {
+    let (_dir, model, mut server) = serve_a_copy(&["--watch"]);
+    let next = common::tiny_model();
+    next.save(&model).expect("replace the model file");
+    wait_for_version(&server, next.version());
+    assert!(
+        server.log().contains("model file changed; reloading"),
+        "{}",
+        server.log()
+    );
     assert_eq!(server.terminate(Duration::from_secs(10)), Some(0));
 }
 

@@ -182,13 +182,13 @@ async fn reload_on_sighup(mut hangup: tokio::signal::unix::Signal, reloader: Arc
     }
 }
 
-/// Reloads the model file in service when its modification time changes.
-async fn watch_model_file(reloader: Arc<Reloader>) {
-    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let mut last = match reloader.current_file().await {
-        Some(path) => modified(&path),
-        None => return,
-    };
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Reloads the model file in service when its modification time changes
+/// from `last` (read before the first load, so no change is missed).
+async fn watch_model_file(reloader: Arc<Reloader>, mut last: Option<std::time::SystemTime>) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
         tick.tick().await;
@@ -224,13 +224,18 @@ async fn run(cli: Cli) -> Result<bool> {
             _ => PathBuf::from("."),
         },
     };
-    let files = ModelFiles::new(&model_dir, &cli.model).with_context(|| {
-        format!(
-            "--model {} must be a file inside the model directory {}",
-            cli.model.display(),
-            model_dir.display()
-        )
-    })?;
+    let files = match ModelFiles::new(&model_dir, &cli.model) {
+        Ok(files) => files,
+        Err(e) => {
+            tracing::error!(
+                model = %cli.model.display(),
+                model_dir = %model_dir.display(),
+                error = %e,
+                "--model must be an existing file inside the model directory; shutting down"
+            );
+            return Ok(false);
+        }
+    };
     let security = Security {
         admin_token: read_token(cli.admin_token_file.as_deref(), "DOCCLASS_ADMIN_TOKEN")?,
         client_token: read_token(cli.client_token_file.as_deref(), "DOCCLASS_CLIENT_TOKEN")?,
@@ -277,7 +282,9 @@ async fn run(cli: Cli) -> Result<bool> {
     // Load off the request path; health turns SERVING once the model is in.
     let (load_failed_tx, load_failed_rx) = oneshot::channel::<()>();
     let loader = reloader.clone();
-    let watch = cli.watch;
+    if cli.watch {
+        tokio::spawn(watch_model_file(reloader.clone(), modified(&cli.model)));
+    }
     tokio::spawn(async move {
         match loader.reload(ReloadRequest::default()).await {
             Ok(_) => {
@@ -285,9 +292,6 @@ async fn run(cli: Cli) -> Result<bool> {
                 #[cfg(unix)]
                 if let Some(hangup) = hangup {
                     tokio::spawn(reload_on_sighup(hangup, loader.clone()));
-                }
-                if watch {
-                    tokio::spawn(watch_model_file(loader));
                 }
             }
             Err(e) => {
