@@ -193,6 +193,7 @@ async fn reflection_lists_the_classifier_health_and_reflection_services() {
     assert_eq!(
         names,
         [
+            "docclass.v1.Admin",
             "docclass.v1.Classifier",
             "grpc.health.v1.Health",
             "grpc.reflection.v1.ServerReflection"
@@ -230,6 +231,7 @@ async fn reflection_v1alpha_is_served_too() {
     assert_eq!(
         names,
         [
+            "docclass.v1.Admin",
             "docclass.v1.Classifier",
             "grpc.health.v1.Health",
             "grpc.reflection.v1alpha.ServerReflection"

@@ -1,10 +1,13 @@
 //! The `docclass-server` process: configuration from the environment,
-//! structured JSON logs, and shutdown on SIGTERM.
+//! structured JSON logs, reload on SIGHUP, and shutdown on SIGTERM with
+//! requests in flight.
 mod common;
 
+use common::admin::OpenStream;
 use common::process::*;
+use docclass::service::pb::classifier_client::ClassifierClient;
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A sentence that must never appear in the server's logs.
 const PRIVATE_TEXT: &str =
@@ -83,4 +86,144 @@ fn json_logs_have_one_line_per_rpc_and_never_the_text() {
     assert!(rpcs[0]["latency_us"].as_u64().is_some(), "{}", rpcs[0]);
     assert_eq!(rpcs[0]["level"], "INFO");
     assert_eq!(rpcs[1]["status"], "InvalidArgument");
+}
+
+/// The model version `docclass info` reports.
+fn info_version(server: &Server) -> String {
+    json(&server.run(&["info", "--json"]))["model_version"]
+        .as_str()
+        .expect("a version")
+        .to_string()
+}
+
+/// A server on a copy of the fixture in a temporary model directory; the
+/// copy's path.
+fn serve_a_copy(extra: &[&str]) -> (tempfile::TempDir, std::path::PathBuf, Server) {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let model = dir.path().join("current.model");
+    std::fs::copy(manifest_dir().join(FIXTURE), &model).expect("copy the fixture");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut args = vec![
+        "--model",
+        model.to_str().expect("UTF-8 temp path"),
+        "--addr",
+        &addr,
+    ];
+    args.extend_from_slice(extra);
+    let mut server = Server::spawn_with(&addr, &args, &[]);
+    wait_or_panic(&mut server);
+    assert_eq!(info_version(&server), FIXTURE_VERSION);
+    (dir, model, server)
+}
+
+/// Polls `docclass info` until `version` answers.
+fn wait_for_version(server: &Server, version: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while info_version(server) != version {
+        assert!(Instant::now() < deadline, "no reload:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sighup_reloads_the_model_file_and_a_bad_file_keeps_the_old_one() {
+    let (_dir, model, mut server) = serve_a_copy(&[]);
+    let next = common::tiny_model();
+    next.save(&model).expect("replace the model file");
+    server.signal("HUP");
+    wait_for_version(&server, next.version());
+    assert!(server
+        .log()
+        .contains("SIGHUP received; reloading the model file"));
+
+    std::fs::write(&model, b"DOCCLASS").expect("truncate the model file");
+    server.signal("HUP");
+    server.wait_for_log("model reload failed", Duration::from_secs(20));
+    let log = server.log();
+    assert!(
+        log.contains("cannot load \"current.model\": model file is truncated: expected 52 bytes, found 8; the previous model stays in service"),
+        "{log}"
+    );
+    assert_eq!(info_version(&server), next.version());
+    assert_eq!(server.terminate(Duration::from_secs(10)), Some(0));
+}
+
+#[test]
+fn watch_reloads_the_model_file_when_it_changes() {
+    let (_dir, model, mut server) = serve_a_copy(&["--watch"]);
+    let next = common::tiny_model();
+    next.save(&model).expect("replace the model file");
+    wait_for_version(&server, next.version());
+    assert!(
+        server.log().contains("model file changed; reloading"),
+        "{}",
+        server.log()
+    );
+    assert_eq!(server.terminate(Duration::from_secs(10)), Some(0));
+}
+
+#[test]
+fn sigterm_with_100_streams_in_flight_finishes_them_all_and_exits_0() {
+    const STREAMS: usize = 100;
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut server = Server::spawn_with(
+        &addr,
+        &[
+            "--model",
+            FIXTURE,
+            "--addr",
+            &addr,
+            "--max-concurrent-requests",
+            "200",
+            "--shutdown-grace-secs",
+            "30",
+        ],
+        &[],
+    );
+    wait_or_panic(&mut server);
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async {
+        // Four connections, 25 streams each; every stream has answered once,
+        // so all 100 are in progress on the server.
+        let mut streams = Vec::with_capacity(STREAMS);
+        for _ in 0..4 {
+            let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+                .expect("url")
+                .connect()
+                .await
+                .expect("connect");
+            for _ in 0..STREAMS / 4 {
+                let mut client = ClassifierClient::new(channel.clone());
+                let mut stream = OpenStream::open(&mut client).await;
+                assert_eq!(stream.round_trip(CONFLICT_TEXT).await, FIXTURE_VERSION);
+                streams.push(stream);
+            }
+        }
+        server.signal("TERM");
+        server.wait_for_log(
+            "signal received; NOT_SERVING, finishing requests in flight",
+            Duration::from_secs(10),
+        );
+        // Shutdown has begun: every stream still gets its answers and a clean end.
+        let tasks: Vec<_> = streams
+            .into_iter()
+            .map(|mut stream| {
+                tokio::spawn(async move {
+                    assert_eq!(stream.round_trip(DISASTER_TEXT).await, FIXTURE_VERSION);
+                    stream.close().await;
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("the stream finished cleanly");
+        }
+    });
+    let code = server.wait_exit(Duration::from_secs(20));
+    let log = server.log();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        !log.contains("still in flight after the grace period"),
+        "{log}"
+    );
+    assert!(log.contains("stopped"), "{log}");
 }

@@ -1,17 +1,20 @@
 //! `docclass-server`: serves a docclass model over gRPC.
 //!
 //! With no arguments it serves `models/default.model` on 127.0.0.1:50051.
-//! Every flag can also be set by environment variable (DOCCLASS_*).
+//! Every flag can also be set by environment variable (DOCCLASS_*). SIGHUP
+//! reloads the model file in service; SIGTERM and Ctrl-C shut down gracefully.
 mod common;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
-use docclass::model::{rfc3339_utc, Model};
-use docclass::service::{Limits, LoadedModel, Server};
+use docclass::service::{
+    serve_metrics, Limits, ModelFiles, ReloadRequest, Reloader, Secret, Security, Server, TlsConfig,
+};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -45,6 +48,39 @@ struct Cli {
     /// How long shutdown waits for requests in flight, in seconds.
     #[arg(long, env = "DOCCLASS_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     shutdown_grace_secs: u64,
+    /// Directory that reloads may load models from (default: the directory of --model).
+    #[arg(long, env = "DOCCLASS_MODEL_DIR")]
+    model_dir: Option<PathBuf>,
+    /// Poll the model file in service every 2 s and reload it when its modification time changes.
+    #[arg(long, env = "DOCCLASS_WATCH")]
+    watch: bool,
+    /// Classification RPCs in progress server-wide (a stream counts until it ends); more are refused with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "DOCCLASS_MAX_CONCURRENT_REQUESTS", default_value_t = Limits::default().max_concurrent_requests)]
+    max_concurrent_requests: usize,
+    /// HTTP/2 streams one connection may have open at once.
+    #[arg(long, env = "DOCCLASS_MAX_CONCURRENT_STREAMS", default_value_t = Limits::default().max_concurrent_streams)]
+    max_concurrent_streams: u32,
+    /// A ClassifyStream that sends nothing for this many seconds is ended (DEADLINE_EXCEEDED).
+    #[arg(long, env = "DOCCLASS_STREAM_IDLE_TIMEOUT_SECS", default_value_t = Limits::default().stream_idle_timeout.as_secs())]
+    stream_idle_timeout_secs: u64,
+    /// TLS certificate chain (PEM). With --tls-key, the server speaks TLS only.
+    #[arg(long, env = "DOCCLASS_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "DOCCLASS_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// CA certificate (PEM) that client certificates must chain to: mutual TLS.
+    #[arg(long, env = "DOCCLASS_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+    /// File holding the bearer token admin RPCs require (or set DOCCLASS_ADMIN_TOKEN). Without one, admin RPCs are refused.
+    #[arg(long, env = "DOCCLASS_ADMIN_TOKEN_FILE")]
+    admin_token_file: Option<PathBuf>,
+    /// File holding a bearer token classification RPCs then require (or set DOCCLASS_CLIENT_TOKEN).
+    #[arg(long, env = "DOCCLASS_CLIENT_TOKEN_FILE")]
+    client_token_file: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (off unless set; e.g. 127.0.0.1:9090).
+    #[arg(long, env = "DOCCLASS_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
     /// Log format. Levels come from RUST_LOG (default: info).
     #[arg(long, env = "DOCCLASS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -87,63 +123,179 @@ async fn shutdown_signal() {
     }
 }
 
+/// A token from its file, else from the environment variable; never from a
+/// flag value, which `ps` would show.
+fn read_token(file: Option<&Path>, env: &str) -> Result<Option<Secret>> {
+    let token = match file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read token file {}", path.display()))?,
+        None => match std::env::var(env) {
+            Ok(token) => token,
+            Err(_) => return Ok(None),
+        },
+    };
+    match Secret::new(&token) {
+        Some(secret) => Ok(Some(secret)),
+        None => bail!(
+            "the token from {} is empty",
+            file.map_or(env.to_string(), |p| p.display().to_string())
+        ),
+    }
+}
+
+fn read_tls(cli: &Cli) -> Result<Option<TlsConfig>> {
+    let (Some(cert), Some(key)) = (&cli.tls_cert, &cli.tls_key) else {
+        return Ok(None);
+    };
+    let read = |path: &PathBuf, what: &str| {
+        std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+    };
+    Ok(Some(TlsConfig {
+        cert_pem: read(cert, "TLS certificate")?,
+        key_pem: read(key, "TLS key")?,
+        client_ca_pem: cli
+            .tls_client_ca
+            .as_ref()
+            .map(|ca| read(ca, "client CA certificate"))
+            .transpose()?,
+    }))
+}
+
+/// SIGHUP's handler, installed at start-up: until then SIGHUP would kill the
+/// process (its default action).
+#[cfg(unix)]
+fn listen_for_sighup() -> Option<tokio::signal::unix::Signal> {
+    let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+    if hangup.is_err() {
+        tracing::warn!("cannot listen for SIGHUP; reload through the Admin service instead");
+    }
+    hangup.ok()
+}
+
+/// Reloads the model file in service on every SIGHUP.
+#[cfg(unix)]
+async fn reload_on_sighup(mut hangup: tokio::signal::unix::Signal, reloader: Arc<Reloader>) {
+    while hangup.recv().await.is_some() {
+        tracing::info!("SIGHUP received; reloading the model file");
+        // The reloader logs and counts the outcome.
+        let _ = reloader.reload(ReloadRequest::default()).await;
+    }
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Reloads the model file in service when its modification time changes
+/// from `last` (read before the first load, so no change is missed).
+async fn watch_model_file(reloader: Arc<Reloader>, mut last: Option<std::time::SystemTime>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        let Some(path) = reloader.current_file().await else {
+            return;
+        };
+        let now = modified(&path);
+        if now.is_some() && now != last {
+            last = now;
+            tracing::info!(path = %path.display(), "model file changed; reloading");
+            let _ = reloader.reload(ReloadRequest::default()).await;
+        }
+    }
+}
+
 async fn run(cli: Cli) -> Result<bool> {
     let limits = Limits {
         max_text_bytes: cli.max_text_bytes,
         max_batch_documents: cli.max_batch,
         max_message_bytes: cli.max_message_bytes,
+        max_concurrent_requests: cli.max_concurrent_requests,
+        max_concurrent_streams: cli.max_concurrent_streams,
+        stream_idle_timeout: Duration::from_secs(cli.stream_idle_timeout_secs),
         ..Limits::default()
     };
+    if limits.max_concurrent_requests == 0 || limits.max_concurrent_streams == 0 {
+        bail!("--max-concurrent-requests and --max-concurrent-streams must be at least 1");
+    }
+    let model_dir = match &cli.model_dir {
+        Some(dir) => dir.clone(),
+        None => match cli.model.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+    };
+    let files = match ModelFiles::new(&model_dir, &cli.model) {
+        Ok(files) => files,
+        Err(e) => {
+            tracing::error!(
+                model = %cli.model.display(),
+                model_dir = %model_dir.display(),
+                error = %e,
+                "--model must be an existing file inside the model directory; shutting down"
+            );
+            return Ok(false);
+        }
+    };
+    let security = Security {
+        admin_token: read_token(cli.admin_token_file.as_deref(), "DOCCLASS_ADMIN_TOKEN")?,
+        client_token: read_token(cli.client_token_file.as_deref(), "DOCCLASS_CLIENT_TOKEN")?,
+    };
+    let tls = read_tls(&cli)?;
     let listener = tokio::net::TcpListener::bind(cli.addr)
         .await
         .with_context(|| format!("cannot listen on {}", cli.addr))?;
     let local = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    let server = Server::new(limits, Duration::from_secs(cli.request_timeout_secs)).await;
+    let mut server = Server::new(limits, Duration::from_secs(cli.request_timeout_secs))
+        .await
+        .with_model_files(files)
+        .with_security(security);
+    if let Some(tls) = tls {
+        server = server.with_tls(tls);
+    }
     let handle = server.handle();
-    tracing::info!(addr = %local, model = %cli.model.display(), "listening; loading model");
+    let reloader = server.reloader();
+    tracing::info!(
+        addr = %local,
+        model = %cli.model.display(),
+        tls = cli.tls_cert.is_some(),
+        mutual_tls = cli.tls_client_ca.is_some(),
+        "listening; loading model"
+    );
+    let metrics_stop = std::sync::Arc::new(tokio::sync::Notify::new());
+    if let Some(addr) = cli.metrics_addr {
+        let metrics_listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+        tracing::info!(addr = %addr, "metrics at /metrics");
+        let stop = metrics_stop.clone();
+        tokio::spawn(serve_metrics(
+            metrics_listener,
+            server.metrics(),
+            async move { stop.notified().await },
+        ));
+    }
 
+    #[cfg(unix)]
+    let hangup = listen_for_sighup();
     // Load off the request path; health turns SERVING once the model is in.
     let (load_failed_tx, load_failed_rx) = oneshot::channel::<()>();
-    let path = cli.model.clone();
-    let loader = handle.clone();
+    let loader = reloader.clone();
+    if cli.watch {
+        tokio::spawn(watch_model_file(reloader.clone(), modified(&cli.model)));
+    }
     tokio::spawn(async move {
-        let started = Instant::now();
-        let loaded =
-            tokio::task::spawn_blocking(move || Model::load(&path).map(|m| (m, path))).await;
-        match loaded {
-            Ok(Ok((model, path))) => {
-                let version = model.version().to_string();
-                let topics = model.topics().len();
-                let model_id = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                loader
-                    .install(LoadedModel {
-                        model,
-                        model_id,
-                        loaded_at: rfc3339_utc(now),
-                    })
-                    .await;
-                tracing::info!(
-                    version,
-                    topics,
-                    load_ms = started.elapsed().as_millis() as u64,
-                    "model loaded; SERVING"
-                );
-            }
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "cannot load the model; shutting down");
-                let _ = load_failed_tx.send(());
+        match loader.reload(ReloadRequest::default()).await {
+            Ok(_) => {
+                tracing::info!("SERVING");
+                #[cfg(unix)]
+                if let Some(hangup) = hangup {
+                    tokio::spawn(reload_on_sighup(hangup, loader.clone()));
+                }
             }
             Err(e) => {
-                tracing::error!(error = %e, "model loader failed; shutting down");
+                tracing::error!(error = %e, "cannot load the model; shutting down");
                 let _ = load_failed_tx.send(());
             }
         }
@@ -175,6 +327,7 @@ async fn run(cli: Cli) -> Result<bool> {
             Ok(())
         }
     };
+    metrics_stop.notify_one();
     result.context("server failed")?;
     tracing::info!("stopped");
     Ok(!load_failed.load(std::sync::atomic::Ordering::SeqCst))

@@ -97,6 +97,14 @@ fn outcome(
     }
 }
 
+/// How many outcomes are results (documents classified), not errors.
+fn classified(outcomes: &[pb::ClassifyOutcome]) -> u64 {
+    outcomes
+        .iter()
+        .filter(|o| matches!(o.outcome, Some(pb::classify_outcome::Outcome::Result(_))))
+        .count() as u64
+}
+
 /// Sets its flag when dropped.
 #[derive(Default)]
 struct CancelOnDrop(Arc<AtomicBool>);
@@ -120,6 +128,9 @@ impl Classifier for ClassifierApi {
         let result = self
             .model()
             .and_then(|loaded| classify_one(&loaded, &self.state, request.into_inner(), ""));
+        if result.is_ok() {
+            self.state.metrics.documents_classified(1);
+        }
         finish("Classify", started, 1, result)
     }
 
@@ -152,7 +163,8 @@ impl Classifier for ClassifierApi {
                     .map(|(i, req)| {
                         outcome(&loaded, &state, i as u64, req, &format!("documents[{i}]."))
                     })
-                    .collect();
+                    .collect::<Vec<_>>();
+                state.metrics.documents_classified(classified(&outcomes));
                 pb::ClassifyBatchResponse {
                     outcomes,
                     model_version: loaded.model.version().to_string(),
@@ -174,15 +186,31 @@ impl Classifier for ClassifierApi {
         let started = Instant::now();
         let mut inbound = request.into_inner();
         let state = self.state.clone();
+        let idle = state.limits.stream_idle_timeout;
         let (tx, rx) =
             tokio::sync::mpsc::channel::<Result<pb::ClassifyOutcome, Status>>(STREAM_BUFFER);
         tokio::spawn(async move {
             let mut index = 0u64;
             let mut code = Code::Ok;
-            while let Some(message) = inbound.next().await {
+            loop {
+                // A client that keeps a stream open and silent would hold
+                // its admission slot for ever.
+                let message = match tokio::time::timeout(idle, inbound.next()).await {
+                    Ok(Some(message)) => message,
+                    Ok(None) => break,
+                    Err(_) => Err(Status::from(ServiceError::StreamIdle {
+                        millis: u64::try_from(idle.as_millis()).unwrap_or(u64::MAX),
+                    })),
+                };
                 let item = match message {
                     Ok(req) => match state.slot.load_full() {
-                        Some(loaded) => Ok(outcome(&loaded, &state, index, req, "")),
+                        Some(loaded) => {
+                            let outcome = outcome(&loaded, &state, index, req, "");
+                            state
+                                .metrics
+                                .documents_classified(classified(std::slice::from_ref(&outcome)));
+                            Ok(outcome)
+                        }
                         None => Err(Status::from(ServiceError::ModelNotLoaded)),
                     },
                     Err(status) => Err(status),

@@ -1,5 +1,6 @@
 //! Service errors and the single place where they become gRPC statuses.
 use super::pb;
+use super::reload::ReloadError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -32,6 +33,18 @@ pub enum ServiceError {
     ModelNotLoaded,
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("server overloaded: {limit} requests already in flight; retry with backoff")]
+    Overloaded { limit: usize },
+    #[error("stream closed: no message for {millis} ms (the server's stream idle timeout)")]
+    StreamIdle { millis: u64 },
+    #[error("this RPC needs an `authorization: Bearer <token>` header")]
+    MissingToken,
+    #[error("the bearer token is not valid for this RPC")]
+    WrongToken,
+    #[error("admin RPCs are disabled: the server has no admin token (--admin-token-file or DOCCLASS_ADMIN_TOKEN)")]
+    AdminDisabled,
+    #[error("{0}")]
+    Reload(#[from] ReloadError),
 }
 
 impl ServiceError {
@@ -45,6 +58,19 @@ impl ServiceError {
             | ServiceError::TooManyExplainTerms { .. } => Code::InvalidArgument,
             ServiceError::ModelNotLoaded => Code::Unavailable,
             ServiceError::Internal(_) => Code::Internal,
+            ServiceError::Overloaded { .. } => Code::ResourceExhausted,
+            ServiceError::StreamIdle { .. } => Code::DeadlineExceeded,
+            ServiceError::MissingToken | ServiceError::WrongToken => Code::Unauthenticated,
+            ServiceError::AdminDisabled => Code::PermissionDenied,
+            ServiceError::Reload(e) => match e {
+                ReloadError::ParentTraversal { .. }
+                | ReloadError::OutsideModelDir { .. }
+                | ReloadError::NotFound { .. } => Code::InvalidArgument,
+                ReloadError::NoModelDir
+                | ReloadError::Load { .. }
+                | ReloadError::TopicsChanged { .. } => Code::FailedPrecondition,
+                ReloadError::LoaderFailed(_) => Code::Internal,
+            },
         }
     }
 
@@ -57,7 +83,15 @@ impl ServiceError {
             | ServiceError::InvalidLanguage { field, .. }
             | ServiceError::TooManyExplainTerms { field, .. } => Some(field),
             ServiceError::BatchTooLarge { .. } => Some("documents"),
-            ServiceError::ModelNotLoaded | ServiceError::Internal(_) => None,
+            ServiceError::Reload(e) if e.blames_the_path() => Some("model_path"),
+            ServiceError::ModelNotLoaded
+            | ServiceError::Internal(_)
+            | ServiceError::Overloaded { .. }
+            | ServiceError::StreamIdle { .. }
+            | ServiceError::MissingToken
+            | ServiceError::WrongToken
+            | ServiceError::AdminDisabled
+            | ServiceError::Reload(_) => None,
         }
     }
 

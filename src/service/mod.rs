@@ -1,13 +1,14 @@
 //! The gRPC layer (feature `service`): generated proto code, the `Classifier`
-//! handler, conversions between proto messages and the core, the one mapping
-//! from errors to `tonic::Status`, and the server assembly (health,
-//! reflection, limits, logging, graceful shutdown).
+//! and `Admin` handlers, conversions between proto messages and the core, the
+//! one mapping from errors to `tonic::Status`, model reload, admission and
+//! metrics, bearer tokens, and the server assembly (health, reflection,
+//! limits, TLS, logging, graceful shutdown).
 //!
 //! Handlers stay thin: validate → convert → call `Model::classify` → map the
 //! error. Nothing here knows about file formats or Naive Bayes.
 
 pub mod pb {
-    //! Code generated from `proto/docclass/v1/classifier.proto`.
+    //! Code generated from `proto/docclass/v1/*.proto`.
     #![allow(clippy::all, missing_docs)]
     tonic::include_proto!("docclass.v1");
 
@@ -16,13 +17,24 @@ pub mod pb {
         include_bytes!(concat!(env!("OUT_DIR"), "/docclass_descriptor.bin"));
 }
 
+mod admin_api;
+mod auth;
 mod classifier_api;
 mod conversions;
 mod error;
+mod metrics;
+mod metrics_http;
+mod reload;
+mod rpc_layer;
 mod server;
 mod state;
 
+pub use admin_api::AdminApi;
+pub use auth::{Secret, Security};
 pub use classifier_api::ClassifierApi;
 pub use error::ServiceError;
-pub use server::{Server, ServerError};
+pub use metrics::Metrics;
+pub use metrics_http::serve_metrics;
+pub use reload::{ModelFiles, ReloadError, ReloadRequest, Reloaded, Reloader};
+pub use server::{Server, ServerError, TlsConfig};
 pub use state::{Limits, LoadedModel, ModelHandle};

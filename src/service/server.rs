@@ -1,15 +1,24 @@
-//! Server assembly: our service, gRPC health and reflection, message-size
+//! Server assembly: our services, gRPC health and reflection, message-size
 //! limits, a server-side request timeout (client deadlines are honoured too,
-//! by tonic's `grpc-timeout` handling), and graceful shutdown.
+//! by tonic's `grpc-timeout` handling), admission and metrics (`rpc_layer`),
+//! bearer tokens, TLS, and graceful shutdown.
+use super::admin_api::AdminApi;
+use super::auth::{RequireToken, Security, WhenUnset};
 use super::classifier_api::ClassifierApi;
+use super::metrics::Metrics;
 use super::pb;
+use super::pb::admin_server::AdminServer;
 use super::pb::classifier_server::ClassifierServer;
+use super::reload::{ModelFiles, Reloader};
+use super::rpc_layer::{Admission, RpcLayer};
 use super::state::{Limits, ModelHandle, State};
 use arc_swap::ArcSwapOption;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 
 /// Errors starting or running the server.
@@ -21,14 +30,48 @@ pub enum ServerError {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// TLS material, PEM-encoded. With `client_ca_pem`, clients must present a
+/// certificate signed by that CA (mutual TLS).
+#[derive(Clone)]
+pub struct TlsConfig {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    pub client_ca_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("cert_pem", &format_args!("{} bytes", self.cert_pem.len()))
+            .field("key_pem", &format_args!("<redacted>"))
+            .field("mutual", &self.client_ca_pem.is_some())
+            .finish()
+    }
+}
+
+impl TlsConfig {
+    fn to_tonic(&self) -> ServerTlsConfig {
+        let config =
+            ServerTlsConfig::new().identity(Identity::from_pem(&self.cert_pem, &self.key_pem));
+        match &self.client_ca_pem {
+            Some(ca) => config.client_ca_root(Certificate::from_pem(ca)),
+            None => config,
+        }
+    }
+}
+
 /// A configured server, not yet serving. Its [`ModelHandle`] puts models in
-/// service and drives the health status.
+/// service and drives the health status; its [`Reloader`] loads model files.
 pub struct Server {
     handle: ModelHandle,
     health_service:
         tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
     limits: Limits,
     request_timeout: Duration,
+    security: Security,
+    tls: Option<TlsConfig>,
+    metrics: Arc<Metrics>,
+    reloader: Arc<Reloader>,
 }
 
 impl Server {
@@ -39,9 +82,16 @@ impl Server {
         let health_service = tonic_health::pb::health_server::HealthServer::new(
             tonic_health::server::HealthService::from_health_reporter(health.clone()),
         );
+        let metrics = Arc::new(Metrics::new(&[
+            pb::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ]));
         let state = Arc::new(State {
             slot: ArcSwapOption::empty(),
             limits,
+            metrics: metrics.clone(),
         });
         let handle = ModelHandle { state, health };
         handle
@@ -52,16 +102,54 @@ impl Server {
             .health
             .set_service_status("", ServingStatus::NotServing)
             .await;
+        let reloader = Arc::new(Reloader::new(handle.clone(), metrics.clone(), None));
         Server {
             handle,
             health_service,
             limits,
             request_timeout,
+            security: Security::default(),
+            tls: None,
+            metrics,
+            reloader,
         }
     }
 
     pub fn handle(&self) -> ModelHandle {
         self.handle.clone()
+    }
+
+    /// Lets the server (re)load models from `files`' directory. Call before
+    /// [`Server::reloader`].
+    pub fn with_model_files(mut self, files: ModelFiles) -> Server {
+        self.reloader = Arc::new(Reloader::new(
+            self.handle.clone(),
+            self.metrics.clone(),
+            Some(files),
+        ));
+        self
+    }
+
+    /// Bearer tokens for the admin and classification services.
+    pub fn with_security(mut self, security: Security) -> Server {
+        self.security = security;
+        self
+    }
+
+    /// Serves over TLS instead of plaintext.
+    pub fn with_tls(mut self, tls: TlsConfig) -> Server {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Loads model files: the first load, SIGHUP, and the admin RPC.
+    pub fn reloader(&self) -> Arc<Reloader> {
+        self.reloader.clone()
+    }
+
+    /// The server's metrics, for the `/metrics` endpoint.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
     }
 
     /// Serves on `listener` until `shutdown` resolves, then stops accepting
@@ -85,14 +173,30 @@ impl Server {
         let classifier = ClassifierServer::new(ClassifierApi::new(self.handle.state.clone()))
             .max_decoding_message_size(self.limits.max_message_bytes)
             .max_encoding_message_size(self.limits.max_message_bytes);
-        tonic::transport::Server::builder()
+        let classifier = InterceptedService::new(
+            classifier,
+            RequireToken::new(self.security.client_token.clone(), WhenUnset::Allow),
+        );
+        let admin = InterceptedService::new(
+            AdminServer::new(AdminApi::new(self.reloader.clone())),
+            RequireToken::new(self.security.admin_token.clone(), WhenUnset::Refuse),
+        );
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = &self.tls {
+            builder = builder.tls_config(tls.to_tonic())?;
+        }
+        let admission = Admission::new(self.limits.max_concurrent_requests);
+        builder
             .timeout(self.request_timeout)
             .tcp_nodelay(true)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .max_concurrent_streams(self.limits.max_concurrent_streams)
+            .layer(RpcLayer::new(admission, self.metrics.clone()))
             .add_service(self.health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(classifier)
+            .add_service(admin)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
             .await?;
         Ok(())

@@ -1,8 +1,10 @@
 //! Shared server state: the model slot (swapped atomically, so in-flight
 //! requests finish on the model they started with), limits, and health.
+use super::metrics::Metrics;
 use crate::model::Model;
 use arc_swap::ArcSwapOption;
 use std::sync::Arc;
+use std::time::Duration;
 use tonic_health::server::HealthReporter;
 use tonic_health::ServingStatus;
 
@@ -14,12 +16,18 @@ use tonic_health::ServingStatus;
 /// | `max_batch_documents` | 1,000 | documents per `ClassifyBatch` |
 /// | `max_message_bytes` | 16 MiB | gRPC decode/encode limit (tonic's default decode limit is 4 MiB, too small for a full batch) |
 /// | `max_explain_terms` | 100 | terms per explained topic |
+/// | `max_concurrent_requests` | 64 | classification RPCs in progress server-wide (a stream counts until it ends); past it, RESOURCE_EXHAUSTED at once. Health, reflection and admin calls are exempt |
+/// | `max_concurrent_streams` | 100 | HTTP/2 streams (RPCs) one connection may have open (`SETTINGS_MAX_CONCURRENT_STREAMS`) |
+/// | `stream_idle_timeout` | 60 s | a `ClassifyStream` that sends no message for this long ends with DEADLINE_EXCEEDED, freeing its slot |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_text_bytes: usize,
     pub max_batch_documents: usize,
     pub max_message_bytes: usize,
     pub max_explain_terms: u32,
+    pub max_concurrent_requests: usize,
+    pub max_concurrent_streams: u32,
+    pub stream_idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -29,6 +37,9 @@ impl Default for Limits {
             max_batch_documents: 1000,
             max_message_bytes: 16 << 20,
             max_explain_terms: 100,
+            max_concurrent_requests: 64,
+            max_concurrent_streams: 100,
+            stream_idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -50,6 +61,7 @@ pub const SERVICE_NAME: &str = "docclass.v1.Classifier";
 pub(crate) struct State {
     pub(crate) slot: ArcSwapOption<LoadedModel>,
     pub(crate) limits: Limits,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 /// Controls the model in service and the health status. Cheap to clone.
@@ -62,6 +74,7 @@ pub struct ModelHandle {
 impl ModelHandle {
     /// Puts `model` in service and reports SERVING.
     pub async fn install(&self, model: LoadedModel) {
+        self.state.metrics.model_installed(model.model.version());
         self.state.slot.store(Some(Arc::new(model)));
         self.set_status(ServingStatus::Serving).await;
     }

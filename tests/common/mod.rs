@@ -2,6 +2,7 @@
 //! the test, and an in-process server on 127.0.0.1:0 with a shutdown signal.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod admin;
 pub mod output;
 pub mod process;
 pub mod synthetic;
@@ -109,6 +110,36 @@ pub fn tiny_model() -> Model {
     model
 }
 
+/// [`tiny_model`] with one topic id changed: `other` becomes `misc`.
+pub fn tiny_model_with_misc_topic() -> Model {
+    let mut documents = tiny_documents();
+    for doc in &mut documents {
+        for label in &mut doc.labels {
+            if label == "other" {
+                *label = "misc".into();
+            }
+        }
+    }
+    let topics = ["conflict", "disaster", "misc"]
+        .iter()
+        .map(|id| TopicSpec {
+            id: id.to_string(),
+            name_en: None,
+            name_fr: None,
+            description: format!("about {id}"),
+            exclusive: *id == "misc",
+        })
+        .collect();
+    let options = TrainOptions {
+        validation: Validation::KFold(3),
+        topics,
+        created_at: "2026-01-01T00:00:00Z".into(),
+        ..TrainOptions::default()
+    };
+    let (model, _) = train::train(&documents, &options, &Silent).expect("the tiny corpus trains");
+    model
+}
+
 /// A server running in-process on an ephemeral loopback port.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -124,11 +155,15 @@ impl TestServer {
     }
 
     pub async fn start_with(model: Option<Model>, limits: Limits, timeout: Duration) -> TestServer {
+        Self::start_built(Server::new(limits, timeout).await, model).await
+    }
+
+    /// Starts a server the test configured itself (tokens, TLS, model files).
+    pub async fn start_built(server: Server, model: Option<Model>) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
-        let server = Server::new(limits, timeout).await;
         let handle = server.handle();
         if let Some(model) = model {
             handle

@@ -59,9 +59,15 @@ impl Server {
     pub fn spawn_with(addr: &str, args: &[&str], envs: &[(&str, &str)]) -> Server {
         let dir = TempDir::new().expect("temp dir");
         let log = dir.path().join("server.log");
+        // A short grace period, unless the test chose one.
+        let grace: &[&str] = if args.contains(&"--shutdown-grace-secs") {
+            &[]
+        } else {
+            &["--shutdown-grace-secs", "1"]
+        };
         let child = Command::new(SERVER)
             .args(args)
-            .args(["--shutdown-grace-secs", "1"])
+            .args(grace)
             .current_dir(manifest_dir())
             .env_remove("DOCCLASS_MODEL")
             .env_remove("DOCCLASS_ADDR")
@@ -81,13 +87,36 @@ impl Server {
         }
     }
 
-    /// Sends SIGTERM and waits (up to `within`) for the exit code.
-    pub fn terminate(&mut self, within: Duration) -> Option<i32> {
+    /// Sends a signal, e.g. `"HUP"`.
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("kill runs");
-        assert!(status.success(), "kill -TERM failed");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Polls the log (up to `within`) until it contains `text`.
+    pub fn wait_for_log(&self, text: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        while !self.log().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} not in the log after {within:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM and waits (up to `within`) for the exit code.
+    pub fn terminate(&mut self, within: Duration) -> Option<i32> {
+        self.signal("TERM");
+        self.wait_exit(within)
+    }
+
+    /// Waits (up to `within`) for the process to exit; its exit code.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<i32> {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
@@ -95,7 +124,7 @@ impl Server {
             }
             assert!(
                 Instant::now() < deadline,
-                "docclass-server still running {within:?} after SIGTERM:\n{}",
+                "docclass-server still running {within:?} after the signal:\n{}",
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(20));

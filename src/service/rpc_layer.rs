@@ -1,0 +1,235 @@
+//! The tower layer every RPC passes through: admission (a server-wide bound
+//! on RPCs in progress; past it a request is refused at once with
+//! RESOURCE_EXHAUSTED, never queued) and per-RPC metrics (method, status
+//! code, latency, in flight).
+//!
+//! An RPC holds its admission slot until the last frame of its response: a
+//! stream counts for its whole life, not just until its headers are sent
+//! (tower's `ConcurrencyLimit` would release it then, and it queues instead
+//! of refusing). Health checks, reflection and admin calls are exempt, so a
+//! saturated server still answers probes and can be reloaded.
+use super::error::ServiceError;
+use super::metrics::Metrics;
+use http_body::{Body, Frame, SizeHint};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+use tonic::codegen::Bytes;
+use tonic::{Code, Status};
+
+/// Path prefixes of services that are never shed.
+const EXEMPT_PREFIXES: &[&str] = &["/grpc.health.", "/grpc.reflection.", "/docclass.v1.Admin/"];
+
+/// Counts RPCs in progress against a limit, without a lock.
+#[derive(Debug)]
+pub(crate) struct Admission {
+    in_progress: AtomicUsize,
+    limit: usize,
+}
+
+impl Admission {
+    pub(crate) fn new(limit: usize) -> Arc<Admission> {
+        Arc::new(Admission {
+            in_progress: AtomicUsize::new(0),
+            limit,
+        })
+    }
+
+    fn try_enter(self: &Arc<Self>) -> Option<AdmissionSlot> {
+        self.in_progress
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| AdmissionSlot(self.clone()))
+    }
+}
+
+/// One admitted RPC; frees its slot when dropped.
+struct AdmissionSlot(Arc<Admission>);
+
+impl Drop for AdmissionSlot {
+    fn drop(&mut self) {
+        self.0.in_progress.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Builds [`RpcService`]s.
+#[derive(Clone)]
+pub(crate) struct RpcLayer {
+    admission: Arc<Admission>,
+    metrics: Arc<Metrics>,
+}
+
+impl RpcLayer {
+    pub(crate) fn new(admission: Arc<Admission>, metrics: Arc<Metrics>) -> Self {
+        Self { admission, metrics }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for RpcLayer {
+    type Service = RpcService<S>;
+
+    fn layer(&self, inner: S) -> RpcService<S> {
+        RpcService {
+            inner,
+            admission: self.admission.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct RpcService<S> {
+    inner: S,
+    admission: Arc<Admission>,
+    metrics: Arc<Metrics>,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<S, B> tower_service::Service<http::Request<tonic::body::Body>> for RpcService<S>
+where
+    S: tower_service::Service<http::Request<tonic::body::Body>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Body<Data = Bytes> + Unpin + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        let started = Instant::now();
+        let path = request.uri().path();
+        let method = self.metrics.method_index(path);
+        let slot = if EXEMPT_PREFIXES.iter().any(|p| path.starts_with(p)) {
+            None
+        } else {
+            match self.admission.try_enter() {
+                Some(slot) => Some(slot),
+                None => {
+                    let status = Status::from(ServiceError::Overloaded {
+                        limit: self.admission.limit,
+                    });
+                    self.metrics
+                        .rpc_shed(method, status.code(), started.elapsed());
+                    return Box::pin(std::future::ready(Ok(status.into_http())));
+                }
+            }
+        };
+        self.metrics.rpc_started();
+        let mut tracker = RpcTracker {
+            metrics: self.metrics.clone(),
+            method,
+            started,
+            slot,
+            done: false,
+        };
+        // The clone is ready only if `self.inner` was polled ready: swap them.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let response = inner.call(request).await?;
+            let (parts, body) = response.into_parts();
+            // A trailers-only response (every error) carries its status in
+            // the headers and has no body to watch.
+            if let Some(code) = grpc_status(&parts.headers) {
+                tracker.finish(code);
+            }
+            let body = TrackedBody {
+                inner: body,
+                tracker,
+            };
+            Ok(http::Response::from_parts(
+                parts,
+                tonic::body::Body::new(body),
+            ))
+        })
+    }
+}
+
+fn grpc_status(headers: &http::HeaderMap) -> Option<Code> {
+    headers
+        .get("grpc-status")
+        .map(|v| Code::from_bytes(v.as_bytes()))
+}
+
+/// Records one RPC's outcome exactly once and frees its admission slot. If
+/// dropped unfinished (client gone, deadline, server timeout), the RPC
+/// counts as CANCELLED, which is what the client saw.
+struct RpcTracker {
+    metrics: Arc<Metrics>,
+    method: usize,
+    started: Instant,
+    slot: Option<AdmissionSlot>,
+    done: bool,
+}
+
+impl RpcTracker {
+    fn finish(&mut self, code: Code) {
+        if !self.done {
+            self.done = true;
+            self.slot = None;
+            self.metrics
+                .rpc_finished(self.method, code, self.started.elapsed());
+        }
+    }
+}
+
+impl Drop for RpcTracker {
+    fn drop(&mut self) {
+        self.finish(Code::Cancelled);
+    }
+}
+
+/// A response body that reports the status in its trailers as they pass.
+struct TrackedBody<B> {
+    inner: B,
+    tracker: RpcTracker,
+}
+
+impl<B> Body for TrackedBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(code) = frame.trailers_ref().and_then(grpc_status) {
+                    self.tracker.finish(code);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => self.tracker.finish(Code::Unknown),
+            Poll::Ready(None) => self.tracker.finish(Code::Unknown),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
