@@ -4,6 +4,7 @@
 
 pub mod output;
 pub mod process;
+pub mod raw_grpc;
 pub mod synthetic;
 
 use docclass::corpus::Document;
