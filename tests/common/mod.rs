@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod output;
 pub mod process;
+pub mod raw_grpc;
 pub mod synthetic;
 
 use docclass::corpus::Document;
