@@ -2,7 +2,11 @@
 //! tonic/prost code, and saves the encoded descriptor set for gRPC reflection.
 use std::path::PathBuf;
 
-const PROTOS: &[&str] = &["proto/docclass/v1/classifier.proto"];
+const PROTOS: &[&str] = &[
+    "proto/docclass/v1/classifier.proto",
+    // Transport/Noop, served only with `docclass-server --enable-noop-rpc`.
+    "proto/docclass/v1/bench.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=build.rs");

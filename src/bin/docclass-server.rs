@@ -48,6 +48,9 @@ struct Cli {
     /// Log format. Levels come from RUST_LOG (default: info).
     #[arg(long, env = "DOCCLASS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Also serve docclass.v1.Transport/Noop, the transport-only baseline of `docclass-bench noop`.
+    #[arg(long, env = "DOCCLASS_ENABLE_NOOP_RPC")]
+    enable_noop_rpc: bool,
 }
 
 fn init_logging(format: LogFormat) {
@@ -100,7 +103,9 @@ async fn run(cli: Cli) -> Result<bool> {
     let local = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    let server = Server::new(limits, Duration::from_secs(cli.request_timeout_secs)).await;
+    let server = Server::new(limits, Duration::from_secs(cli.request_timeout_secs))
+        .await
+        .with_noop_rpc(cli.enable_noop_rpc);
     let handle = server.handle();
     tracing::info!(addr = %local, model = %cli.model.display(), "listening; loading model");
 

@@ -7,7 +7,8 @@
 //! error. Nothing here knows about file formats or Naive Bayes.
 
 pub mod pb {
-    //! Code generated from `proto/docclass/v1/classifier.proto`.
+    //! Code generated from `proto/docclass/v1/` (`classifier.proto`, and
+    //! `bench.proto` for the optional `Transport/Noop`).
     #![allow(clippy::all, missing_docs)]
     tonic::include_proto!("docclass.v1");
 
@@ -19,10 +20,12 @@ pub mod pb {
 mod classifier_api;
 mod conversions;
 mod error;
+mod noop_api;
 mod server;
 mod state;
 
 pub use classifier_api::ClassifierApi;
-pub use error::ServiceError;
+pub use error::{code_name, ServiceError};
+pub use noop_api::NoopApi;
 pub use server::{Server, ServerError};
 pub use state::{Limits, LoadedModel, ModelHandle};

@@ -2,8 +2,10 @@
 //! limits, a server-side request timeout (client deadlines are honoured too,
 //! by tonic's `grpc-timeout` handling), and graceful shutdown.
 use super::classifier_api::ClassifierApi;
+use super::noop_api::NoopApi;
 use super::pb;
 use super::pb::classifier_server::ClassifierServer;
+use super::pb::transport_server::TransportServer;
 use super::state::{Limits, ModelHandle, State};
 use arc_swap::ArcSwapOption;
 use std::future::Future;
@@ -29,6 +31,8 @@ pub struct Server {
         tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
     limits: Limits,
     request_timeout: Duration,
+    /// Also serve `docclass.v1.Transport/Noop` (load-generator baseline).
+    noop_rpc: bool,
 }
 
 impl Server {
@@ -57,7 +61,16 @@ impl Server {
             health_service,
             limits,
             request_timeout,
+            noop_rpc: false,
         }
+    }
+
+    /// Also serves `docclass.v1.Transport/Noop`, which decodes a
+    /// `ClassifyRequest` and answers nothing: the baseline `docclass-bench
+    /// noop` compares Classify with. Off by default (UNIMPLEMENTED).
+    pub fn with_noop_rpc(mut self, enabled: bool) -> Server {
+        self.noop_rpc = enabled;
+        self
     }
 
     pub fn handle(&self) -> ModelHandle {
@@ -85,6 +98,10 @@ impl Server {
         let classifier = ClassifierServer::new(ClassifierApi::new(self.handle.state.clone()))
             .max_decoding_message_size(self.limits.max_message_bytes)
             .max_encoding_message_size(self.limits.max_message_bytes);
+        // Same decode limit as Classify, so both read the same requests.
+        let noop = self.noop_rpc.then(|| {
+            TransportServer::new(NoopApi).max_decoding_message_size(self.limits.max_message_bytes)
+        });
         tonic::transport::Server::builder()
             .timeout(self.request_timeout)
             .tcp_nodelay(true)
@@ -93,6 +110,7 @@ impl Server {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(classifier)
+            .add_optional_service(noop)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
             .await?;
         Ok(())

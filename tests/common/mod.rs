@@ -124,11 +124,26 @@ impl TestServer {
     }
 
     pub async fn start_with(model: Option<Model>, limits: Limits, timeout: Duration) -> TestServer {
+        Self::start_configured(model, limits, timeout, false).await
+    }
+
+    /// Starts a server with `model` installed (or none) that also serves
+    /// `docclass.v1.Transport/Noop`, as `docclass-server --enable-noop-rpc` does.
+    pub async fn start_with_noop_rpc(model: Option<Model>) -> TestServer {
+        Self::start_configured(model, Limits::default(), Duration::from_secs(30), true).await
+    }
+
+    async fn start_configured(
+        model: Option<Model>,
+        limits: Limits,
+        timeout: Duration,
+        noop_rpc: bool,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
-        let server = Server::new(limits, timeout).await;
+        let server = Server::new(limits, timeout).await.with_noop_rpc(noop_rpc);
         let handle = server.handle();
         if let Some(model) = model {
             handle
