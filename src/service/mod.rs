@@ -28,4 +28,5 @@ pub use classifier_api::ClassifierApi;
 pub use error::{code_name, ServiceError};
 pub use noop_api::NoopApi;
 pub use server::{Server, ServerError};
+pub use state::SERVICE_NAME;
 pub use state::{Limits, LoadedModel, ModelHandle};
