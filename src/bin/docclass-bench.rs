@@ -130,10 +130,10 @@ struct LoadArgs {
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds_or_zero)]
     warmup: Duration,
     /// Deadline of each RPC, in seconds.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = common::parse_seconds)]
     timeout: Duration,
     /// First wait up to SECS for health SERVING, and report how long it took.
-    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECS", value_parser = common::parse_seconds)]
     wait_ready: Option<Duration>,
     /// Fail (exit 4) if any response carries another model version. Repeatable.
     #[arg(long = "expect-version", value_name = "VERSION")]
@@ -156,26 +156,17 @@ struct InProcessArgs {
     #[arg(long, default_value_t = 5)]
     runs: usize,
     /// Each run repeats passes over the documents for at least this many seconds.
-    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = common::parse_seconds)]
     run_secs: Duration,
     /// Print JSON.
     #[arg(long)]
     json: bool,
 }
 
-fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
-    match s.trim().parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 1e7 => {
-            Ok(Duration::from_secs_f64(secs))
-        }
-        _ => Err(format!("{s:?} is not a positive, finite number of seconds")),
-    }
-}
-
 fn parse_seconds_or_zero(s: &str) -> std::result::Result<Duration, String> {
     match s.trim().parse::<f64>() {
         Ok(secs) if secs == 0.0 => Ok(Duration::ZERO),
-        _ => parse_seconds(s),
+        _ => common::parse_seconds(s),
     }
 }
 

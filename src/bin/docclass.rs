@@ -37,7 +37,7 @@ struct Cli {
     )]
     addr: String,
     /// Seconds to wait for the connection, and for each answer.
-    #[arg(long, global = true, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    #[arg(long, global = true, value_name = "SECS", default_value = "10", value_parser = common::parse_seconds)]
     timeout: Duration,
     #[command(subcommand)]
     command: Command,
@@ -102,15 +102,6 @@ struct HealthArgs {
     /// Service to check ("" is the server as a whole).
     #[arg(long, default_value = "docclass.v1.Classifier")]
     service: String,
-}
-
-fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
-    match s.trim().parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
-            Ok(Duration::from_secs_f64(secs))
-        }
-        _ => Err(format!("{s:?} is not a positive number of seconds")),
-    }
 }
 
 fn main() -> ExitCode {
