@@ -194,6 +194,8 @@ async fn reflection_lists_the_classifier_health_and_reflection_services() {
         names,
         [
             "docclass.v1.Classifier",
+            // Listed always (one descriptor set); answers UNIMPLEMENTED unless enabled.
+            "docclass.v1.Transport",
             "grpc.health.v1.Health",
             "grpc.reflection.v1.ServerReflection"
         ]
@@ -231,6 +233,8 @@ async fn reflection_v1alpha_is_served_too() {
         names,
         [
             "docclass.v1.Classifier",
+            // Listed always (one descriptor set); answers UNIMPLEMENTED unless enabled.
+            "docclass.v1.Transport",
             "grpc.health.v1.Health",
             "grpc.reflection.v1alpha.ServerReflection"
         ]
