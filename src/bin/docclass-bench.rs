@@ -164,10 +164,10 @@ struct InProcessArgs {
 }
 
 fn parse_seconds_or_zero(s: &str) -> std::result::Result<Duration, String> {
-    match s.trim().parse::<f64>() {
-        Ok(secs) if secs == 0.0 => Ok(Duration::ZERO),
-        _ => common::parse_seconds(s),
+    if s.trim().parse::<f64>() == Ok(0.0) {
+        return Ok(Duration::ZERO);
     }
+    common::parse_seconds(s)
 }
 
 fn main() -> ExitCode {
