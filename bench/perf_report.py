@@ -156,14 +156,28 @@ How each figure is taken:
   CPU 0 like docclass-server, loaded by the same `docclass-bench unary
   --concurrency 8`.
 - (6a) `VmRSS` of the docclass-server process from `/proc/PID/status` after
-  all the load above. (6b) the server is started and `docclass-bench
-  --wait-ready` polls gRPC health every 2 ms from its own start, right after
-  the server's; the time includes process start, listening and loading
-  `models/default.model`. (6c) `docclass-bench load-model`, median of 5, of a
+  all the load above. (6b) `docclass-bench --wait-ready` is started
+  first and polls gRPC health every 2 ms, counting from its own start; the
+  server is started right after it. The figure is an upper bound of the
+  server's start-up: exec, listening, loading `models/default.model`, SERVING. (6c) `docclass-bench load-model`, median of 5, of a
   model trained here with `docclass-train --hash-bits 20 --no-validation` on
   `training-data/`.
 
 Failed RPCs over all load runs: {errors}.
+
+Found while building this benchmark: docclass-server set `tcp_nodelay` on
+tonic's builder, which tonic ignores for a listener the server binds itself,
+so accepted sockets kept Nagle's algorithm and a unary response written in
+two pieces waited for the client's delayed ACK. An earlier run of this
+script (before the fix, same machine) measured 166–169 unary RPC/s at
+concurrency 8 with p99 56 ms, 636 RPC/s at concurrency 32, and batch 2,910
+documents/s; the server now sets `TCP_NODELAY` on every accepted socket.
+
+Not yet explained (not profiled): a unary Classify costs the server's core
+several times what `Model::classify` costs in process (the in-process
+figures below) plus a no-op RPC. The per-RPC log line is not it: with
+`RUST_LOG=warn` a 5 s check gave 2,299 against 2,208 RPC/s with the default
+`info` (concurrency 8, same pinning).
 
 ## Every load run
 

@@ -25,7 +25,7 @@ use docclass::service::pb;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Load generator for docclass-server (loopback only), and in-process throughput.
 #[derive(Debug, Parser)]
@@ -132,7 +132,7 @@ struct LoadArgs {
     /// Deadline of each RPC, in seconds.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = common::parse_seconds)]
     timeout: Duration,
-    /// First wait up to SECS for health SERVING, and report how long it took.
+    /// First wait up to SECS for health SERVING; reports how long after this program started it turned SERVING.
     #[arg(long, value_name = "SECS", value_parser = common::parse_seconds)]
     wait_ready: Option<Duration>,
     /// Fail (exit 4) if any response carries another model version. Repeatable.
@@ -171,12 +171,14 @@ fn parse_seconds_or_zero(s: &str) -> std::result::Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
+    // --wait-ready counts from here: the generator's own start.
+    let started = Instant::now();
     let cli = Cli::parse();
     match cli.command {
-        Command::Unary(load) => load_run(Mode::Unary, 32, 32, load),
-        Command::Batch { batch_size, load } => load_run(Mode::Batch, batch_size, 32, load),
-        Command::Stream { window, load } => load_run(Mode::Stream, 32, window, load),
-        Command::Noop(load) => load_run(Mode::Noop, 32, 32, load),
+        Command::Unary(load) => load_run(started, Mode::Unary, 32, 32, load),
+        Command::Batch { batch_size, load } => load_run(started, Mode::Batch, batch_size, 32, load),
+        Command::Stream { window, load } => load_run(started, Mode::Stream, 32, window, load),
+        Command::Noop(load) => load_run(started, Mode::Noop, 32, 32, load),
         Command::InProcess(args) => finish(in_process(args)),
         Command::LoadModel { model, runs, json } => finish(load_model(model, runs, json)),
         Command::Cut { docs, output } => finish(cut(docs, output)),
@@ -201,7 +203,13 @@ fn print<T: Serialize>(value: &T, json: bool, text: impl FnOnce() -> String) -> 
     common::emit(&out)
 }
 
-fn load_run(mode: Mode, batch_size: usize, stream_window: usize, args: LoadArgs) -> ExitCode {
+fn load_run(
+    started: Instant,
+    mode: Mode,
+    batch_size: usize,
+    stream_window: usize,
+    args: LoadArgs,
+) -> ExitCode {
     let options = LoadOptions {
         mode,
         concurrency: args.concurrency,
@@ -217,7 +225,7 @@ fn load_run(mode: Mode, batch_size: usize, stream_window: usize, args: LoadArgs)
         stream_window,
         timeout: args.timeout,
     };
-    let report = match common::run_async(load(&args, &options)) {
+    let report = match common::run_async(load(started, &args, &options)) {
         Ok(report) => report,
         Err(e) => return common::report(&e),
     };
@@ -234,6 +242,7 @@ fn load_run(mode: Mode, batch_size: usize, stream_window: usize, args: LoadArgs)
 }
 
 async fn load(
+    started: Instant,
     args: &LoadArgs,
     options: &LoadOptions,
 ) -> Result<docclass::loadgen::report::LoadReport> {
@@ -255,7 +264,7 @@ async fn load(
         })
         .collect();
     let ready_after = match args.wait_ready {
-        Some(within) => Some(run::wait_ready(&target, within).await?),
+        Some(within) => Some(run::wait_ready(&target, started, within).await?),
         None => None,
     };
     let mut report = run::run(&target, requests, options).await?;

@@ -279,10 +279,12 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Polls the health service until `docclass.v1.Classifier` is SERVING and
-/// returns how long that took; fails after `within`.
-pub async fn wait_ready(target: &Target, within: Duration) -> Result<Duration> {
-    let started = Instant::now();
-    let deadline = started + within;
+/// returns how long after `since` that was; fails `within` after `since`.
+/// `since` is the generator's own start, so a script that starts the
+/// generator and then the server gets an upper bound of the server's
+/// start-up to SERVING.
+pub async fn wait_ready(target: &Target, since: Instant, within: Duration) -> Result<Duration> {
+    let deadline = since + within;
     let mut last: String;
     let endpoint = endpoint(target, Duration::from_millis(500))?;
     loop {
@@ -295,7 +297,7 @@ pub async fn wait_ready(target: &Target, within: Duration) -> Result<Duration> {
                     };
                     match health.check(request).await {
                         Ok(r) if r.get_ref().status == ServingStatus::Serving as i32 => {
-                            return Ok(started.elapsed())
+                            return Ok(since.elapsed())
                         }
                         Ok(r) => {
                             last = ServingStatus::try_from(r.get_ref().status)
