@@ -174,8 +174,8 @@ concurrency 8 with p99 56 ms, 636 RPC/s at concurrency 32, and batch 2,910
 documents/s; the server now sets `TCP_NODELAY` on every accepted socket.
 
 Not yet explained (not profiled): a unary Classify costs the server's core
-several times what `Model::classify` costs in process (the in-process
-figures below) plus a no-op RPC. The per-RPC log line is not it: with
+more than `Model::classify` in process (the in-process figures below) plus a
+no-op RPC at the same concurrency. The per-RPC log line is not it: with
 `RUST_LOG=warn` a 5 s check gave 2,299 against 2,208 RPC/s with the default
 `info` (concurrency 8, same pinning).
 
