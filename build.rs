@@ -5,6 +5,8 @@ use std::path::PathBuf;
 const PROTOS: &[&str] = &[
     "proto/docclass/v1/classifier.proto",
     "proto/docclass/v1/admin.proto",
+    // Transport/Noop, served only with `docclass-server --enable-noop-rpc`.
+    "proto/docclass/v1/bench.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

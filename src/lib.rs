@@ -14,6 +14,8 @@ pub mod corpus;
 pub mod eval;
 pub mod features;
 pub mod hash;
+#[cfg(feature = "service")]
+pub mod loadgen;
 pub mod model;
 pub mod nb;
 pub mod rng;

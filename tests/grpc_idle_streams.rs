@@ -1,10 +1,16 @@
 //! A client that opens 1,000 ClassifyStream streams and sends nothing on
-//! them: the server keeps answering other clients, and holding the idle
-//! streams costs a bounded amount of memory.
+//! them: past the admission limit its streams are refused at once, health
+//! keeps answering, memory stays bounded, and the idle timeout frees the
+//! slots so other clients are served again.
 mod common;
 
 use common::TestServer;
 use docclass::service::pb::{ClassifyOutcome, ClassifyRequest};
+use docclass::service::Limits;
+use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -50,59 +56,88 @@ async fn classify_labels(server: &TestServer) -> Vec<String> {
         .labels
 }
 
+/// Admission slots and the idle timeout used here: small, so the test shows
+/// both the refusal past the limit and the recovery after the timeout.
+const SLOTS: usize = 64;
+const IDLE_TIMEOUT: Duration = Duration::from_secs(2);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_idle_streams_leave_the_server_responsive() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let limits = Limits {
+        max_concurrent_requests: SLOTS,
+        stream_idle_timeout: IDLE_TIMEOUT,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(Some(common::tiny_model()), limits, STEP).await;
     assert_eq!(classify_labels(&server).await, ["conflict"]);
     let before = rss_bytes();
 
-    // All on one connection, as one misbehaving client would do. Each stream
-    // opens (the server answers with headers) and then waits for a request
-    // that never comes.
-    let mut idle = server.client().await;
-    let mut streams: Vec<Streaming<ClassifyOutcome>> = Vec::with_capacity(IDLE_STREAMS);
-    let mut senders = Vec::with_capacity(IDLE_STREAMS);
-    for _ in 0..IDLE_STREAMS {
-        let (tx, rx) = mpsc::channel::<ClassifyRequest>(1);
-        let stream = idle
-            .classify_stream(ReceiverStream::new(rx))
-            .await
-            .expect("an idle stream opens")
-            .into_inner();
-        senders.push(tx);
-        streams.push(stream);
+    // One misbehaving client, on ten connections (one connection carries at
+    // most `max_concurrent_streams`, 100). A stream holds an admission slot
+    // for its life, so the first SLOTS streams open and wait for a request
+    // that never comes; every other one is refused at once, never queued.
+    let mut connections = Vec::new();
+    for _ in 0..IDLE_STREAMS / 100 {
+        connections.push(server.client().await);
     }
-
-    // Another connection is served normally, and so is the idle client's own.
-    assert_eq!(classify_labels(&server).await, ["conflict"]);
-    let own = idle
-        .classify(request("The earthquake destroyed homes"))
+    let mut streams: Vec<Streaming<ClassifyOutcome>> = Vec::new();
+    let mut senders = Vec::new();
+    let mut refused = 0usize;
+    let n_connections = connections.len();
+    for i in 0..IDLE_STREAMS {
+        let (tx, rx) = mpsc::channel::<ClassifyRequest>(1);
+        let opened = timeout(
+            STEP,
+            connections[i % n_connections].classify_stream(ReceiverStream::new(rx)),
+        )
         .await
-        .expect("the idle client's connection still serves unary calls")
-        .into_inner();
-    assert_eq!(own.labels, ["disaster"]);
+        .expect("a stream is opened or refused at once");
+        match opened {
+            Ok(stream) => {
+                senders.push(tx);
+                streams.push(stream.into_inner());
+            }
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((streams.len(), refused), (SLOTS, IDLE_STREAMS - SLOTS));
+
+    // Health still answers while the slots are held.
+    let mut health = HealthClient::new(server.channel().await);
+    let serving = health
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("health answers")
+        .into_inner()
+        .status;
+    assert_eq!(serving, ServingStatus::Serving as i32);
 
     if let (Some(before), Some(after)) = (before, rss_bytes()) {
         let growth = after.saturating_sub(before);
-        println!(
-            "RSS {before} -> {after} bytes with {IDLE_STREAMS} idle streams: {} bytes per stream",
-            growth / IDLE_STREAMS as u64
-        );
+        println!("RSS {before} -> {after} bytes after {IDLE_STREAMS} idle stream attempts");
         assert!(
             growth < MAX_GROWTH_BYTES,
             "{IDLE_STREAMS} idle streams grew RSS by {growth} bytes"
         );
     }
 
-    // The client closes its side of every stream: each ends cleanly with no
-    // outcome, and the server can then shut down.
-    drop(senders);
+    // The idle timeout ends every silent stream with DEADLINE_EXCEEDED and
+    // frees its slot: other clients are served again.
     for mut stream in streams {
         let end = timeout(STEP, stream.message())
             .await
-            .expect("the stream ends");
-        assert!(matches!(end, Ok(None)), "{end:?}");
+            .expect("the idle stream ends");
+        match end {
+            Err(status) => assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}"),
+            Ok(other) => panic!("an idle stream ended with {other:?}"),
+        }
     }
+    drop(senders);
     assert_eq!(classify_labels(&server).await, ["conflict"]);
     timeout(STEP, server.stop())
         .await

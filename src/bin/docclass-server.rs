@@ -84,6 +84,9 @@ struct Cli {
     /// Log format. Levels come from RUST_LOG (default: info).
     #[arg(long, env = "DOCCLASS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Also serve docclass.v1.Transport/Noop, the transport-only baseline of `docclass-bench noop`.
+    #[arg(long, env = "DOCCLASS_ENABLE_NOOP_RPC")]
+    enable_noop_rpc: bool,
 }
 
 fn init_logging(format: LogFormat) {
@@ -250,7 +253,8 @@ async fn run(cli: Cli) -> Result<bool> {
     let mut server = Server::new(limits, Duration::from_secs(cli.request_timeout_secs))
         .await
         .with_model_files(files)
-        .with_security(security);
+        .with_security(security)
+        .with_noop_rpc(cli.enable_noop_rpc);
     if let Some(tls) = tls {
         server = server.with_tls(tls);
     }

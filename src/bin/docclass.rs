@@ -10,6 +10,7 @@ mod common;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use docclass::service::code_name;
 use docclass::service::pb;
 use docclass::service::pb::classifier_client::ClassifierClient;
 use serde_json::{json, Value};
@@ -36,7 +37,7 @@ struct Cli {
     )]
     addr: String,
     /// Seconds to wait for the connection, and for each answer.
-    #[arg(long, global = true, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    #[arg(long, global = true, value_name = "SECS", default_value = "10", value_parser = common::parse_seconds)]
     timeout: Duration,
     #[command(subcommand)]
     command: Command,
@@ -101,15 +102,6 @@ struct HealthArgs {
     /// Service to check ("" is the server as a whole).
     #[arg(long, default_value = "docclass.v1.Classifier")]
     service: String,
-}
-
-fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
-    match s.trim().parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
-            Ok(Duration::from_secs_f64(secs))
-        }
-        _ => Err(format!("{s:?} is not a positive number of seconds")),
-    }
 }
 
 fn main() -> ExitCode {
@@ -268,28 +260,6 @@ fn status_line(code: Code, message: &str) -> String {
         code_name(code).to_string()
     } else {
         format!("{}: {message}", code_name(code))
-    }
-}
-
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
 

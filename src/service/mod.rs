@@ -8,7 +8,8 @@
 //! error. Nothing here knows about file formats or Naive Bayes.
 
 pub mod pb {
-    //! Code generated from `proto/docclass/v1/*.proto`.
+    //! Code generated from `proto/docclass/v1/*.proto` (`bench.proto` holds
+    //! the optional `Transport/Noop`).
     #![allow(clippy::all, missing_docs)]
     tonic::include_proto!("docclass.v1");
 
@@ -26,15 +27,18 @@ mod metrics;
 mod metrics_http;
 mod reload;
 mod rpc_layer;
+mod noop_api;
 mod server;
 mod state;
 
 pub use admin_api::AdminApi;
 pub use auth::{Secret, Security};
 pub use classifier_api::ClassifierApi;
-pub use error::ServiceError;
+pub use error::{code_name, ServiceError};
 pub use metrics::Metrics;
 pub use metrics_http::serve_metrics;
+pub use noop_api::NoopApi;
 pub use reload::{ModelFiles, ReloadError, ReloadRequest, Reloaded, Reloader};
 pub use server::{Server, ServerError, TlsConfig};
+pub use state::SERVICE_NAME;
 pub use state::{Limits, LoadedModel, ModelHandle};

@@ -6,19 +6,21 @@ use super::admin_api::AdminApi;
 use super::auth::{RequireToken, Security, WhenUnset};
 use super::classifier_api::ClassifierApi;
 use super::metrics::Metrics;
+use super::noop_api::NoopApi;
 use super::pb;
 use super::pb::admin_server::AdminServer;
 use super::pb::classifier_server::ClassifierServer;
 use super::reload::{ModelFiles, Reloader};
 use super::rpc_layer::{Admission, RpcLayer};
+use super::pb::transport_server::TransportServer;
 use super::state::{Limits, ModelHandle, State};
 use arc_swap::ArcSwapOption;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 /// Errors starting or running the server.
@@ -72,6 +74,8 @@ pub struct Server {
     tls: Option<TlsConfig>,
     metrics: Arc<Metrics>,
     reloader: Arc<Reloader>,
+    /// Also serve `docclass.v1.Transport/Noop` (load-generator baseline).
+    noop_rpc: bool,
 }
 
 impl Server {
@@ -112,7 +116,16 @@ impl Server {
             tls: None,
             metrics,
             reloader,
+            noop_rpc: false,
         }
+    }
+
+    /// Also serves `docclass.v1.Transport/Noop`, which decodes a
+    /// `ClassifyRequest` and answers nothing: the baseline `docclass-bench
+    /// noop` compares Classify with. Off by default (UNIMPLEMENTED).
+    pub fn with_noop_rpc(mut self, enabled: bool) -> Server {
+        self.noop_rpc = enabled;
+        self
     }
 
     pub fn handle(&self) -> ModelHandle {
@@ -181,14 +194,22 @@ impl Server {
             AdminServer::new(AdminApi::new(self.reloader.clone())),
             RequireToken::new(self.security.admin_token.clone(), WhenUnset::Refuse),
         );
+        // Same decode limit as Classify, so both read the same requests.
+        let noop = self.noop_rpc.then(|| {
+            TransportServer::new(NoopApi).max_decoding_message_size(self.limits.max_message_bytes)
+        });
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = &self.tls {
             builder = builder.tls_config(tls.to_tonic())?;
         }
         let admission = Admission::new(self.limits.max_concurrent_requests);
+        // tonic ignores the builder's `tcp_nodelay` for a listener we bind
+        // ourselves, so set it on each accepted socket: with Nagle on, a
+        // response written in two pieces waited for the client's delayed ACK
+        // (about 40 ms per unary Classify, measured by bench/perf.sh).
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         builder
             .timeout(self.request_timeout)
-            .tcp_nodelay(true)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .max_concurrent_streams(self.limits.max_concurrent_streams)
             .layer(RpcLayer::new(admission, self.metrics.clone()))
@@ -197,7 +218,8 @@ impl Server {
             .add_service(reflection_v1alpha)
             .add_service(classifier)
             .add_service(admin)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            .add_optional_service(noop)
+            .serve_with_incoming_shutdown(incoming, shutdown)
             .await?;
         Ok(())
     }

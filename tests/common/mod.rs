@@ -159,6 +159,15 @@ impl TestServer {
         Self::start_built(Server::new(limits, timeout).await, model).await
     }
 
+    /// Starts a server with `model` installed (or none) that also serves
+    /// `docclass.v1.Transport/Noop`, as `docclass-server --enable-noop-rpc` does.
+    pub async fn start_with_noop_rpc(model: Option<Model>) -> TestServer {
+        let server = Server::new(Limits::default(), Duration::from_secs(30))
+            .await
+            .with_noop_rpc(true);
+        Self::start_built(server, model).await
+    }
+
     /// Starts a server the test configured itself (tokens, TLS, model files).
     pub async fn start_built(server: Server, model: Option<Model>) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

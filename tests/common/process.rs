@@ -13,6 +13,7 @@ use tempfile::TempDir;
 
 pub const SERVER: &str = env!("CARGO_BIN_EXE_docclass-server");
 pub const CLIENT: &str = env!("CARGO_BIN_EXE_docclass");
+pub const BENCH: &str = env!("CARGO_BIN_EXE_docclass-bench");
 pub const FIXTURE: &str = "tests/fixtures/tiny-v1.model";
 pub const FIXTURE_VERSION: &str = "e824a97ab1ce0869";
 

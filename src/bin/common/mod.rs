@@ -370,3 +370,13 @@ pub fn emit(text: &str) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// Parses a positive number of seconds (`--timeout 2.5`), for clap.
+pub fn parse_seconds(s: &str) -> std::result::Result<std::time::Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
+            Ok(std::time::Duration::from_secs_f64(secs))
+        }
+        _ => Err(format!("{s:?} is not a positive number of seconds")),
+    }
+}
