@@ -5,7 +5,7 @@
 #
 # Environment: DOCCLASS_VENV (default /tmp/docclass-venv), the venv of
 # scripts/real_clients/run.sh, for its grpcurl binary; RELOAD_SECS (65),
-# OVERLOAD_SECS (30).
+# OVERLOAD_SECS (60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${DOCCLASS_VENV:-/tmp/docclass-venv}"

@@ -7,15 +7,15 @@ mod common;
 use common::TestServer;
 use docclass::service::pb::{ClassifyOutcome, ClassifyRequest};
 use docclass::service::Limits;
-use tonic::Code;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
 use tonic::Streaming;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
 
 const IDLE_STREAMS: usize = 1000;
 

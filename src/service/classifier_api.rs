@@ -154,8 +154,15 @@ impl Classifier for ClassifierApi {
             // nobody will read.
             let cancel = CancelOnDrop::default();
             let cancelled = cancel.0.clone();
-            // CPU-bound: keep it off the async workers.
+            // CPU-bound: keep it off the async workers, one batch per core.
+            let worker = state
+                .batch_workers
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| ServiceError::Internal(format!("batch workers closed: {e}")))?;
             tokio::task::spawn_blocking(move || {
+                let _worker = worker;
                 let outcomes = documents
                     .into_iter()
                     .enumerate()

@@ -25,9 +25,9 @@ mod conversions;
 mod error;
 mod metrics;
 mod metrics_http;
+mod noop_api;
 mod reload;
 mod rpc_layer;
-mod noop_api;
 mod server;
 mod state;
 

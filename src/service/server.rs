@@ -10,17 +10,17 @@ use super::noop_api::NoopApi;
 use super::pb;
 use super::pb::admin_server::AdminServer;
 use super::pb::classifier_server::ClassifierServer;
+use super::pb::transport_server::TransportServer;
 use super::reload::{ModelFiles, Reloader};
 use super::rpc_layer::{Admission, RpcLayer};
-use super::pb::transport_server::TransportServer;
 use super::state::{Limits, ModelHandle, State};
 use arc_swap::ArcSwapOption;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 
 /// Errors starting or running the server.
@@ -96,6 +96,9 @@ impl Server {
             slot: ArcSwapOption::empty(),
             limits,
             metrics: metrics.clone(),
+            batch_workers: Arc::new(tokio::sync::Semaphore::new(
+                super::state::batch_worker_count(),
+            )),
         });
         let handle = ModelHandle { state, health };
         handle

@@ -62,6 +62,16 @@ pub(crate) struct State {
     pub(crate) slot: ArcSwapOption<LoadedModel>,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
+    /// Batches classified at once, one per core. Classification is CPU-bound,
+    /// so more would not be faster; and each blocking thread keeps its own
+    /// analysis caches (a few MB), so an unbounded number of batch threads
+    /// under overload grew the server's memory with the thread count.
+    pub(crate) batch_workers: Arc<tokio::sync::Semaphore>,
+}
+
+/// Permits for [`State::batch_workers`]: the machine's cores.
+pub(crate) fn batch_worker_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Controls the model in service and the health status. Cheap to clone.
