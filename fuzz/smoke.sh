@@ -11,6 +11,9 @@
 # Environment:
 #   FUZZ_SMOKE_SECONDS  seconds per target (default 10)
 #   FUZZ_SMOKE_INSTALL  0 to never run `cargo install cargo-fuzz` (default 1)
+#   FUZZ_SMOKE_DEV      1 to build the targets with the dev profile (`--dev`):
+#                       slower fuzzing, but a cold build costs minutes less,
+#                       which is what CI wants for a smoke run (default 0)
 #   CARGO_TARGET_DIR    when set, the fuzz build goes to "$CARGO_TARGET_DIR-fuzz",
 #                       so it never shares (and rebuilds) the main build's
 #                       directory; otherwise fuzz/target
@@ -18,6 +21,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SMOKE_SECONDS:-10}"
+profile=()
+[ "${FUZZ_SMOKE_DEV:-0}" = 1 ] && profile=(--dev)
 skip() {
   echo "fuzz smoke skipped: $*"
   exit 0
@@ -36,7 +41,7 @@ if [ -n "${CARGO_TARGET_DIR:-}" ]; then
 fi
 
 echo "== fuzz smoke: $(cargo fuzz --version), ${seconds} s per target"
-cargo fuzz build --sanitizer none
+cargo fuzz build "${profile[@]}" --sanitizer none
 
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
@@ -46,7 +51,7 @@ for target in $(cargo fuzz list); do
   # New inputs go to the scratch corpus; fuzz/seeds stays as committed.
   log="$corpus/$target.log"
   status=0
-  cargo fuzz run --sanitizer none "$target" "$corpus/$target" "fuzz/seeds/$target" -- \
+  cargo fuzz run "${profile[@]}" --sanitizer none "$target" "$corpus/$target" "fuzz/seeds/$target" -- \
     -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     >"$log" 2>&1 || status=$?
   if [ "$status" -ne 0 ]; then
