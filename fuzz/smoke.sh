@@ -59,6 +59,6 @@ for target in $(cargo fuzz list); do
     echo "fuzz smoke: $target FAILED (exit $status); the input is under fuzz/artifacts/$target/"
     exit "$status"
   fi
-  grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
+  grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
 done
 echo "== fuzz smoke ok"
