@@ -30,6 +30,10 @@ const LIMITS: Limits = Limits {
     max_batch_documents: 4,
     max_message_bytes: 1 << 20,
     max_explain_terms: 100,
+    // One fuzz input at a time: admission never sheds it.
+    max_concurrent_requests: 64,
+    max_concurrent_streams: 100,
+    stream_idle_timeout: Duration::from_secs(60),
 };
 
 const MODEL_FILE: &[u8] = include_bytes!("../../tests/fixtures/tiny-v1.model");
