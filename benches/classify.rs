@@ -7,6 +7,7 @@
 //! project's own training documents (about 0.9 KB each). Throughput is
 //! reported in documents per second (criterion's "elem/s").
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use docclass::loadgen::input;
 use docclass::model::Model;
 use std::path::Path;
 
@@ -14,50 +15,21 @@ const MODEL: &str = "models/default.model";
 const BBC: &str = "../shared/datasets/bbc_news/bbc_news.jsonl";
 const DOC_BYTES: usize = 1024;
 
-/// Cuts `text` at the last whitespace before `max` bytes.
-fn cut(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
+/// The benchmark documents and where they came from: the same reading and
+/// cutting as `docclass-bench` and `bench/perf.sh`.
+fn bench_docs() -> (String, Vec<String>) {
+    if let Ok(mut docs) = input::read_jsonl(Path::new(BBC)) {
+        input::cut_all(&mut docs, DOC_BYTES);
+        let texts = docs.into_iter().map(|d| d.text).collect();
+        return (format!("{BBC} cut to {DOC_BYTES} bytes"), texts);
     }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
+    match input::builtin() {
+        Ok(docs) => (
+            input::BUILTIN_SOURCE.to_owned(),
+            docs.into_iter().map(|d| d.text).collect(),
+        ),
+        Err(e) => panic!("cannot read the built-in documents: {e}"),
     }
-    match text[..end].rfind(char::is_whitespace) {
-        Some(i) => &text[..i],
-        None => &text[..end],
-    }
-}
-
-fn texts_from_jsonl(path: &Path) -> Vec<String> {
-    let Ok(raw) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    raw.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v.get("text").and_then(|t| t.as_str()).map(str::to_owned))
-        .collect()
-}
-
-/// The benchmark documents and where they came from.
-pub fn bench_docs() -> (String, Vec<String>) {
-    let bbc = texts_from_jsonl(Path::new(BBC));
-    if !bbc.is_empty() {
-        let docs = bbc.iter().map(|t| cut(t, DOC_BYTES).to_owned()).collect();
-        return (format!("{BBC} cut to {DOC_BYTES} bytes"), docs);
-    }
-    let mut docs = Vec::new();
-    for lang in ["en", "fr"] {
-        let Ok(dir) = std::fs::read_dir(Path::new("training-data").join(lang)) else {
-            continue;
-        };
-        let mut files: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        files.sort();
-        for f in files {
-            docs.extend(texts_from_jsonl(&f));
-        }
-    }
-    ("training-data/".to_owned(), docs)
 }
 
 fn benches(c: &mut Criterion) {

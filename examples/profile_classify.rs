@@ -1,6 +1,7 @@
 //! Profiling driver (not a benchmark): classifies the first `N` BBC documents
 //! cut to 1 KB, `R` times, so `valgrind --tool=callgrind` or `perf` can count
 //! the serving path's cost. `cargo run --release --example profile_classify -- N R [analysis]`
+use docclass::loadgen::input;
 use docclass::model::Model;
 use std::path::Path;
 
@@ -16,23 +17,17 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let raw =
-        std::fs::read_to_string("../shared/datasets/bbc_news/bbc_news.jsonl").unwrap_or_default();
-    let docs: Vec<String> = raw
-        .lines()
-        .take(n)
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| {
-            v["text"].as_str().map(|t| {
-                let mut end = t.len().min(1024);
-                while !t.is_char_boundary(end) {
-                    end -= 1;
-                }
-                let cut = &t[..end];
-                cut[..cut.rfind(char::is_whitespace).unwrap_or(cut.len())].to_string()
-            })
-        })
-        .collect();
+    let mut docs = match input::read_jsonl(Path::new("../shared/datasets/bbc_news/bbc_news.jsonl"))
+    {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    docs.truncate(n);
+    input::cut_all(&mut docs, 1024);
+    let docs: Vec<String> = docs.into_iter().map(|d| d.text).collect();
     let mut total = 0usize;
     let mut scratch = Vec::new();
     let start = std::time::Instant::now();
