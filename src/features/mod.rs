@@ -5,6 +5,7 @@
 //! vectors and matrices the Naive Bayes layer consumes. Nothing here is ever a
 //! dense documents × features matrix.
 
+mod counting;
 mod space;
 mod sparse;
 

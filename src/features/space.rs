@@ -1,4 +1,5 @@
 //! The fitted feature space: term hash → feature id, plus IDF weights.
+use super::counting::{DocCounter, TermTable};
 use super::{FeatureError, FeatureMode, FeatureParams, Result, SparseVec, Weighting};
 use crate::text::{Analyzer, Lang};
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,8 @@ impl Hasher for PassThroughHasher {
 
 type HashIndex<V> = HashMap<u64, V, BuildHasherDefault<PassThroughHasher>>;
 
-/// One analysed document: its distinct term hashes with counts, sorted by hash.
+/// One analysed document: its distinct term hashes with counts, in order of
+/// first occurrence.
 #[derive(Debug, Clone, Default)]
 pub struct DocTerms {
     pub lang: Option<Lang>,
@@ -39,13 +41,17 @@ pub struct DocTerms {
 #[derive(Debug, Default)]
 pub struct AnalyzedCorpus {
     pub docs: Vec<DocTerms>,
-    /// Readable text of every term seen in at least `text_min_df` documents.
-    texts: HashIndex<String>,
-    df: HashIndex<u32>,
-    text_min_df: u32,
+    /// Document frequency of every term, and the text of those seen in at
+    /// least `text_min_df` documents.
+    terms: TermTable,
     /// False for hashing spaces, which need neither document frequencies of
-    /// terms nor their text: analysis then skips both tables.
+    /// terms nor their text: analysis then skips the table.
     track_terms: bool,
+    counter: DocCounter,
+    /// The current document's distinct terms' texts, back to back, and each
+    /// one's byte range (in the counter's order).
+    doc_texts: String,
+    doc_spans: Vec<(usize, usize)>,
 }
 
 impl AnalyzedCorpus {
@@ -53,7 +59,7 @@ impl AnalyzedCorpus {
     /// vocabulary with that `min_df`), which bounds memory on large corpora.
     pub fn new(text_min_df: u32) -> Self {
         Self {
-            text_min_df: text_min_df.max(1),
+            terms: TermTable::new(text_min_df),
             track_terms: true,
             ..Default::default()
         }
@@ -67,38 +73,42 @@ impl AnalyzedCorpus {
 
     /// Analyses one document and appends it.
     pub fn push(&mut self, analyzer: &Analyzer, text: &str, hint: Option<Lang>) -> Lang {
-        // Every occurrence goes to `occurrences` with its text's span in `arena`;
-        // the hash tables are touched once per distinct term, after sorting.
-        let mut arena = String::new();
-        let mut occurrences: Vec<(u64, u32, u32)> = Vec::new();
-        let track = self.track_terms;
-        let lang = analyzer.analyze(text, hint, &mut |t| {
-            let start = arena.len() as u32;
-            if track {
-                t.write_text(&mut arena);
-            }
-            occurrences.push((t.hash, start, arena.len() as u32));
-        });
-        occurrences.sort_unstable_by_key(|o| o.0);
-        let mut counted: Vec<(u64, u32)> = Vec::new();
-        for &(h, start, end) in &occurrences {
-            match counted.last_mut() {
-                Some((last, c)) if *last == h => *c += 1,
-                _ if !track => counted.push((h, 1)),
-                _ => {
-                    counted.push((h, 1));
-                    let df = self.df.entry(h).or_insert(0);
-                    *df += 1;
-                    if *df == self.text_min_df {
-                        self.texts
-                            .insert(h, arena[start as usize..end as usize].to_string());
-                    }
+        let Self {
+            docs,
+            terms,
+            track_terms,
+            counter,
+            doc_texts,
+            doc_spans,
+        } = self;
+        // Occurrences are counted in a per-document table as they come; each
+        // distinct term's text is copied once, and the corpus table is
+        // updated once per distinct term, after the document.
+        let lang = if *track_terms {
+            doc_texts.clear();
+            doc_spans.clear();
+            let lang = analyzer.analyze(text, hint, &mut |t| {
+                if counter.add(t.hash) {
+                    let start = doc_texts.len();
+                    t.write_text(doc_texts);
+                    doc_spans.push((start, doc_texts.len()));
                 }
-            }
-        }
-        self.docs.push(DocTerms {
+            });
+            terms.add_document(counter.hashes(), |i| {
+                doc_spans
+                    .get(i)
+                    .and_then(|&(start, end)| doc_texts.get(start..end))
+                    .unwrap_or_default()
+            });
+            lang
+        } else {
+            analyzer.analyze_hashes(text, hint, |h| {
+                counter.add(h);
+            })
+        };
+        docs.push(DocTerms {
             lang: Some(lang),
-            terms: counted,
+            terms: counter.take(),
         });
         lang
     }
@@ -113,7 +123,7 @@ impl AnalyzedCorpus {
 
     /// Number of distinct terms seen.
     pub fn distinct_terms(&self) -> usize {
-        self.df.len()
+        self.terms.len()
     }
 }
 
@@ -155,25 +165,28 @@ impl FeatureSpace {
                         "a vocabulary needs a corpus analysed with term statistics".into(),
                     ));
                 }
-                let subset_df;
-                let df: &HashIndex<u32> = if subset.len() == corpus.docs.len() {
-                    &corpus.df
+                let max_df_docs = (max_df * n_docs as f64).floor().max(1.0) as u32;
+                let keep = |d: u32| d >= min_df && (max_df >= 1.0 || d <= max_df_docs);
+                let mut kept: Vec<(u64, u32, &str)> = if subset.len() == corpus.docs.len() {
+                    corpus
+                        .terms
+                        .iter()
+                        .filter(|&(_, d, _)| keep(d))
+                        .filter_map(|(h, d, text)| Some((h, d, text?)))
+                        .collect()
                 } else {
-                    let mut counts = HashIndex::default();
+                    let mut counts: HashIndex<u32> = HashIndex::default();
                     for &i in subset {
                         for &(h, _) in &corpus.docs[i].terms {
                             *counts.entry(h).or_insert(0) += 1;
                         }
                     }
-                    subset_df = counts;
-                    &subset_df
+                    counts
+                        .into_iter()
+                        .filter(|&(_, d)| keep(d))
+                        .filter_map(|(h, d)| Some((h, d, corpus.terms.text_of(h)?)))
+                        .collect()
                 };
-                let max_df_docs = (max_df * n_docs as f64).floor().max(1.0) as u32;
-                let mut kept: Vec<(u64, u32, &str)> = df
-                    .iter()
-                    .filter(|&(_, &d)| d >= min_df && (max_df >= 1.0 || d <= max_df_docs))
-                    .filter_map(|(&h, &d)| corpus.texts.get(&h).map(|t| (h, d, t.as_str())))
-                    .collect();
                 if let Some(cap) = max_features {
                     // Most frequent first; text breaks ties so the result is deterministic.
                     kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.2.cmp(b.2)));
