@@ -11,6 +11,7 @@ use crate::corpus::Document;
 use crate::eval::{self, Split};
 use crate::features::{
     AnalyzedCorpus, CsrMatrix, FeatureError, FeatureMode, FeatureParams, FeatureSpace,
+    FittedFeatures,
 };
 use crate::model::{HeldOutMetrics, Model, ModelError, Provenance, TopicMeta};
 use crate::nb::{
@@ -240,7 +241,7 @@ pub fn train(
     options.features.validate()?;
     let mut corpus = match options.features.mode {
         FeatureMode::Vocabulary { .. } => AnalyzedCorpus::new(text_min_df),
-        FeatureMode::Hashing { .. } => AnalyzedCorpus::for_hashing(),
+        FeatureMode::Hashing { bits } => AnalyzedCorpus::for_hashing(bits),
     };
     for (i, d) in docs.iter().enumerate() {
         corpus.push(&analyzer, &d.full_text(), d.lang);
@@ -288,11 +289,12 @@ pub fn train(
 
     progress.stage("fitting");
     let all: Vec<usize> = (0..docs.len()).collect();
-    let space = FeatureSpace::fit(&options.features, &corpus, &all)?;
+    let features = FeatureSpace::fit(&options.features, &corpus, &all)?;
     let x = CsrMatrix::from_rows(
-        space.n_features(),
-        corpus.docs.iter().map(|d| space.transform(d)),
+        features.space.n_features(),
+        corpus.docs.iter().map(|d| features.transform(d)),
     );
+    let space = features.into_space();
     let distinct_terms = corpus.distinct_terms();
     // The analysed corpus is the largest structure; free it before the
     // features × topics table is built.
@@ -378,9 +380,9 @@ fn out_of_fold(inputs: OutOfFoldInputs<'_>) -> Result<OutOfFold> {
     let mut fold_options = options.clone();
     fold_options.nb = options.nb.allowing_empty_topics();
     for split in splits {
-        let (space, nb) = fit_subset(&fold_options, corpus, labels, &split.train)?;
+        let (features, nb) = fit_subset(&fold_options, corpus, labels, &split.train)?;
         for &i in &split.test {
-            oof[i] = Some(nb.joint_log_likelihood(&space.transform(&corpus.docs[i]))?);
+            oof[i] = Some(nb.joint_log_likelihood(&features.transform(&corpus.docs[i]))?);
         }
     }
     let scored: Vec<usize> = (0..docs.len()).filter(|&i| oof[i].is_some()).collect();
@@ -487,15 +489,15 @@ fn fit_subset(
     corpus: &AnalyzedCorpus,
     labels: &LabelSets,
     rows: &[usize],
-) -> Result<(FeatureSpace, FittedNb)> {
-    let space = FeatureSpace::fit(&options.features, corpus, rows)?;
+) -> Result<(FittedFeatures, FittedNb)> {
+    let features = FeatureSpace::fit(&options.features, corpus, rows)?;
     let x = CsrMatrix::from_rows(
-        space.n_features(),
-        rows.iter().map(|&i| space.transform(&corpus.docs[i])),
+        features.space.n_features(),
+        rows.iter().map(|&i| features.transform(&corpus.docs[i])),
     );
     let dataset = DatasetBase::new(x, labels.subset(rows));
     let nb = options.nb.fit(&dataset)?;
-    Ok((space, nb))
+    Ok((features, nb))
 }
 
 /// The declared topics, or (none declared) one per label, sorted by id.

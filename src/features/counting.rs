@@ -1,5 +1,5 @@
-//! Term counting for training: occurrences within one document, and document
-//! frequencies and texts across the corpus.
+//! Term counting for training: occurrences within one document, and the
+//! corpus's distinct terms (dense ids, document frequencies, texts).
 //!
 //! Both are open-addressing tables keyed by the term hash, which the analyzer
 //! has already mixed, so neither hashes again. Measured on 20 Newsgroups
@@ -68,15 +68,19 @@ impl DocCounter {
         self.terms.iter().map(|t| t.0)
     }
 
-    /// The document's distinct terms with their counts; empties the table
-    /// (in time proportional to the document, not to the table).
-    pub(super) fn take(&mut self) -> Vec<(u64, u32)> {
-        let counted = self.terms.iter().map(|&(h, c, _)| (h, c)).collect();
+    /// The distinct terms counted so far with their counts, in
+    /// first-occurrence order.
+    pub(super) fn counted(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.terms.iter().map(|&(h, c, _)| (h, c))
+    }
+
+    /// Empties the table, in time proportional to the document, not to the
+    /// table.
+    pub(super) fn clear(&mut self) {
         for &(_, _, slot) in &self.terms {
             self.slots[slot as usize] = 0;
         }
         self.terms.clear();
-        counted
     }
 }
 
@@ -85,19 +89,22 @@ impl DocCounter {
 struct TermSlot {
     hash: u64,
     df: u32,
-    /// 1 + index into `TermTable::spans`; 0 while the term has no text.
-    text: u32,
+    id: u32,
 }
 
-/// Document frequency of every term of a corpus, and the text of every term
-/// found in at least `text_min_df` documents (rarer ones cannot survive a
-/// vocabulary with that `min_df`, so their text is never stored).
+/// The distinct terms of a corpus, numbered densely in first-seen order
+/// (their ids), with each one's document frequency, and the text of every
+/// term found in at least `text_min_df` documents (rarer ones cannot survive
+/// a vocabulary with that `min_df`, so their text is never stored).
 #[derive(Debug, Default)]
 pub(super) struct TermTable {
     /// Length is zero or a power of two; at most half full.
     slots: Vec<TermSlot>,
-    len: usize,
     text_min_df: u32,
+    /// By id: the term hash, and 1 + the index of its text in `spans` (0
+    /// while it has none).
+    hashes: Vec<u64>,
+    text_index: Vec<u32>,
     /// The texts, back to back, and each one's byte range.
     arena: String,
     spans: Vec<(usize, usize)>,
@@ -111,20 +118,22 @@ impl TermTable {
         }
     }
 
-    /// Number of distinct terms.
+    /// Number of distinct terms; ids are `0..len()`.
     pub(super) fn len(&self) -> usize {
-        self.len
+        self.hashes.len()
     }
 
-    /// Adds one document's distinct terms. `text_of(i)` gives the text of the
-    /// `i`-th of `hashes`; it is called only for terms whose document
-    /// frequency reaches `text_min_df` with this document.
+    /// Adds one document's distinct terms and appends their ids to `ids`.
+    /// `text_of(i)` gives the text of the `i`-th of `hashes`; it is called
+    /// only for terms whose document frequency reaches `text_min_df` with
+    /// this document.
     pub(super) fn add_document<'t>(
         &mut self,
         hashes: impl ExactSizeIterator<Item = u64> + Clone,
         text_of: impl Fn(usize) -> &'t str,
+        ids: &mut Vec<u32>,
     ) {
-        while (self.len + hashes.len()) * 2 > self.slots.len() {
+        while (self.len() + hashes.len()) * 2 > self.slots.len() {
             self.grow();
         }
         let mask = self.slots.len() - 1;
@@ -142,9 +151,10 @@ impl TermTable {
                     *entry = TermSlot {
                         hash,
                         df: 0,
-                        text: 0,
+                        id: self.hashes.len() as u32,
                     };
-                    self.len += 1;
+                    self.hashes.push(hash);
+                    self.text_index.push(0);
                 }
                 if entry.hash == hash {
                     entry.df += 1;
@@ -152,8 +162,9 @@ impl TermTable {
                         let start = self.arena.len();
                         self.arena.push_str(text_of(i));
                         self.spans.push((start, self.arena.len()));
-                        entry.text = self.spans.len() as u32;
+                        self.text_index[entry.id as usize] = self.spans.len() as u32;
                     }
+                    ids.push(entry.id);
                     break;
                 }
                 slot = (slot + 1) & mask;
@@ -174,37 +185,21 @@ impl TermTable {
         }
     }
 
-    fn text(&self, entry: &TermSlot) -> Option<&str> {
-        let &(start, end) = self.spans.get((entry.text as usize).checked_sub(1)?)?;
+    /// Every term's id and document frequency, in no particular order.
+    pub(super) fn document_frequencies(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.slots.iter().filter(|e| e.df > 0).map(|e| (e.id, e.df))
+    }
+
+    /// The hash of term `id`.
+    pub(super) fn hash(&self, id: u32) -> Option<u64> {
+        self.hashes.get(id as usize).copied()
+    }
+
+    /// The stored text of term `id`, if it has one.
+    pub(super) fn text(&self, id: u32) -> Option<&str> {
+        let index = (*self.text_index.get(id as usize)? as usize).checked_sub(1)?;
+        let &(start, end) = self.spans.get(index)?;
         self.arena.get(start..end)
-    }
-
-    /// Every term with its document frequency and text (if kept), in table
-    /// order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (u64, u32, Option<&str>)> + '_ {
-        self.slots
-            .iter()
-            .filter(|e| e.df > 0)
-            .map(|e| (e.hash, e.df, self.text(e)))
-    }
-
-    /// The stored text of the term `hash`, if it has one.
-    pub(super) fn text_of(&self, hash: u64) -> Option<&str> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mask = self.slots.len() - 1;
-        let mut slot = hash as usize & mask;
-        loop {
-            let entry = &self.slots[slot];
-            if entry.df == 0 {
-                return None;
-            }
-            if entry.hash == hash {
-                return self.text(entry);
-            }
-            slot = (slot + 1) & mask;
-        }
     }
 }
 
@@ -222,9 +217,13 @@ mod tests {
         assert!(!c.add(a));
         assert!(c.add(3));
         assert_eq!(c.hashes().collect::<Vec<_>>(), vec![a, b, 3]);
-        assert_eq!(c.take(), vec![(a, 2), (b, 1), (3, 1)]);
+        assert_eq!(
+            c.counted().collect::<Vec<_>>(),
+            vec![(a, 2), (b, 1), (3, 1)]
+        );
+        c.clear();
         assert!(c.add(b));
-        assert_eq!(c.take(), vec![(b, 1)]);
+        assert_eq!(c.counted().collect::<Vec<_>>(), vec![(b, 1)]);
     }
 
     #[test]
@@ -237,41 +236,53 @@ mod tests {
             if round == 0 {
                 continue;
             }
-            let counted = c.take();
-            assert_eq!(counted.len(), 5000);
-            assert!(counted.iter().all(|&(_, n)| n == 2));
+            assert_eq!(c.counted().count(), 5000);
+            assert!(c.counted().all(|(_, n)| n == 2));
         }
     }
 
     #[test]
-    fn table_counts_documents_and_keeps_text_from_min_df() {
+    fn table_numbers_terms_counts_documents_and_keeps_text_from_min_df() {
         let mut t = TermTable::new(2);
         let texts = ["alpha", "beta", "gamma"];
         let doc = |t: &mut TermTable, hashes: &[u64]| {
-            t.add_document(hashes.iter().copied(), |i| texts[hashes[i] as usize])
+            let mut ids = Vec::new();
+            t.add_document(
+                hashes.iter().copied(),
+                |i| texts[hashes[i] as usize],
+                &mut ids,
+            );
+            ids
         };
-        doc(&mut t, &[0, 1]);
+        assert_eq!(doc(&mut t, &[1, 0]), vec![0, 1]);
         assert_eq!(t.len(), 2);
-        assert_eq!(t.text_of(0), None, "df 1 < text_min_df 2 keeps no text");
-        doc(&mut t, &[0, 2]);
-        doc(&mut t, &[0]);
+        assert_eq!(t.text(1), None, "df 1 < text_min_df 2 keeps no text");
+        assert_eq!(doc(&mut t, &[0, 2]), vec![1, 2]);
+        assert_eq!(doc(&mut t, &[0]), vec![1]);
         assert_eq!(t.len(), 3);
-        assert_eq!(t.text_of(0), Some("alpha"));
-        assert_eq!(t.text_of(2), None);
-        assert_eq!(t.text_of(9), None);
-        let mut all: Vec<_> = t.iter().collect();
-        all.sort();
-        assert_eq!(all, vec![(0, 3, Some("alpha")), (1, 1, None), (2, 1, None)]);
+        assert_eq!(t.hash(1), Some(0));
+        assert_eq!(t.text(1), Some("alpha"));
+        assert_eq!(t.text(2), None);
+        assert_eq!(t.text(9), None);
+        let mut df: Vec<_> = t.document_frequencies().collect();
+        df.sort();
+        assert_eq!(df, vec![(0, 1), (1, 3), (2, 1)]);
     }
 
     #[test]
     fn table_survives_growth() {
         let mut t = TermTable::new(1);
         let hashes: Vec<u64> = (0..100_000u64).map(|h| h << 20).collect();
+        let mut ids = Vec::new();
         for chunk in hashes.chunks(1000) {
-            t.add_document(chunk.iter().copied(), |_| "x");
+            t.add_document(chunk.iter().copied(), |_| "x", &mut ids);
         }
         assert_eq!(t.len(), 100_000);
-        assert!(hashes.iter().all(|&h| t.text_of(h) == Some("x")));
+        assert_eq!(ids, (0..100_000).collect::<Vec<u32>>());
+        // Seen again after growing: same ids.
+        ids.clear();
+        t.add_document(hashes.iter().copied(), |_| "x", &mut ids);
+        assert_eq!(ids, (0..100_000).collect::<Vec<u32>>());
+        assert!((0..100_000).all(|id| t.text(id) == Some("x")));
     }
 }

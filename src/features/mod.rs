@@ -9,7 +9,7 @@ mod counting;
 mod space;
 mod sparse;
 
-pub use space::{AnalyzedCorpus, DocTerms, FeatureSpace, FeatureSpaceData};
+pub use space::{AnalyzedCorpus, DocTerms, FeatureSpace, FeatureSpaceData, FittedFeatures};
 pub use sparse::{CsrMatrix, SparseVec};
 
 use serde::{Deserialize, Serialize};

@@ -28,87 +28,116 @@ impl Hasher for PassThroughHasher {
 
 type HashIndex<V> = HashMap<u64, V, BuildHasherDefault<PassThroughHasher>>;
 
-/// One analysed document: its distinct term hashes with counts, in order of
-/// first occurrence.
+/// One analysed document: its distinct terms with counts, in order of first
+/// occurrence. A term is named by its id in the corpus (vocabulary corpora)
+/// or by its hash bucket (hashing corpora).
 #[derive(Debug, Clone, Default)]
 pub struct DocTerms {
     pub lang: Option<Lang>,
-    pub terms: Vec<(u64, u32)>,
+    pub terms: Vec<(u32, u32)>,
+}
+
+/// How a corpus names its terms.
+#[derive(Debug)]
+enum TermIds {
+    /// Dense ids, with document frequencies and texts for fitting a
+    /// vocabulary.
+    Vocabulary(TermTable),
+    /// Hash buckets of a `bits`-bit hashing space: no table at all.
+    Hashing { bits: u8 },
 }
 
 /// A corpus analysed once, so vocabularies can be fitted on any subset of it
 /// (held-out splits, folds) without analysing the text again.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AnalyzedCorpus {
     pub docs: Vec<DocTerms>,
-    /// Document frequency of every term, and the text of those seen in at
-    /// least `text_min_df` documents.
-    terms: TermTable,
-    /// False for hashing spaces, which need neither document frequencies of
-    /// terms nor their text: analysis then skips the table.
-    track_terms: bool,
+    ids: TermIds,
     counter: DocCounter,
-    /// The current document's distinct terms' texts, back to back, and each
-    /// one's byte range (in the counter's order).
+    /// The current document's distinct terms' texts, back to back, each
+    /// one's byte range, and their ids (all in the counter's order).
     doc_texts: String,
     doc_spans: Vec<(usize, usize)>,
+    doc_ids: Vec<u32>,
 }
 
 impl AnalyzedCorpus {
-    /// `text_min_df`: terms rarer than this keep no text (they cannot survive a
-    /// vocabulary with that `min_df`), which bounds memory on large corpora.
-    pub fn new(text_min_df: u32) -> Self {
+    fn with_ids(ids: TermIds) -> Self {
         Self {
-            terms: TermTable::new(text_min_df),
-            track_terms: true,
-            ..Default::default()
+            docs: Vec::new(),
+            ids,
+            counter: DocCounter::default(),
+            doc_texts: String::new(),
+            doc_spans: Vec::new(),
+            doc_ids: Vec::new(),
         }
     }
 
-    /// A corpus for feature hashing: no vocabulary statistics are kept, so
-    /// analysis touches no global table.
-    pub fn for_hashing() -> Self {
-        Self::default()
+    /// A corpus for a vocabulary. `text_min_df`: terms rarer than this keep
+    /// no text (they cannot survive a vocabulary with that `min_df`), which
+    /// bounds memory on large corpora.
+    pub fn new(text_min_df: u32) -> Self {
+        Self::with_ids(TermIds::Vocabulary(TermTable::new(text_min_df)))
+    }
+
+    /// A corpus for feature hashing into 2^`bits` buckets: no vocabulary
+    /// statistics are kept, so analysis touches no corpus-wide table.
+    pub fn for_hashing(bits: u8) -> Self {
+        Self::with_ids(TermIds::Hashing { bits })
     }
 
     /// Analyses one document and appends it.
     pub fn push(&mut self, analyzer: &Analyzer, text: &str, hint: Option<Lang>) -> Lang {
         let Self {
             docs,
-            terms,
-            track_terms,
+            ids,
             counter,
             doc_texts,
             doc_spans,
+            doc_ids,
         } = self;
+        counter.clear();
         // Occurrences are counted in a per-document table as they come; each
         // distinct term's text is copied once, and the corpus table is
         // updated once per distinct term, after the document.
-        let lang = if *track_terms {
-            doc_texts.clear();
-            doc_spans.clear();
-            let lang = analyzer.analyze(text, hint, &mut |t| {
-                if counter.add(t.hash) {
-                    let start = doc_texts.len();
-                    t.write_text(doc_texts);
-                    doc_spans.push((start, doc_texts.len()));
-                }
-            });
-            terms.add_document(counter.hashes(), |i| {
-                doc_spans
-                    .get(i)
-                    .and_then(|&(start, end)| doc_texts.get(start..end))
-                    .unwrap_or_default()
-            });
-            lang
-        } else {
-            analyzer.analyze_hashes(text, hint, |h| {
-                counter.add(h);
-            })
+        let (lang, terms) = match ids {
+            TermIds::Vocabulary(table) => {
+                doc_texts.clear();
+                doc_spans.clear();
+                doc_ids.clear();
+                let lang = analyzer.analyze(text, hint, &mut |t| {
+                    if counter.add(t.hash) {
+                        let start = doc_texts.len();
+                        t.write_text(doc_texts);
+                        doc_spans.push((start, doc_texts.len()));
+                    }
+                });
+                let text_of = |i: usize| {
+                    doc_spans
+                        .get(i)
+                        .and_then(|&(start, end)| doc_texts.get(start..end))
+                        .unwrap_or_default()
+                };
+                table.add_document(counter.hashes(), text_of, doc_ids);
+                let terms = doc_ids
+                    .iter()
+                    .zip(counter.counted())
+                    .map(|(&id, (_, count))| (id, count))
+                    .collect();
+                (lang, terms)
+            }
+            TermIds::Hashing { bits } => {
+                let bits = *bits;
+                let lang = analyzer.analyze_hashes(text, hint, |h| {
+                    counter.add(u64::from(bucket(h, bits)));
+                });
+                let terms = counter.counted().map(|(b, c)| (b as u32, c)).collect();
+                (lang, terms)
+            }
         };
         docs.push(DocTerms {
             lang: Some(lang),
-            terms: counter.take(),
+            terms,
         });
         lang
     }
@@ -121,9 +150,13 @@ impl AnalyzedCorpus {
         self.docs.is_empty()
     }
 
-    /// Number of distinct terms seen.
+    /// Number of distinct terms seen (0 for a hashing corpus, which does not
+    /// count them).
     pub fn distinct_terms(&self) -> usize {
-        self.terms.len()
+        match &self.ids {
+            TermIds::Vocabulary(table) => table.len(),
+            TermIds::Hashing { .. } => 0,
+        }
     }
 }
 
@@ -151,40 +184,42 @@ pub struct FeatureSpace {
 impl FeatureSpace {
     /// Fits the vocabulary (or hashing space) and IDF on the documents `subset`
     /// of `corpus`.
-    pub fn fit(params: &FeatureParams, corpus: &AnalyzedCorpus, subset: &[usize]) -> Result<Self> {
+    pub fn fit(
+        params: &FeatureParams,
+        corpus: &AnalyzedCorpus,
+        subset: &[usize],
+    ) -> Result<FittedFeatures> {
         params.validate()?;
         let n_docs = subset.len();
-        let data = match params.mode {
-            FeatureMode::Vocabulary {
-                min_df,
-                max_df,
-                max_features,
-            } => {
-                if !corpus.track_terms {
-                    return Err(FeatureError::Inconsistent(
-                        "a vocabulary needs a corpus analysed with term statistics".into(),
-                    ));
-                }
+        let (data, feature_of_term) = match (&params.mode, &corpus.ids) {
+            (
+                &FeatureMode::Vocabulary {
+                    min_df,
+                    max_df,
+                    max_features,
+                },
+                TermIds::Vocabulary(table),
+            ) => {
                 let max_df_docs = (max_df * n_docs as f64).floor().max(1.0) as u32;
                 let keep = |d: u32| d >= min_df && (max_df >= 1.0 || d <= max_df_docs);
-                let mut kept: Vec<(u64, u32, &str)> = if subset.len() == corpus.docs.len() {
-                    corpus
-                        .terms
-                        .iter()
-                        .filter(|&(_, d, _)| keep(d))
-                        .filter_map(|(h, d, text)| Some((h, d, text?)))
+                let kept_term = |(id, d): (u32, u32)| Some((id, d, table.text(id)?));
+                let mut kept: Vec<(u32, u32, &str)> = if subset.len() == corpus.docs.len() {
+                    table
+                        .document_frequencies()
+                        .filter(|&(_, d)| keep(d))
+                        .filter_map(kept_term)
                         .collect()
                 } else {
-                    let mut counts: HashIndex<u32> = HashIndex::default();
+                    let mut df = vec![0u32; table.len()];
                     for &i in subset {
-                        for &(h, _) in &corpus.docs[i].terms {
-                            *counts.entry(h).or_insert(0) += 1;
+                        for &(id, _) in &corpus.docs[i].terms {
+                            df[id as usize] += 1;
                         }
                     }
-                    counts
-                        .into_iter()
-                        .filter(|&(_, d)| keep(d))
-                        .filter_map(|(h, d)| Some((h, d, corpus.terms.text_of(h)?)))
+                    (0u32..)
+                        .zip(df)
+                        .filter(|&(_, d)| d > 0 && keep(d))
+                        .filter_map(kept_term)
                         .collect()
                 };
                 if let Some(cap) = max_features {
@@ -195,36 +230,46 @@ impl FeatureSpace {
                 if kept.is_empty() {
                     return Err(FeatureError::EmptyVocabulary { min_df, max_df });
                 }
+                let hash_of = |id: u32| {
+                    table.hash(id).ok_or_else(|| {
+                        FeatureError::Inconsistent(format!("term id {id} is not in the corpus"))
+                    })
+                };
                 // Feature ids in term-text order: stable across runs and readable.
+                let mut kept = kept
+                    .into_iter()
+                    .map(|(id, d, text)| Ok((hash_of(id)?, d, text, id)))
+                    .collect::<Result<Vec<_>>>()?;
                 kept.sort_unstable_by(|a, b| a.2.cmp(b.2).then(a.0.cmp(&b.0)));
                 let idf = if params.weighting.idf {
                     kept.iter()
-                        .map(|&(_, d, _)| smooth_idf(n_docs, d))
+                        .map(|&(_, d, _, _)| smooth_idf(n_docs, d))
                         .collect()
                 } else {
                     Vec::new()
                 };
-                FeatureSpaceData {
+                let mut feature_of_term = vec![NO_FEATURE; table.len()];
+                for (feature, &(_, _, _, id)) in (0u32..).zip(&kept) {
+                    feature_of_term[id as usize] = feature;
+                }
+                let data = FeatureSpaceData {
                     params: params.clone(),
                     n_features: kept.len() as u32,
                     term_hashes: kept.iter().map(|k| k.0).collect(),
                     term_texts: kept.iter().map(|k| k.2.to_string()).collect(),
                     idf,
-                }
+                };
+                (data, feature_of_term)
             }
-            FeatureMode::Hashing { bits } => {
+            (&FeatureMode::Hashing { bits }, &TermIds::Hashing { bits: corpus_bits })
+                if bits == corpus_bits =>
+            {
                 let n_features = 1u32 << bits;
                 let idf = if params.weighting.idf {
+                    // A document's buckets are distinct already.
                     let mut df = vec![0u32; n_features as usize];
                     for &i in subset {
-                        let mut buckets: Vec<u32> = corpus.docs[i]
-                            .terms
-                            .iter()
-                            .map(|&(h, _)| bucket(h, bits))
-                            .collect();
-                        buckets.sort_unstable();
-                        buckets.dedup();
-                        for b in buckets {
+                        for &(b, _) in &corpus.docs[i].terms {
                             df[b as usize] += 1;
                         }
                     }
@@ -232,16 +277,26 @@ impl FeatureSpace {
                 } else {
                     Vec::new()
                 };
-                FeatureSpaceData {
+                let data = FeatureSpaceData {
                     params: params.clone(),
                     n_features,
                     term_hashes: Vec::new(),
                     term_texts: Vec::new(),
                     idf,
-                }
+                };
+                (data, Vec::new())
+            }
+            _ => {
+                return Err(FeatureError::Inconsistent(format!(
+                    "the corpus was analysed for another feature mode than {:?}",
+                    params.mode
+                )))
             }
         };
-        Self::from_data(data)
+        Ok(FittedFeatures {
+            space: Self::from_data(data)?,
+            feature_of_term,
+        })
     }
 
     /// Rebuilds a feature space from its saved form, checking it is consistent.
@@ -315,35 +370,6 @@ impl FeatureSpace {
         }
     }
 
-    /// Weighted vector of an already analysed document.
-    pub fn transform(&self, doc: &DocTerms) -> SparseVec {
-        let mut pairs: Vec<(u32, f64)> = doc
-            .terms
-            .iter()
-            .filter_map(|&(h, c)| self.feature_of(h).map(|f| (f, f64::from(c))))
-            .collect();
-        pairs.sort_unstable_by_key(|p| p.0);
-        let mut v = SparseVec::default();
-        for (f, c) in pairs {
-            match v.indices.last() {
-                // Hashing can send two terms to one bucket.
-                Some(&last) if last == f => {
-                    if let Some(x) = v.values.last_mut() {
-                        *x += c;
-                    }
-                }
-                _ => {
-                    v.indices.push(f);
-                    v.values.push(c);
-                }
-            }
-        }
-        self.weigh(&mut v);
-        v
-    }
-
-    /// Analyses and vectorizes raw text in one pass (the serving path).
-    /// `scratch` is reused between calls to avoid reallocating.
     pub fn vectorize(
         &self,
         analyzer: &Analyzer,
@@ -382,6 +408,47 @@ impl FeatureSpace {
                 }
             }
         }
+    }
+}
+
+/// A feature space fitted on (part of) an analysed corpus, with the map from
+/// the corpus's term ids to its features.
+#[derive(Debug)]
+pub struct FittedFeatures {
+    pub space: FeatureSpace,
+    /// By vocabulary term id: its feature, or [`NO_FEATURE`]. Empty for a
+    /// hashing space, whose term ids are its features.
+    feature_of_term: Vec<u32>,
+}
+
+const NO_FEATURE: u32 = u32::MAX;
+
+impl FittedFeatures {
+    /// The weighted feature vector of an analysed document of the corpus.
+    pub fn transform(&self, doc: &DocTerms) -> SparseVec {
+        let mut pairs: Vec<(u32, f64)> = if self.feature_of_term.is_empty() {
+            doc.terms.iter().map(|&(b, c)| (b, f64::from(c))).collect()
+        } else {
+            doc.terms
+                .iter()
+                .filter_map(|&(id, c)| {
+                    let f = *self.feature_of_term.get(id as usize)?;
+                    (f != NO_FEATURE).then_some((f, f64::from(c)))
+                })
+                .collect()
+        };
+        // Distinct terms have distinct features, so sorting is all it takes.
+        pairs.sort_unstable_by_key(|p| p.0);
+        let mut v = SparseVec {
+            indices: pairs.iter().map(|p| p.0).collect(),
+            values: pairs.iter().map(|p| p.1).collect(),
+        };
+        self.space.weigh(&mut v);
+        v
+    }
+
+    pub fn into_space(self) -> FeatureSpace {
+        self.space
     }
 }
 
