@@ -81,9 +81,17 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
                 let totals = topic_totals(&weights, t);
                 let log_denominator: Vec<f64> =
                     totals.iter().map(|n| (n + alpha * v as f64).ln()).collect();
+                // Most cells are zero (a term is seen in few topics): their
+                // logarithm is the same for every feature.
+                let ln_alpha = alpha.ln();
                 for row in weights.chunks_exact_mut(t) {
                     for (w, d) in row.iter_mut().zip(&log_denominator) {
-                        *w = (*w + alpha).ln() - d;
+                        let ln_count = if *w == 0.0 {
+                            ln_alpha
+                        } else {
+                            (*w + alpha).ln()
+                        };
+                        *w = ln_count - d;
                     }
                 }
                 bias = log_priors(&self.priors, &doc_counts)?;
@@ -97,9 +105,16 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
                     .map(|n| (grand_total - n + alpha * v as f64).ln())
                     .collect();
                 for (row, total) in weights.chunks_exact_mut(t).zip(&all) {
+                    // A topic without the term has the whole total as its
+                    // complement: one logarithm per feature serves them all.
+                    let ln_whole = (total.max(0.0) + alpha).ln();
                     for (w, d) in row.iter_mut().zip(&log_denominator) {
-                        let complement = (total - *w).max(0.0);
-                        *w = -((complement + alpha).ln() - d);
+                        let ln_complement = if *w == 0.0 {
+                            ln_whole
+                        } else {
+                            ((total - *w).max(0.0) + alpha).ln()
+                        };
+                        *w = -(ln_complement - d);
                     }
                 }
                 bias = vec![0.0; t];
