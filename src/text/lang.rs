@@ -153,10 +153,21 @@ impl ScriptCounts {
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
-            let b = bytes[i];
-            // ASCII without decoding; other characters one at a time.
+            // A run of ASCII letters in a tight loop: most of Latin-script text.
+            let run = i;
+            while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+            if i > run {
+                latin += i - run;
+                word_start.get_or_insert(run);
+            }
+            let Some(&b) = bytes.get(i) else {
+                break;
+            };
+            // Other ASCII without decoding; other characters one at a time.
             let (alphabetic, is_arabic, len) = if b.is_ascii() {
-                (b.is_ascii_alphabetic(), false, 1)
+                (false, false, 1)
             } else {
                 match text[i..].chars().next() {
                     Some(c) => (

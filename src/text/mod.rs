@@ -283,12 +283,11 @@ impl Analyzer {
         sink: &mut S,
     ) -> Lang {
         let keep_text = keep_text || self.config.char_ngrams.is_some();
-        let text: Cow<'_, str> =
-            if self.config.nfkc && is_nfkc_quick(text.chars()) != IsNormalized::Yes {
-                Cow::Owned(text.nfkc().collect())
-            } else {
-                Cow::Borrowed(text)
-            };
+        let text: Cow<'_, str> = if self.config.nfkc && !is_nfkc(text) {
+            Cow::Owned(text.nfkc().collect())
+        } else {
+            Cow::Borrowed(text)
+        };
         let lang = self.language(&text, hint);
         let n = usize::from(self.config.word_ngrams);
         // The last n tokens and their hashes, oldest first; buffers are reused.
@@ -387,6 +386,38 @@ impl Analyzer {
     }
 }
 
+/// Whether `text` is certainly in NFKC already (otherwise it is normalized,
+/// which leaves NFKC text unchanged). NFKC's quick check skips ASCII and
+/// starts afresh after it (ASCII is allowed and of combining class 0), so
+/// checking each run of non-ASCII characters alone gives the same answer as
+/// checking the whole text, without decoding the ASCII between them.
+fn is_nfkc(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Whole ASCII blocks first: `is_ascii` reads a word at a time.
+        let block = &bytes[i..bytes.len().min(i + 32)];
+        if block.is_ascii() {
+            i += block.len();
+            continue;
+        }
+        if bytes[i].is_ascii() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !bytes[i].is_ascii() {
+            i += 1;
+        }
+        // Both ends are at ASCII bytes or the text's ends: char boundaries.
+        match text.get(start..i) {
+            Some(run) if is_nfkc_quick(run.chars()) == IsNormalized::Yes => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
 fn tokenize(text: &str, emit: impl FnMut(&str)) {
     tokenizer::tokenize(text, emit)
 }
@@ -414,6 +445,30 @@ fn emit_char_ngrams<S: FnMut(Term<'_>)>(token: &str, range: CharNgrams, sink: &m
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn nfkc_check_by_runs_agrees_with_the_whole_text_check(
+            s in "[a-z \u{e9}\u{301}\u{316}\u{327}\u{fb01}\u{ff21}\u{2460}\u{1100}\u{1161}\u{ac00}\u{627}\u{64b}\u{650}\u{1f600}]{0,24}"
+        ) {
+            let whole = is_nfkc_quick(s.chars()) == IsNormalized::Yes;
+            proptest::prop_assert_eq!(is_nfkc(&s), whole);
+        }
+    }
+
+    #[test]
+    fn nfkc_check_reads_past_ascii_blocks() {
+        let ascii = "a".repeat(70);
+        assert!(is_nfkc(&ascii));
+        assert!(is_nfkc(&format!("{ascii}\u{e9}{ascii}")));
+        assert!(!is_nfkc(&format!("{ascii}\u{fb01}{ascii}")), "ligature fi");
+        assert!(
+            !is_nfkc(&format!("{ascii}e\u{316}\u{301}\u{327}")),
+            "marks out of order"
+        );
+        assert!(is_nfkc(""));
+    }
 
     #[test]
     fn default_config_is_valid() {

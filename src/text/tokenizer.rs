@@ -34,16 +34,24 @@ pub fn tokenize(text: &str, mut emit: impl FnMut(&str)) {
         let (mut first, mut last, mut gap) = (usize::MAX, 0usize, false);
         let (mut underscore, mut non_ascii) = (false, false);
         while i < bytes.len() {
+            // A run of letters and digits in a tight loop: most bytes are in one.
+            let run = i;
+            while i < bytes.len() && BYTE_CLASS[usize::from(bytes[i])] == ALNUM {
+                i += 1;
+            }
+            if i > run {
+                if first == usize::MAX {
+                    first = run;
+                } else {
+                    gap = true;
+                }
+                last = i - 1;
+            }
+            if i >= bytes.len() {
+                break;
+            }
             match BYTE_CLASS[usize::from(bytes[i])] {
                 SPACE => break,
-                ALNUM => {
-                    if first == usize::MAX {
-                        first = i;
-                    } else if last + 1 != i {
-                        gap = true;
-                    }
-                    last = i;
-                }
                 UNDERSCORE => underscore = true,
                 NON_ASCII => non_ascii = true,
                 _ => {}
