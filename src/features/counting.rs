@@ -174,7 +174,7 @@ impl TermTable {
 
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(1 << 16);
-        let old = std::mem::replace(&mut self.slots, vec![TermSlot::default(); size]);
+        let old = std::mem::replace(&mut self.slots, huge_page_vec(size, TermSlot::default()));
         let mask = size - 1;
         for entry in old.into_iter().filter(|e| e.df > 0) {
             let mut slot = entry.hash as usize & mask;
@@ -202,6 +202,42 @@ impl TermTable {
         self.arena.get(start..end)
     }
 }
+
+/// A vector of `len` copies of `value` whose memory the kernel is asked to
+/// back with transparent huge pages, before it is first written.
+///
+/// The corpus table takes tens of megabytes and every lookup lands on a
+/// random page: with 4 KiB pages nearly each one also misses the TLB, which
+/// costs more under virtualisation. Analysing 20 Newsgroups for a
+/// vocabulary ran 7–9% faster with this advice (medians of 5, three
+/// interleaved pairs; `transparent_hugepage=madvise`, the common default).
+/// Advice only: other systems, or a kernel with THP off, give ordinary pages.
+fn huge_page_vec<T: Clone>(len: usize, value: T) -> Vec<T> {
+    let mut v = Vec::with_capacity(len);
+    advise_huge_pages(v.spare_capacity_mut());
+    v.resize(len, value);
+    v
+}
+
+#[cfg(target_os = "linux")]
+fn advise_huge_pages<T>(buffer: &mut [T]) {
+    const HUGE_PAGE: usize = 2 << 20;
+    let start = buffer.as_mut_ptr() as usize;
+    let end = start + std::mem::size_of_val(buffer);
+    let aligned = start.next_multiple_of(HUGE_PAGE);
+    if end >= aligned + HUGE_PAGE {
+        let len = (end - aligned) / HUGE_PAGE * HUGE_PAGE;
+        // SAFETY: [aligned, aligned + len) lies inside `buffer`, which is
+        // borrowed mutably; MADV_HUGEPAGE changes only how the kernel backs
+        // those pages, never their contents. A failure (no THP) is harmless.
+        unsafe {
+            libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages<T>(_buffer: &mut [T]) {}
 
 #[cfg(test)]
 mod tests {
