@@ -2,21 +2,24 @@
 //! summary. Binaries and the evaluation harness share it, so cross-validation
 //! trains exactly as `docclass-train` does.
 //!
-//! Steps: analyse every document once; if validation is on, fit on each
-//! training part and collect out-of-fold probabilities, tune per-topic
-//! thresholds on them (multi-label data) and measure held-out metrics; then
-//! fit the final model on all documents with those thresholds.
+//! Steps: analyse every document once; if a tuning grid is given, choose its
+//! best candidate by inner cross-validation on these documents ([`tune`]);
+//! if validation is on, fit on each training part and collect out-of-fold
+//! probabilities, tune per-topic thresholds on them (multi-label data) and
+//! measure held-out metrics; then fit the final model on all documents with
+//! those thresholds.
+
+pub mod tune;
 
 use crate::corpus::Document;
 use crate::eval::{self, Split};
 use crate::features::{
-    AnalyzedCorpus, CsrMatrix, FeatureError, FeatureMode, FeatureParams, FeatureSpace,
-    FittedFeatures,
+    AnalyzedCorpus, CsrMatrix, FeatureError, FeatureMode, FeatureParams, FeatureSpace, SparseVec,
 };
 use crate::model::{HeldOutMetrics, Model, ModelError, Provenance, TopicMeta};
 use crate::nb::{
-    fit_temperature, softmax_with_temperature, tune_thresholds_with_fallback, Decision, FittedNb,
-    LabelSets, NbError, NbParams, NbValidParams,
+    fit_temperature, softmax_with_temperature, tune_thresholds_with_fallback, Decision, LabelSets,
+    NbError, NbParams, NbValidParams,
 };
 use crate::text::{Analyzer, AnalyzerConfig, TextError};
 use linfa::dataset::DatasetBase;
@@ -24,6 +27,7 @@ use linfa::traits::Fit;
 use linfa::ParamGuard;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tune::{TuneError, TuneParams, TuningReport};
 
 /// Errors while training.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +63,8 @@ pub enum TrainError {
     Nb(#[from] NbError),
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error(transparent)]
+    Tune(#[from] TuneError),
 }
 
 pub type Result<T> = std::result::Result<T, TrainError>;
@@ -110,6 +116,7 @@ pub struct TopicSpec {
 /// | `decision` | `Auto` | argmax or per-topic thresholds |
 /// | `seed` | `42` | shuffles for splits |
 /// | `calibrate` | `true` | fit a probability temperature out of fold |
+/// | `tune` | nothing tuned | candidates chosen by inner CV, see [`TuneParams`] |
 /// | `topics` | from the labels, sorted | ids, names, exclusivity |
 /// | `created_at` | now | RFC 3339 time stored in the model |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,6 +130,12 @@ pub struct TrainOptions {
     /// Fit a probability temperature on out-of-fold scores (needs validation).
     #[serde(default)]
     pub calibrate: bool,
+    /// Candidates for NB variant, alpha, min_df and weighting, chosen by
+    /// inner cross-validation on the training documents before the final fit.
+    /// (Left out of the saved options when nothing is tuned, so such models
+    /// stay as they were.)
+    #[serde(default, skip_serializing_if = "TuneParams::is_inactive")]
+    pub tune: TuneParams,
     pub topics: Vec<TopicSpec>,
     #[serde(skip)]
     pub created_at: String,
@@ -138,6 +151,7 @@ impl Default for TrainOptions {
             decision: DecisionMode::Auto,
             seed: 42,
             calibrate: true,
+            tune: TuneParams::default(),
             topics: Vec::new(),
             created_at: String::new(),
         }
@@ -167,6 +181,8 @@ pub struct TrainSummary {
     pub thresholds: Option<Vec<f64>>,
     /// Probability temperature fitted out of fold (1 without validation).
     pub temperature: f64,
+    /// The tuning grid's scores and choice, when a grid was given.
+    pub tuning: Option<TuningReport>,
 }
 
 /// Progress callbacks: `analysed(n)` after each document, `stage(name)` at each step.
@@ -234,11 +250,12 @@ pub fn train(
     };
 
     let analyzer = Analyzer::new(options.analyzer.clone())?;
-    let text_min_df = match options.features.mode {
-        FeatureMode::Vocabulary { min_df, .. } => min_df,
-        FeatureMode::Hashing { .. } => 1,
-    };
     options.features.validate()?;
+    if options.tune.is_active() {
+        options.tune.validate(&options.features)?;
+    }
+    // Every min_df a tuning candidate may use must find its terms' text.
+    let text_min_df = options.tune.smallest_min_df(&options.features);
     let mut corpus = match options.features.mode {
         FeatureMode::Vocabulary { .. } => AnalyzedCorpus::new(text_min_df),
         FeatureMode::Hashing { bits } => AnalyzedCorpus::for_hashing(bits),
@@ -247,6 +264,28 @@ pub fn train(
         corpus.push(&analyzer, &d.full_text(), d.lang);
         progress.analysed(i + 1);
     }
+    let inputs = OutOfFoldInputs {
+        docs,
+        calibrate: options.calibrate,
+        corpus: &corpus,
+        labels: &labels,
+        splits: &splits,
+        use_thresholds,
+        exclusive: &exclusive,
+        topic_ids: &topic_ids,
+    };
+
+    let (tuned, tuning) = if options.tune.is_active() {
+        progress.stage("tuning");
+        let report = tune::select(options, &inputs, multi_label)?;
+        (
+            tune::apply(options, &report.chosen().candidate)?,
+            Some(report),
+        )
+    } else {
+        (options.clone(), None)
+    };
+    let options = &tuned;
 
     let OutOfFold {
         held_out,
@@ -263,16 +302,10 @@ pub fn train(
         }
     } else {
         progress.stage("validating");
-        out_of_fold(OutOfFoldInputs {
-            docs,
-            options,
-            corpus: &corpus,
-            labels: &labels,
-            splits: &splits,
-            use_thresholds,
-            exclusive: &exclusive,
-            topic_ids: &topic_ids,
-        })?
+        // A rare topic can be missing from a fold's training part.
+        let nb = [options.nb.allowing_empty_topics()];
+        let oof = fold_scores(&options.features, &nb, &corpus, &labels, &splits)?;
+        judge_out_of_fold(&inputs, oof.into_iter().next().unwrap_or_default())
     };
     let decision = match (&thresholds, use_thresholds) {
         (Some(t), true) => Decision::Thresholds {
@@ -311,6 +344,21 @@ pub fn train(
         held_out_by_language,
         thresholds,
         temperature,
+        tuning: tuning.clone(),
+    };
+    // The options as used (tuned values in place), and what tuning measured.
+    let options_json = match &tuning {
+        None => serde_json::to_string(options).unwrap_or_default(),
+        Some(t) => {
+            let mut value = serde_json::to_value(options).unwrap_or_default();
+            if let Some(obj) = value.as_object_mut() {
+                obj.insert(
+                    "tuning".to_string(),
+                    serde_json::to_value(t).unwrap_or_default(),
+                );
+            }
+            value.to_string()
+        }
     };
     let provenance = Provenance {
         created_at: options.created_at.clone(),
@@ -318,7 +366,7 @@ pub fn train(
         corpus_sha256: corpus_hash(docs),
         documents: docs.len() as u64,
         topic_documents: nb.data().topic_doc_counts.clone(),
-        train_options_json: serde_json::to_string(options).unwrap_or_default(),
+        train_options_json: options_json,
         held_out: held_out.map(|r| HeldOutMetrics {
             documents: r.documents,
             accuracy: r.accuracy,
@@ -340,16 +388,19 @@ pub fn train(
 }
 
 /// What validation measured and fitted.
-struct OutOfFold {
+pub(crate) struct OutOfFold {
     held_out: Option<eval::Report>,
     held_out_by_language: std::collections::BTreeMap<String, eval::Report>,
     thresholds: Option<Vec<f64>>,
     temperature: f64,
 }
 
-struct OutOfFoldInputs<'a> {
+/// What judging out-of-fold scores needs besides the scores.
+#[derive(Clone, Copy)]
+pub(crate) struct OutOfFoldInputs<'a> {
     docs: &'a [Document],
-    options: &'a TrainOptions,
+    /// Fit a probability temperature (see [`TrainOptions::calibrate`]).
+    calibrate: bool,
     corpus: &'a AnalyzedCorpus,
     labels: &'a LabelSets,
     splits: &'a [Split],
@@ -358,33 +409,61 @@ struct OutOfFoldInputs<'a> {
     topic_ids: &'a [String],
 }
 
-/// Fits on each split's training part and scores its test part, then fits
-/// the temperature and thresholds the final model keeps, and measures the
-/// held-out metrics (each fold decided with values fitted on the other folds).
-fn out_of_fold(inputs: OutOfFoldInputs<'_>) -> Result<OutOfFold> {
+/// Out-of-fold joint log-likelihoods of every document (`None` for one in no
+/// test part), one table per entry of `nbs`: on each split, the feature space
+/// is fitted on the training part once and serves every NB parameter set.
+pub(crate) fn fold_scores(
+    features: &FeatureParams,
+    nbs: &[NbValidParams],
+    corpus: &AnalyzedCorpus,
+    labels: &LabelSets,
+    splits: &[Split],
+) -> Result<Vec<Vec<Option<Vec<f64>>>>> {
+    let mut oof: Vec<Vec<Option<Vec<f64>>>> = vec![vec![None; corpus.len()]; nbs.len()];
+    for split in splits {
+        let fitted = FeatureSpace::fit(features, corpus, &split.train)?;
+        let x = CsrMatrix::from_rows(
+            fitted.space.n_features(),
+            split
+                .train
+                .iter()
+                .map(|&i| fitted.transform(&corpus.docs[i])),
+        );
+        let test: Vec<SparseVec> = split
+            .test
+            .iter()
+            .map(|&i| fitted.transform(&corpus.docs[i]))
+            .collect();
+        let dataset = DatasetBase::new(x, labels.subset(&split.train));
+        for (params, scores) in nbs.iter().zip(oof.iter_mut()) {
+            let nb = params.fit(&dataset)?;
+            for (&i, v) in split.test.iter().zip(&test) {
+                scores[i] = Some(nb.joint_log_likelihood(v)?);
+            }
+        }
+    }
+    Ok(oof)
+}
+
+/// From out-of-fold scores (see [`fold_scores`]): fits the temperature and
+/// thresholds the final model keeps, and measures the held-out metrics (each
+/// fold decided with values fitted on the other folds).
+pub(crate) fn judge_out_of_fold(
+    inputs: &OutOfFoldInputs<'_>,
+    oof: Vec<Option<Vec<f64>>>,
+) -> OutOfFold {
     let OutOfFoldInputs {
         docs,
-        options,
+        calibrate: fit_temperature_out_of_fold,
         corpus,
         labels,
         splits,
         use_thresholds,
         exclusive,
         topic_ids,
-    } = inputs;
+    } = *inputs;
     let mut held_out_by_language = std::collections::BTreeMap::new();
     let mut thresholds = None;
-    // Out-of-fold joint log-likelihoods: probabilities need a temperature first.
-    let mut oof: Vec<Option<Vec<f64>>> = vec![None; docs.len()];
-    // A rare topic can be missing from a fold's training part.
-    let mut fold_options = options.clone();
-    fold_options.nb = options.nb.allowing_empty_topics();
-    for split in splits {
-        let (features, nb) = fit_subset(&fold_options, corpus, labels, &split.train)?;
-        for &i in &split.test {
-            oof[i] = Some(nb.joint_log_likelihood(&features.transform(&corpus.docs[i]))?);
-        }
-    }
     let scored: Vec<usize> = (0..docs.len()).filter(|&i| oof[i].is_some()).collect();
     let scores: Vec<Vec<f64>> = scored.iter().filter_map(|&i| oof[i].clone()).collect();
     let gold = labels.subset(&scored);
@@ -394,7 +473,7 @@ fn out_of_fold(inputs: OutOfFoldInputs<'_>) -> Result<OutOfFold> {
             gold.n_topics,
             rows.iter().map(|&k| gold.labels[k].clone()).collect(),
         );
-        let t = if options.calibrate {
+        let t = if fit_temperature_out_of_fold {
             fit_temperature(&s, &g)
         } else {
             1.0
@@ -475,29 +554,12 @@ fn out_of_fold(inputs: OutOfFoldInputs<'_>) -> Result<OutOfFold> {
         let p: Vec<Vec<usize>> = rows.iter().map(|&k| predicted[k].clone()).collect();
         held_out_by_language.insert(lang.to_string(), eval::evaluate(&g, &p, topic_ids));
     }
-    Ok(OutOfFold {
+    OutOfFold {
         held_out: Some(held_out),
         held_out_by_language,
         thresholds,
         temperature,
-    })
-}
-
-/// Fits the feature space and NB on the documents `rows`.
-fn fit_subset(
-    options: &TrainOptions,
-    corpus: &AnalyzedCorpus,
-    labels: &LabelSets,
-    rows: &[usize],
-) -> Result<(FittedFeatures, FittedNb)> {
-    let features = FeatureSpace::fit(&options.features, corpus, rows)?;
-    let x = CsrMatrix::from_rows(
-        features.space.n_features(),
-        rows.iter().map(|&i| features.transform(&corpus.docs[i])),
-    );
-    let dataset = DatasetBase::new(x, labels.subset(rows));
-    let nb = options.nb.fit(&dataset)?;
-    Ok((features, nb))
+    }
 }
 
 /// The declared topics, or (none declared) one per label, sorted by id.

@@ -572,6 +572,7 @@ fn default_model_options() -> TrainOptions {
         seed: 42,
         // --no-calibration: chosen by cross-validated macro-F1 (models/README.md).
         calibrate: false,
+        tune: Default::default(),
         topics,
         created_at: "2026-11-29T00:00:00Z".to_string(),
     }

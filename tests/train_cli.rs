@@ -75,6 +75,11 @@ fn temp_files(dir: &Path) -> Vec<String> {
 
 /// Trains quietly on `input` with a fixed seed and time; returns the output.
 fn train_quiet(input: &Path, output: &Path, extra: &[&str]) -> Output {
+    train_seed_7(input, output, &[&["-q"], extra].concat())
+}
+
+/// `docclass-train -i INPUT -o OUTPUT --seed 7 --created-at ... EXTRA`.
+fn train_seed_7(input: &Path, output: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "-i",
         s(input),
@@ -84,7 +89,6 @@ fn train_quiet(input: &Path, output: &Path, extra: &[&str]) -> Output {
         "7",
         "--created-at",
         CREATED_AT,
-        "-q",
     ];
     args.extend_from_slice(extra);
     run(TRAIN, &args, &[])
@@ -374,6 +378,107 @@ fn no_validation_summary() {
         .provenance
         .held_out
         .is_none());
+}
+
+#[test]
+fn tuning_prints_every_candidate_and_stores_the_choice() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(6));
+    let model_path = dir.path().join("m.model");
+    let card = dir.path().join("card.json");
+    let o = train_seed_7(
+        &input,
+        &model_path,
+        &[
+            "--card",
+            s(&card),
+            "--no-validation",
+            "--tune-alpha",
+            "0.1,1",
+            "--tune-nb",
+            "complement,multinomial",
+            "--tune-folds",
+            "3",
+        ],
+    );
+    assert_success(&o);
+    let out = stdout(&o);
+    assert!(
+        out.contains("tuned by 3-fold CV on the training documents (seed 7), by accuracy"),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("* ")).count(),
+        1,
+        "{out}"
+    );
+    let rows = out
+        .lines()
+        .filter(|l| l.contains(" complement ") || l.contains(" multinomial "));
+    assert_eq!(rows.count(), 4, "{out}");
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&card).unwrap()).unwrap();
+    let tuning = &card["summary"]["tuning"];
+    assert_eq!(tuning["candidates"].as_array().unwrap().len(), 4);
+    let chosen = &tuning["candidates"][tuning["chosen"].as_u64().unwrap() as usize];
+    let model = Model::load(&model_path).unwrap();
+    let stored: serde_json::Value =
+        serde_json::from_str(&model.data().provenance.train_options_json).unwrap();
+    assert_eq!(stored["nb"]["alpha"], chosen["alpha"]);
+    assert_eq!(stored["tuning"], *tuning);
+}
+
+#[test]
+fn bad_tuning_lists_are_clear_errors() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(6));
+    let output = dir.path().join("m.model");
+    for (flag, value, message) in [
+        (
+            "--tune-alpha",
+            "",
+            "error: no alpha candidates given: list at least one value, or do not tune alpha",
+        ),
+        (
+            "--tune-alpha",
+            "0.1,abc",
+            "error: --tune-alpha: \"abc\": not a number",
+        ),
+        (
+            "--tune-alpha",
+            "0.1,0",
+            "error: alpha candidate 0 is invalid: alpha must be a finite number > 0",
+        ),
+        (
+            "--tune-alpha",
+            "inf",
+            "error: alpha candidate inf is invalid: alpha must be a finite number > 0",
+        ),
+        (
+            "--tune-min-df",
+            "0,2",
+            "error: min_df candidate 0 is invalid: min_df must be at least 1",
+        ),
+        (
+            "--tune-nb",
+            "bayes",
+            "error: --tune-nb: \"bayes\": invalid variant: bayes",
+        ),
+        (
+            "--tune-weighting",
+            "tfidf",
+            "error: --tune-weighting: \"tfidf\": unknown weighting",
+        ),
+    ] {
+        let o = train_quiet(&input, &output, &[flag, value]);
+        assert_failure(&o);
+        assert!(
+            stderr(&o).starts_with(message),
+            "{flag} {value:?}: {}",
+            stderr(&o)
+        );
+    }
+    assert!(!output.exists());
 }
 
 // ------------------------------------------------------------ bad input

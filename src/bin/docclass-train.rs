@@ -6,6 +6,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use common::{InputArgs, TrainArgs};
 use docclass::model::rfc3339_utc;
+use docclass::nb::NbVariant;
+use docclass::train::tune::{weighting_name, TuningReport};
 use docclass::train::{self, Progress, TrainOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -165,6 +167,9 @@ fn run(cli: Cli) -> Result<()> {
             ),
             None => println!("no validation (--no-validation)"),
         }
+        if let Some(t) = &summary.tuning {
+            print_tuning(t);
+        }
         if summary.held_out_by_language.len() > 1 {
             for (lang, r) in &summary.held_out_by_language {
                 println!(
@@ -175,6 +180,37 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The tuning table: every candidate's inner-CV scores, the chosen one starred.
+fn print_tuning(t: &TuningReport) {
+    println!(
+        "tuned by {}-fold CV on the training documents (seed {}), by {}; chosen: *",
+        t.folds,
+        t.seed,
+        t.metric.name()
+    );
+    println!(
+        "  {:<12} {:>8} {:>6} {:<11} {:>8} {:>8} {:>8}",
+        "nb", "alpha", "min_df", "weighting", "accuracy", "macro-F1", "micro-F1"
+    );
+    for (i, s) in t.candidates.iter().enumerate() {
+        let c = &s.candidate;
+        let variant = match c.nb {
+            NbVariant::Multinomial => "multinomial",
+            NbVariant::Complement => "complement",
+        };
+        println!(
+            "{} {variant:<12} {:>8} {:>6} {:<11} {:>8.4} {:>8.4} {:>8.4}",
+            if i == t.chosen { "*" } else { " " },
+            c.alpha,
+            c.min_df.map_or("-".to_string(), |m| m.to_string()),
+            weighting_name(c.weighting),
+            s.accuracy,
+            s.macro_f1,
+            s.micro_f1
+        );
+    }
 }
 
 fn main() -> ExitCode {

@@ -204,3 +204,34 @@ impl Corpus {
         out
     }
 }
+
+/// Small corpora for the unit tests of the layers above.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Document;
+
+    /// Six words of a "war" topic and six of a "money" topic.
+    pub(crate) const TOPIC_WORDS: [[&str; 6]; 2] = [
+        [
+            "army",
+            "troops",
+            "rebels",
+            "artillery",
+            "militia",
+            "soldiers",
+        ],
+        ["bank", "markets", "budget", "exports", "stocks", "currency"],
+    ];
+
+    /// Document `d{i}` in English with these labels and text.
+    pub(crate) fn doc(i: usize, labels: &[&str], text: &str) -> Document {
+        Document {
+            id: format!("d{i}"),
+            title: None,
+            text: text.to_string(),
+            labels: labels.iter().map(|s| s.to_string()).collect(),
+            lang: Some(crate::text::Lang::En),
+            split: None,
+        }
+    }
+}

@@ -206,31 +206,11 @@ pub fn cross_validate_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::corpus::testing::{doc, TOPIC_WORDS};
     use crate::train::Validation;
 
-    fn doc(i: usize, labels: &[&str], text: &str) -> Document {
-        Document {
-            id: format!("d{i}"),
-            title: None,
-            text: text.to_string(),
-            labels: labels.iter().map(|s| s.to_string()).collect(),
-            lang: Some(crate::text::Lang::En),
-            split: None,
-        }
-    }
-
     fn corpus() -> Vec<Document> {
-        let words = [
-            [
-                "army",
-                "troops",
-                "rebels",
-                "artillery",
-                "militia",
-                "soldiers",
-            ],
-            ["bank", "markets", "budget", "exports", "stocks", "currency"],
-        ];
+        let words = TOPIC_WORDS;
         (0..20)
             .map(|i| {
                 let t = i % 2;

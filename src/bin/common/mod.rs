@@ -9,6 +9,7 @@ use docclass::corpus::{Corpus, Format, ReadOptions};
 use docclass::features::{FeatureMode, FeatureParams, Weighting};
 use docclass::nb::{ClassPriors, NbParams, NbVariant};
 use docclass::text::{AnalyzerConfig, CharNgrams, FilterConfig, Lang};
+use docclass::train::tune::{parse_weighting, TuneMetric, TuneParams};
 use docclass::train::{DecisionMode, TopicSpec, TrainOptions, Validation};
 use linfa::ParamGuard;
 use std::path::PathBuf;
@@ -80,6 +81,14 @@ impl InputArgs {
 pub enum Variant {
     Multinomial,
     Complement,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TuneMetricArg {
+    Auto,
+    Accuracy,
+    MicroF1,
+    MacroF1,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -186,6 +195,42 @@ pub struct TrainArgs {
     /// temperature on out-of-fold scores.
     #[arg(long)]
     pub no_calibration: bool,
+
+    // --- tuning by inner cross-validation on the training documents ---
+    /// Alpha candidates, comma-separated (e.g. 0.02,0.05,0.1,0.2,0.5,1): the one with the best inner-CV score replaces --alpha.
+    #[arg(long, value_name = "LIST", help_heading = "Tuning")]
+    pub tune_alpha: Option<String>,
+    /// NB variant candidates, comma-separated (complement,multinomial); replaces --nb.
+    #[arg(long, value_name = "LIST", help_heading = "Tuning")]
+    pub tune_nb: Option<String>,
+    /// min_df candidates, comma-separated (e.g. 1,2,3); replaces --min-df.
+    #[arg(long, value_name = "LIST", help_heading = "Tuning")]
+    pub tune_min_df: Option<String>,
+    /// Weighting candidates, comma-separated: `raw`, or log, idf, l2 joined by `+` (e.g. log+idf+l2,log+l2); replaces --no-sublinear-tf, --no-idf, --no-l2.
+    #[arg(long, value_name = "LIST", help_heading = "Tuning")]
+    pub tune_weighting: Option<String>,
+    /// Stratified folds of the tuning cross-validation (seeded by --seed).
+    #[arg(long, default_value_t = 5, value_name = "K", help_heading = "Tuning")]
+    pub tune_folds: u32,
+    /// Score the candidates are ranked by: auto is accuracy for single-label data, micro-F1 for multi-label data.
+    #[arg(long, value_enum, default_value_t = TuneMetricArg::Auto, help_heading = "Tuning")]
+    pub tune_metric: TuneMetricArg,
+}
+
+/// Parses a comma-separated candidate list given to `flag`; an empty list
+/// stays empty (training reports it).
+fn candidates<T>(
+    flag: &str,
+    list: Option<&String>,
+    parse: impl Fn(&str) -> std::result::Result<T, String>,
+) -> Result<Option<Vec<T>>> {
+    let Some(list) = list else { return Ok(None) };
+    list.split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| parse(v).map_err(|e| anyhow::anyhow!("{flag}: {v:?}: {e}")))
+        .collect::<Result<Vec<T>>>()
+        .map(Some)
 }
 
 impl TrainArgs {
@@ -287,6 +332,34 @@ impl TrainArgs {
                 None => bail!("--exclusive-topic {id:?} is not in the topics file"),
             }
         }
+        let tune = TuneParams {
+            alpha: candidates("--tune-alpha", self.tune_alpha.as_ref(), |v| {
+                v.parse::<f64>().map_err(|_| "not a number".to_string())
+            })?,
+            nb: candidates(
+                "--tune-nb",
+                self.tune_nb.as_ref(),
+                |v| match Variant::from_str(v, true)? {
+                    Variant::Multinomial => Ok(NbVariant::Multinomial),
+                    Variant::Complement => Ok(NbVariant::Complement),
+                },
+            )?,
+            min_df: candidates("--tune-min-df", self.tune_min_df.as_ref(), |v| {
+                v.parse::<u32>()
+                    .map_err(|_| "not a whole number".to_string())
+            })?,
+            weighting: candidates("--tune-weighting", self.tune_weighting.as_ref(), |v| {
+                parse_weighting(v).map_err(|e| e.to_string())
+            })?,
+            folds: self.tune_folds,
+            metric: match self.tune_metric {
+                TuneMetricArg::Auto => TuneMetric::Auto,
+                TuneMetricArg::Accuracy => TuneMetric::Accuracy,
+                TuneMetricArg::MicroF1 => TuneMetric::MicroF1,
+                TuneMetricArg::MacroF1 => TuneMetric::MacroF1,
+            },
+        };
+        tune.validate(&features)?;
         Ok(TrainOptions {
             analyzer,
             features,
@@ -295,6 +368,7 @@ impl TrainArgs {
             decision,
             seed: self.seed,
             calibrate: !self.no_calibration,
+            tune,
             topics,
             created_at: String::new(),
         })
