@@ -5,7 +5,7 @@
 //! has already mixed, so neither hashes again. Measured on 20 Newsgroups
 //! (about 1.1 million distinct terms, 3 million document–term pairs), the
 //! corpus table's cache misses were training's largest cost: its slots hold
-//! hash, frequency and text index together (one miss per lookup), and a
+//! hash, document frequency and id together (one miss per lookup), and a
 //! document's terms are touched all at once before they are counted, so their
 //! misses overlap instead of following one another.
 
