@@ -14,7 +14,7 @@ pub mod tune;
 use crate::corpus::Document;
 use crate::eval::{self, Split};
 use crate::features::{
-    AnalyzedCorpus, CsrMatrix, FeatureError, FeatureMode, FeatureParams, FeatureSpace, SparseVec,
+    AnalyzedCorpus, FeatureError, FeatureMode, FeatureParams, FeatureSpace, SparseVec,
 };
 use crate::model::{HeldOutMetrics, Model, ModelError, Provenance, TopicMeta};
 use crate::nb::{
@@ -323,10 +323,7 @@ pub fn train(
     progress.stage("fitting");
     let all: Vec<usize> = (0..docs.len()).collect();
     let features = FeatureSpace::fit(&options.features, &corpus, &all)?;
-    let x = CsrMatrix::from_rows(
-        features.space.n_features(),
-        corpus.docs.iter().map(|d| features.transform(d)),
-    );
+    let x = features.matrix(&corpus, &all);
     let space = features.into_space();
     let distinct_terms = corpus.distinct_terms();
     // The analysed corpus is the largest structure; free it before the
@@ -422,13 +419,7 @@ pub(crate) fn fold_scores(
     let mut oof: Vec<Vec<Option<Vec<f64>>>> = vec![vec![None; corpus.len()]; nbs.len()];
     for split in splits {
         let fitted = FeatureSpace::fit(features, corpus, &split.train)?;
-        let x = CsrMatrix::from_rows(
-            fitted.space.n_features(),
-            split
-                .train
-                .iter()
-                .map(|&i| fitted.transform(&corpus.docs[i])),
-        );
+        let x = fitted.matrix(corpus, &split.train);
         let test: Vec<SparseVec> = split
             .test
             .iter()

@@ -1,6 +1,6 @@
 //! The fitted feature space: term hash → feature id, plus IDF weights.
 use super::counting::{DocCounter, TermTable};
-use super::{FeatureError, FeatureMode, FeatureParams, Result, SparseVec, Weighting};
+use super::{CsrMatrix, FeatureError, FeatureMode, FeatureParams, Result, SparseVec, Weighting};
 use crate::text::{Analyzer, Lang};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -445,6 +445,14 @@ impl FittedFeatures {
         };
         self.space.weigh(&mut v);
         v
+    }
+
+    /// The weighted vectors of the corpus documents `rows`, as a matrix.
+    pub fn matrix(&self, corpus: &AnalyzedCorpus, rows: &[usize]) -> CsrMatrix {
+        CsrMatrix::from_rows(
+            self.space.n_features(),
+            rows.iter().map(|&i| self.transform(&corpus.docs[i])),
+        )
     }
 
     pub fn into_space(self) -> FeatureSpace {
