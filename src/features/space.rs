@@ -1,7 +1,7 @@
 //! The fitted feature space: term hash → feature id, plus IDF weights.
 use super::counting::{DocCounter, TermTable};
 use super::{CsrMatrix, FeatureError, FeatureMode, FeatureParams, Result, SparseVec, Weighting};
-use crate::text::{Analyzer, Lang};
+use crate::text::{Analyzer, Lang, PayloadKeys};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -179,7 +179,12 @@ pub struct FeatureSpace {
     // Shared with the model's `ModelData`, so a model holds one copy.
     data: Arc<FeatureSpaceData>,
     lookup: HashIndex<u32>,
+    /// Where serving's per-thread memo keeps each word's feature id.
+    memo_keys: PayloadKeys,
 }
+
+/// The memo payload of a word that is not a feature.
+const NOT_A_FEATURE: u32 = u32::MAX - 2;
 
 impl FeatureSpace {
     /// Fits the vocabulary (or hashing space) and IDF on the documents `subset`
@@ -337,7 +342,11 @@ impl FeatureSpace {
                 }
             }
         }
-        Ok(Self { data, lookup })
+        Ok(Self {
+            data,
+            lookup,
+            memo_keys: PayloadKeys::new(),
+        })
     }
 
     pub fn data(&self) -> &FeatureSpaceData {
@@ -378,9 +387,12 @@ impl FeatureSpace {
         scratch: &mut Vec<u32>,
     ) -> (Lang, SparseVec) {
         scratch.clear();
-        let lang = analyzer.analyze_hashes(text, hint, |h| {
-            if let Some(f) = self.feature_of(h) {
-                scratch.push(f);
+        let resolve = |h| self.feature_of(h).unwrap_or(NOT_A_FEATURE);
+        let lang = analyzer.analyze_resolved(text, hint, &self.memo_keys, resolve, |h, word| {
+            // A word's feature comes from the memo; n-grams are looked up.
+            match word.or_else(|| self.feature_of(h)) {
+                Some(NOT_A_FEATURE) | None => {}
+                Some(f) => scratch.push(f),
             }
         });
         let mut v = SparseVec::from_ids(scratch);

@@ -12,12 +12,16 @@
 //! thread), enough for the distinct word forms of a few thousand news
 //! articles (BBC News cut to 1 KB has about 24,000) without the conflict
 //! misses of a direct-mapped table. The filtered text lives in a separate
-//! array that only training reads. [`TokenMemo::prefetch`] touches a
+//! array that only training reads. A slot also holds a 32-bit payload for
+//! whoever owns its chain id: serving stores the unigram's feature id there
+//! (under ids from [`fresh_chain_ids`], one set per feature space), so a hit
+//! also skips the feature lookup. [`TokenMemo::prefetch`] touches a
 //! document's sets before they are read, so their cache misses overlap. A
 //! miss runs the chain and replaces an entry of the set. Tokens longer than
 //! [`INLINE`] bytes bypass the memo.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 /// Longest raw (and filtered) token kept, in bytes.
@@ -26,8 +30,11 @@ pub(crate) const INLINE: usize = 15;
 const SET_BITS: u32 = 14;
 /// Slots per set.
 const WAYS: usize = 4;
-/// `text_len` of a slot whose token the chain drops.
-const DROPPED: u8 = u8::MAX;
+/// `payload` of a slot whose token the chain drops.
+const DROPPED: u32 = u32::MAX;
+/// `payload` of a kept token when the chain's user stores none (and the
+/// value callers get back for "no payload").
+pub(crate) const NO_PAYLOAD: u32 = u32::MAX - 1;
 
 /// A raw token of up to [`INLINE`] bytes, zero-padded, with its length in
 /// the last byte: compared and hashed as two words, with no loop.
@@ -50,6 +57,7 @@ fn pack(raw: &[u8]) -> Option<PackedToken> {
     Some([word(lo), word(hi)])
 }
 
+/// One slot: 32 bytes, so a set of four is two cache lines.
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
 struct Slot {
@@ -57,36 +65,87 @@ struct Slot {
     hash: u64,
     /// The chain (and language) the entry belongs to; 0 for an empty slot.
     chain: u32,
-    text_len: u8,
+    /// What the chain's user stored with the kept token (a feature id), or
+    /// [`NO_PAYLOAD`], or [`DROPPED`].
+    payload: u32,
 }
 
 const EMPTY: Slot = Slot {
     raw: [0; 2],
     hash: 0,
     chain: 0,
-    text_len: 0,
+    payload: 0,
 };
 
 /// What the memo knows about a raw token.
 pub(crate) enum Memoized<'a> {
     /// The chain keeps the token as `text` (UTF-8: it was put in as a
-    /// `str`), whose term hash is `hash`.
-    Kept { hash: u64, text: &'a [u8] },
+    /// `str`), whose term hash is `hash`, stored with `payload`.
+    Kept {
+        hash: u64,
+        payload: u32,
+        text: &'a [u8],
+    },
     /// The chain drops the token.
     Dropped,
 }
 
+/// A raw token's place in the memo, computed once per token: the prefetch
+/// pass and the lookup share it.
+#[derive(Clone, Copy)]
+pub(crate) struct Probe {
+    raw: PackedToken,
+    /// The set's first slot; `u32::MAX` for a token too long to memoize.
+    first: u32,
+    /// The way a new entry replaces when the set is full.
+    victim: u32,
+}
+
+impl Probe {
+    #[inline]
+    pub(crate) fn new(chain: u32, raw: &[u8]) -> Probe {
+        match pack(raw) {
+            Some(raw) => {
+                const K: u64 = 0x9e37_79b9_7f4a_7c15;
+                let mixed = (raw[0] ^ u64::from(chain))
+                    .wrapping_mul(K)
+                    .rotate_left(29)
+                    .wrapping_add(raw[1])
+                    .wrapping_mul(K);
+                let set = (mixed >> (64 - SET_BITS)) as u32;
+                Probe {
+                    raw,
+                    first: set * WAYS as u32,
+                    victim: (mixed >> 8) as u32 % WAYS as u32,
+                }
+            }
+            None => Probe {
+                raw: [0; 2],
+                first: u32::MAX,
+                victim: 0,
+            },
+        }
+    }
+
+    #[inline]
+    fn slots(&self) -> Option<std::ops::Range<usize>> {
+        let first = usize::try_from(self.first).ok()?;
+        (self.first != u32::MAX).then(|| first..first + WAYS)
+    }
+}
+
 pub(crate) struct TokenMemo {
     slots: Vec<Slot>,
-    /// The filtered text of each slot.
-    texts: Vec<[u8; INLINE]>,
+    /// The filtered text of each slot, with its length in the last byte.
+    /// Only training reads it.
+    texts: Vec<[u8; INLINE + 1]>,
 }
 
 impl TokenMemo {
     fn new() -> TokenMemo {
         TokenMemo {
             slots: vec![EMPTY; WAYS << SET_BITS],
-            texts: vec![[0; INLINE]; WAYS << SET_BITS],
+            texts: vec![[0; INLINE + 1]; WAYS << SET_BITS],
         }
     }
 }
@@ -109,6 +168,11 @@ pub(crate) fn with_memo<R>(f: impl FnOnce(Option<&mut TokenMemo>) -> R) -> R {
 /// sharing entries. The registry only grows by distinct analyzer configs.
 static CHAINS: Mutex<Vec<(u64, &'static str)>> = Mutex::new(Vec::new());
 
+/// Ids from this value on are handed out by [`fresh_chain_ids`], never by
+/// the registry.
+const FRESH_IDS_FROM: u32 = 1 << 31;
+static NEXT_FRESH_ID: AtomicU32 = AtomicU32::new(FRESH_IDS_FROM);
+
 /// The memo id (never 0) of a chain in one language.
 pub(crate) fn chain_id(chain_fingerprint: u64, lang_code: &'static str) -> u32 {
     let mut chains = CHAINS
@@ -124,83 +188,91 @@ pub(crate) fn chain_id(chain_fingerprint: u64, lang_code: &'static str) -> u32 {
             chains.len() - 1
         }
     };
-    u32::try_from(position + 1).unwrap_or(u32::MAX)
+    u32::try_from(position + 1)
+        .unwrap_or(u32::MAX)
+        .min(FRESH_IDS_FROM - 1)
+}
+
+/// `N` memo ids no other caller ever gets, for entries whose payload only
+/// one owner understands; `None` once the id space is used up.
+pub(crate) fn fresh_chain_ids<const N: usize>() -> Option<[u32; N]> {
+    let n = u32::try_from(N).ok()?;
+    let first = NEXT_FRESH_ID.fetch_add(n, Ordering::Relaxed);
+    // Wrapped past u32::MAX (back below FRESH_IDS_FROM), or about to: never
+    // hand out an id twice.
+    if first < FRESH_IDS_FROM || first > u32::MAX - n {
+        NEXT_FRESH_ID.store(u32::MAX, Ordering::Relaxed);
+        return None;
+    }
+    Some(std::array::from_fn(|i| first + i as u32))
 }
 
 impl TokenMemo {
-    /// The token's set (its first slot) and a few more hash bits that choose
-    /// which way a new entry replaces.
-    #[inline]
-    fn set_of(chain: u32, raw: &PackedToken) -> (usize, usize) {
-        const K: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mixed = (raw[0] ^ u64::from(chain))
-            .wrapping_mul(K)
-            .rotate_left(29)
-            .wrapping_add(raw[1])
-            .wrapping_mul(K);
-        let set = (mixed >> (64 - SET_BITS)) as usize;
-        (set * WAYS, (mixed >> 8) as usize % WAYS)
-    }
-
-    /// Touches the sets of `tokens` (byte ranges of `text`) so that their
-    /// cache misses are in flight together, before the lookups need them.
-    pub(crate) fn prefetch(&self, chain: u32, text: &str, tokens: &[(usize, usize)]) {
+    /// Touches the sets of `probes` so that their cache misses are in flight
+    /// together, before the lookups need them.
+    pub(crate) fn prefetch<'p>(&self, probes: impl Iterator<Item = &'p Probe>) {
         let mut touched = 0u64;
-        for &(start, end) in tokens {
-            if let Some(raw) = text.as_bytes().get(start..end).and_then(pack) {
-                let (first, _) = Self::set_of(chain, &raw);
-                touched ^= self.slots[first].hash;
+        for probe in probes {
+            if let Some(slot) = self.slots.get(probe.first as usize) {
+                touched ^= slot.hash;
             }
         }
         std::hint::black_box(touched);
     }
 
-    /// The memoized outcome for `raw` under `chain`, if any.
+    /// The memoized outcome for the token of `probe` under `chain`, if any.
     #[inline]
-    pub(crate) fn get(&self, chain: u32, raw: &str) -> Option<Memoized<'_>> {
-        let raw = pack(raw.as_bytes())?;
-        let (first, _) = Self::set_of(chain, &raw);
-        let way = self.slots[first..first + WAYS]
+    pub(crate) fn get(&self, chain: u32, probe: &Probe) -> Option<Memoized<'_>> {
+        let range = probe.slots()?;
+        let set = self.slots.get(range.clone())?;
+        let way = set
             .iter()
-            .position(|slot| slot.chain == chain && slot.raw == raw)?;
-        let slot = &self.slots[first + way];
-        if slot.text_len == DROPPED {
+            .position(|slot| slot.chain == chain && slot.raw == probe.raw)?;
+        let slot = &set[way];
+        if slot.payload == DROPPED {
             return Some(Memoized::Dropped);
         }
+        let text = self.texts.get(range.start + way)?;
         Some(Memoized::Kept {
             hash: slot.hash,
-            text: &self.texts[first + way][..usize::from(slot.text_len)],
+            payload: slot.payload,
+            text: &text[..usize::from(text[INLINE]).min(INLINE)],
         })
     }
 
-    /// Records that the chain turns `raw` into `kept` (text and term hash),
-    /// or drops it when `kept` is `None`. Tokens too long for a slot are not
-    /// recorded.
+    /// Records that the chain turns the token of `probe` into `kept` (text,
+    /// term hash and payload), or drops it when `kept` is `None`. Tokens too
+    /// long for a slot are not recorded.
     #[inline]
-    pub(crate) fn put(&mut self, chain: u32, raw: &str, kept: Option<(&str, u64)>) {
-        let Some(raw) = pack(raw.as_bytes()) else {
+    pub(crate) fn put(&mut self, chain: u32, probe: &Probe, kept: Option<(&str, u64, u32)>) {
+        let Some(range) = probe.slots() else {
             return;
         };
-        if kept.is_some_and(|(text, _)| text.len() > INLINE) {
+        if kept.is_some_and(|(text, _, _)| text.len() > INLINE) {
             return;
         }
-        let (first, victim) = Self::set_of(chain, &raw);
-        let set = &self.slots[first..first + WAYS];
+        let Some(set) = self.slots.get_mut(range.clone()) else {
+            return;
+        };
         // An empty way if there is one, otherwise a pseudo-random one.
         let way = set
             .iter()
             .position(|slot| slot.chain == 0)
-            .unwrap_or(victim);
-        let slot = &mut self.slots[first + way];
+            .unwrap_or(probe.victim as usize);
+        let slot = &mut set[way];
         slot.chain = chain;
-        slot.raw = raw;
+        slot.raw = probe.raw;
         match kept {
-            Some((text, hash)) => {
-                slot.text_len = text.len() as u8;
+            Some((text, hash, payload)) => {
                 slot.hash = hash;
-                self.texts[first + way][..text.len()].copy_from_slice(text.as_bytes());
+                // A payload equal to the dropped marker would read as dropped.
+                slot.payload = payload.min(NO_PAYLOAD);
+                if let Some(stored) = self.texts.get_mut(range.start + way) {
+                    stored[..text.len()].copy_from_slice(text.as_bytes());
+                    stored[INLINE] = text.len() as u8;
+                }
             }
-            None => slot.text_len = DROPPED,
+            None => slot.payload = DROPPED,
         }
     }
 }
@@ -213,29 +285,47 @@ mod tests {
         TokenMemo::new()
     }
 
+    fn get<'m>(m: &'m TokenMemo, chain: u32, raw: &str) -> Option<Memoized<'m>> {
+        m.get(chain, &Probe::new(chain, raw.as_bytes()))
+    }
+
+    fn put(m: &mut TokenMemo, chain: u32, raw: &str, kept: Option<(&str, u64, u32)>) {
+        m.put(chain, &Probe::new(chain, raw.as_bytes()), kept);
+    }
+
     #[test]
     fn remembers_kept_and_dropped_tokens_per_key() {
         let mut m = memo();
         let (en, fr) = (chain_id(7, "en"), chain_id(7, "fr"));
         assert_ne!(en, fr);
         assert_eq!(chain_id(7, "en"), en);
-        assert!(m.get(en, "Armies").is_none());
-        m.put(en, "Armies", Some(("armi", 42)));
-        m.put(en, "the", None);
+        assert!(get(&m, en, "Armies").is_none());
+        put(&mut m, en, "Armies", Some(("armi", 42, 9)));
+        put(&mut m, en, "the", None);
         assert!(matches!(
-            m.get(en, "Armies"),
+            get(&m, en, "Armies"),
             Some(Memoized::Kept {
                 hash: 42,
+                payload: 9,
                 text: b"armi"
             })
         ));
-        assert!(matches!(m.get(en, "the"), Some(Memoized::Dropped)));
+        assert!(matches!(get(&m, en, "the"), Some(Memoized::Dropped)));
         // Another language (or chain) never sees the entry.
-        assert!(m.get(fr, "Armies").is_none());
-        assert!(m.get(en, "Armie").is_none());
+        assert!(get(&m, fr, "Armies").is_none());
+        assert!(get(&m, en, "Armie").is_none());
         // Zero padding never makes a prefix match.
-        m.put(en, "a", Some(("a", 1)));
-        assert!(m.get(en, "a\0").is_none());
+        put(&mut m, en, "a", Some(("a", 1, NO_PAYLOAD)));
+        assert!(get(&m, en, "a\0").is_none());
+        // A payload that would read as "dropped" is stored as no payload.
+        put(&mut m, en, "b", Some(("b", 2, u32::MAX)));
+        assert!(matches!(
+            get(&m, en, "b"),
+            Some(Memoized::Kept {
+                payload: NO_PAYLOAD,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -243,9 +333,18 @@ mod tests {
         let mut m = memo();
         let key = chain_id(1, "en");
         let long = "x".repeat(INLINE + 1);
-        m.put(key, &long, Some(("x", 1)));
-        assert!(m.get(key, &long).is_none());
-        m.put(key, "short", Some((&long, 1)));
-        assert!(m.get(key, "short").is_none());
+        put(&mut m, key, &long, Some(("x", 1, 0)));
+        assert!(get(&m, key, &long).is_none());
+        put(&mut m, key, "short", Some((&long, 1, 0)));
+        assert!(get(&m, key, "short").is_none());
+    }
+
+    #[test]
+    fn fresh_ids_are_never_registry_ids_or_repeated() {
+        let a: [u32; 4] = fresh_chain_ids().expect("ids left");
+        let b: [u32; 4] = fresh_chain_ids().expect("ids left");
+        assert!(a.iter().chain(&b).all(|&id| id >= FRESH_IDS_FROM));
+        assert!(a.iter().all(|id| !b.contains(id)));
+        assert!(chain_id(99, "en") < FRESH_IDS_FROM);
     }
 }

@@ -16,6 +16,8 @@ use crate::hash;
 use filter::TokenFilter;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 /// Errors in an analyzer configuration.
@@ -203,7 +205,46 @@ pub struct Analyzer {
     detector: LanguageDetector,
     /// The filter chain's id in the per-thread token memo, per language.
     memo_chains: [u32; 4],
+    /// This analyzer's identity, which [`PayloadKeys`] bind to.
+    instance: u64,
 }
+
+/// Gives every analyzer built in this process its own identity.
+static NEXT_ANALYZER: AtomicU64 = AtomicU64::new(1);
+
+/// Memo ids under which one owner (a feature space) stores a payload with
+/// each memoized word, valid with the one analyzer that first uses them:
+/// with any other analyzer, [`Analyzer::analyze_resolved`] simply passes no
+/// payloads. Not saved; a clone shares the ids and the binding.
+#[derive(Debug, Clone)]
+pub struct PayloadKeys {
+    analyzer: OnceLock<u64>,
+    ids: Option<[u32; 4]>,
+}
+
+impl PayloadKeys {
+    pub fn new() -> Self {
+        Self {
+            analyzer: OnceLock::new(),
+            ids: memo::fresh_chain_ids(),
+        }
+    }
+
+    fn for_analyzer(&self, analyzer: &Analyzer) -> Option<&[u32; 4]> {
+        let ids = self.ids.as_ref()?;
+        (*self.analyzer.get_or_init(|| analyzer.instance) == analyzer.instance).then_some(ids)
+    }
+}
+
+impl Default for PayloadKeys {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Where the memo's payloads come from: the per-language ids and the
+/// function giving a new word's payload from its term hash.
+type Payloads<'a, R> = Option<(&'a [u32; 4], &'a R)>;
 
 impl Analyzer {
     pub fn new(config: AnalyzerConfig) -> Result<Self> {
@@ -238,6 +279,7 @@ impl Analyzer {
             filters,
             detector,
             memo_chains,
+            instance: NEXT_ANALYZER.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -257,7 +299,13 @@ impl Analyzer {
     /// Runs the chain over `text`, calling `sink` with every term. Returns the
     /// language used.
     pub fn analyze(&self, text: &str, hint: Option<Lang>, sink: &mut dyn FnMut(Term<'_>)) -> Lang {
-        self.run(text, hint, true, &mut |t: Term<'_>| sink(t))
+        self.run(
+            text,
+            hint,
+            true,
+            None::<(&[u32; 4], &fn(u64) -> u32)>,
+            &mut |t: Term<'_>, _| sink(t),
+        )
     }
 
     /// [`Analyzer::analyze`] giving only the terms' hashes: the serving path,
@@ -269,17 +317,45 @@ impl Analyzer {
         hint: Option<Lang>,
         mut sink: S,
     ) -> Lang {
-        self.run(text, hint, false, &mut |t: Term<'_>| sink(t.hash))
+        self.run(
+            text,
+            hint,
+            false,
+            None::<(&[u32; 4], &fn(u64) -> u32)>,
+            &mut |t: Term<'_>, _| sink(t.hash),
+        )
+    }
+
+    /// [`Analyzer::analyze_hashes`] that also passes each single word's
+    /// payload: `resolve(hash)` as it was when the word entered this thread's
+    /// memo under `keys`, so a memo hit costs no call to `resolve`. `sink`
+    /// gets `Some(payload)` for single words and `None` for n-grams, and for
+    /// every term when `keys` belong to another analyzer (or to none).
+    /// `resolve` must be a pure function of the hash for the life of `keys`,
+    /// and return less than `u32::MAX - 1`.
+    pub fn analyze_resolved<R: Fn(u64) -> u32, S: FnMut(u64, Option<u32>)>(
+        &self,
+        text: &str,
+        hint: Option<Lang>,
+        keys: &PayloadKeys,
+        resolve: R,
+        mut sink: S,
+    ) -> Lang {
+        let payloads = keys.for_analyzer(self).map(|ids| (ids, &resolve));
+        self.run(text, hint, false, payloads, &mut |t: Term<'_>, p| {
+            sink(t.hash, p)
+        })
     }
 
     /// The chain. Without `keep_text`, the terms passed to `sink` carry no
     /// text (only [`Analyzer::analyze_hashes`] asks for that, and it passes
     /// on hashes alone).
-    fn run<S: FnMut(Term<'_>)>(
+    fn run<R: Fn(u64) -> u32, S: FnMut(Term<'_>, Option<u32>)>(
         &self,
         text: &str,
         hint: Option<Lang>,
         keep_text: bool,
+        payloads: Payloads<'_, R>,
         sink: &mut S,
     ) -> Lang {
         let keep_text = keep_text || self.config.char_ngrams.is_some();
@@ -295,51 +371,63 @@ impl Analyzer {
         let mut hashes: Vec<u64> = vec![0; n];
         let mut filled = 0usize;
         let mut token = String::new();
-        let key = self.memo_chains[lang as usize];
-        // Token boundaries first, so the memo can fetch every token's entry
-        // at once; then the chain, token by token.
-        let mut tokens: Vec<(usize, usize)> = Vec::with_capacity(text.len() / 5);
+        let (key, resolve) = match payloads {
+            Some((ids, resolve)) => (ids[lang as usize], Some(resolve)),
+            None => (self.memo_chains[lang as usize], None),
+        };
+        // Token boundaries and memo places first, so the memo can fetch every
+        // token's entry at once; then the chain, token by token.
+        let mut tokens: Vec<(usize, usize, memo::Probe)> = Vec::with_capacity(text.len() / 5);
         tokenize(&text, |raw| {
             let start = raw.as_ptr() as usize - text.as_ptr() as usize;
-            tokens.push((start, start + raw.len()));
+            tokens.push((
+                start,
+                start + raw.len(),
+                memo::Probe::new(key, raw.as_bytes()),
+            ));
         });
         memo::with_memo(|mut memo| {
             if let Some(m) = memo.as_deref() {
-                m.prefetch(key, &text, &tokens);
+                m.prefetch(tokens.iter().map(|t| &t.2));
             }
-            for raw in tokens
+            for (raw, probe) in tokens
                 .iter()
-                .filter_map(|&(start, end)| text.get(start..end))
+                .filter_map(|(start, end, probe)| Some((text.get(*start..*end)?, probe)))
             {
-                // The filter chain and the term hash, from the memo when the
-                // token was seen recently.
-                let token_hash = match memo.as_deref().and_then(|m| m.get(key, raw)) {
+                // The filter chain, the term hash and the payload, from the
+                // memo when the token was seen recently.
+                let (token_hash, payload) = match memo.as_deref().and_then(|m| m.get(key, probe)) {
                     Some(memo::Memoized::Dropped) => continue,
-                    Some(memo::Memoized::Kept { hash, text }) => {
+                    Some(memo::Memoized::Kept {
+                        hash,
+                        payload,
+                        text,
+                    }) => {
                         if keep_text {
                             token.clear();
                             token.push_str(std::str::from_utf8(text).unwrap_or_default());
                         }
-                        hash
+                        (hash, payload)
                     }
                     None => {
                         token.clear();
                         token.push_str(raw);
                         if !self.filters.iter().all(|f| f.apply(&mut token, lang)) {
                             if let Some(m) = memo.as_deref_mut() {
-                                m.put(key, raw, None);
+                                m.put(key, probe, None);
                             }
                             continue;
                         }
                         let h = hash::hash_bytes(token.as_bytes());
+                        let payload = resolve.map_or(memo::NO_PAYLOAD, |r| r(h));
                         if let Some(m) = memo.as_deref_mut() {
-                            m.put(key, raw, Some((&token, h)));
+                            m.put(key, probe, Some((&token, h, payload)));
                         }
-                        h
+                        (h, payload)
                     }
                 };
                 if let Some(range) = self.config.char_ngrams {
-                    emit_char_ngrams(&token, range, sink);
+                    emit_char_ngrams(&token, range, &mut |t| sink(t, None));
                 }
                 // Shift the window left by one and put the new token last.
                 if n > 1 {
@@ -361,16 +449,22 @@ impl Analyzer {
                     }
                 };
                 let mut h = token_hash;
-                sink(Term {
-                    hash: h,
-                    kind: TermKind::Words(words(1)),
-                });
+                sink(
+                    Term {
+                        hash: h,
+                        kind: TermKind::Words(words(1)),
+                    },
+                    resolve.map(|_| payload),
+                );
                 for k in 2..=filled {
                     h = hash::combine(hashes[n - k], h);
-                    sink(Term {
-                        hash: h,
-                        kind: TermKind::Words(words(k)),
-                    });
+                    sink(
+                        Term {
+                            hash: h,
+                            kind: TermKind::Words(words(k)),
+                        },
+                        None,
+                    );
                 }
             }
         });
