@@ -124,6 +124,118 @@ fn marker(word: &str) -> Option<Lang> {
     }
 }
 
+/// The ASCII markers (every marker but "été"), as [`ascii_marker`] packs
+/// them, in an open-addressing table built at compile time.
+const ASCII_MARKERS: [(&[u8], Lang); 59] = [
+    (b"the", Lang::En),
+    (b"and", Lang::En),
+    (b"of", Lang::En),
+    (b"to", Lang::En),
+    (b"is", Lang::En),
+    (b"was", Lang::En),
+    (b"for", Lang::En),
+    (b"that", Lang::En),
+    (b"with", Lang::En),
+    (b"on", Lang::En),
+    (b"said", Lang::En),
+    (b"by", Lang::En),
+    (b"from", Lang::En),
+    (b"at", Lang::En),
+    (b"as", Lang::En),
+    (b"has", Lang::En),
+    (b"have", Lang::En),
+    (b"were", Lang::En),
+    (b"are", Lang::En),
+    (b"it", Lang::En),
+    (b"its", Lang::En),
+    (b"this", Lang::En),
+    (b"after", Lang::En),
+    (b"they", Lang::En),
+    (b"which", Lang::En),
+    (b"been", Lang::En),
+    (b"their", Lang::En),
+    (b"who", Lang::En),
+    (b"will", Lang::En),
+    (b"would", Lang::En),
+    (b"le", Lang::Fr),
+    (b"la", Lang::Fr),
+    (b"les", Lang::Fr),
+    (b"de", Lang::Fr),
+    (b"des", Lang::Fr),
+    (b"du", Lang::Fr),
+    (b"et", Lang::Fr),
+    (b"en", Lang::Fr),
+    (b"un", Lang::Fr),
+    (b"une", Lang::Fr),
+    (b"est", Lang::Fr),
+    (b"dans", Lang::Fr),
+    (b"pour", Lang::Fr),
+    (b"que", Lang::Fr),
+    (b"qui", Lang::Fr),
+    (b"sur", Lang::Fr),
+    (b"au", Lang::Fr),
+    (b"aux", Lang::Fr),
+    (b"par", Lang::Fr),
+    (b"ont", Lang::Fr),
+    (b"avec", Lang::Fr),
+    (b"ce", Lang::Fr),
+    (b"cette", Lang::Fr),
+    (b"selon", Lang::Fr),
+    (b"il", Lang::Fr),
+    (b"elle", Lang::Fr),
+    (b"sont", Lang::Fr),
+    (b"ils", Lang::Fr),
+    (b"mais", Lang::Fr),
+];
+
+const MARKER_SLOTS: usize = 256;
+
+/// Lowercase ASCII letters of a word of at most 5 bytes, zero-padded, as
+/// one number (letters are never zero, so no two words share one).
+const fn pack_marker(word: &[u8]) -> u64 {
+    let mut packed = 0u64;
+    let mut i = 0;
+    while i < word.len() {
+        packed |= ((word[i] | 0x20) as u64) << (8 * i);
+        i += 1;
+    }
+    packed
+}
+
+const fn marker_slot(packed: u64) -> usize {
+    (packed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize
+}
+
+/// Packed marker (0 for an empty slot) and its language, by slot.
+static MARKER_TABLE: [(u64, Lang); MARKER_SLOTS] = {
+    let mut table = [(0u64, Lang::Unknown); MARKER_SLOTS];
+    let mut m = 0;
+    while m < ASCII_MARKERS.len() {
+        let packed = pack_marker(ASCII_MARKERS[m].0);
+        let mut slot = marker_slot(packed);
+        while table[slot].0 != 0 {
+            slot = (slot + 1) % MARKER_SLOTS;
+        }
+        table[slot] = (packed, ASCII_MARKERS[m].1);
+        m += 1;
+    }
+    table
+};
+
+/// [`marker`] for a run of ASCII letters of at most 5 bytes.
+#[inline]
+fn ascii_marker(word: &[u8]) -> Option<Lang> {
+    let packed = pack_marker(word);
+    let mut slot = marker_slot(packed);
+    loop {
+        match MARKER_TABLE.get(slot) {
+            Some(&(key, lang)) if key == packed => return Some(lang),
+            Some(&(0, _)) | None => return None,
+            Some(_) => slot = (slot + 1) % MARKER_SLOTS,
+        }
+    }
+}
+
 /// What the fast path reads off a text, in one pass: alphabetic characters
 /// in Arabic script and in others, and marker words of each language (words
 /// being the runs of alphabetic characters).
@@ -198,6 +310,80 @@ impl ScriptCounts {
         counts.latin = latin;
         counts
     }
+
+    /// [`ScriptCounts::of`] for ASCII text of at most
+    /// [`DETECTION_PREFIX_BYTES`]: letters are ASCII letters, none is
+    /// Arabic, and the words are runs of letters, read off a bit mask of the
+    /// letters (eight bytes at a time) instead of a branch per byte.
+    fn of_ascii(text: &[u8]) -> ScriptCounts {
+        const WORDS: usize = DETECTION_PREFIX_BYTES / 64 + 1;
+        let mut letters = [0u64; WORDS];
+        for (i, chunk) in text.chunks(8).take(WORDS * 8).enumerate() {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            let x = u64::from_le_bytes(w) | 0x2020_2020_2020_2020;
+            // Lanes in 'a'..='z' once case is folded (every byte is ASCII,
+            // so adding to a lane never carries into the next one).
+            let ge_a =
+                x.wrapping_add(0x1F1F_1F1F_1F1F_1F1F) & !x.wrapping_add(0x0505_0505_0505_0505);
+            let lanes = (ge_a & 0x8080_8080_8080_8080) >> 7;
+            // One bit per byte: gather the lanes' low bits into 8 bits.
+            let bits = lanes.wrapping_mul(0x0102_0408_1020_4080) >> 56;
+            if let Some(word) = letters.get_mut(i / 8) {
+                *word |= bits << (8 * (i % 8));
+            }
+        }
+        let mut counts = ScriptCounts {
+            latin: letters.iter().map(|w| w.count_ones() as usize).sum(),
+            ..ScriptCounts::default()
+        };
+        // Runs of set bits, word by word; a run may cross into the next word.
+        let mut run_start: Option<usize> = None;
+        for (w, &word) in letters.iter().enumerate() {
+            let base = w * 64;
+            let mut rest = word;
+            let mut offset = 0u32;
+            loop {
+                if run_start.is_some() {
+                    // Inside a run: it ends at the next clear bit.
+                    let ones = rest.trailing_ones();
+                    if ones + offset >= 64 {
+                        break;
+                    }
+                    offset += ones;
+                    rest = if offset >= 64 { 0 } else { word >> offset };
+                    if let Some(start) = run_start.take() {
+                        let end = base + offset as usize;
+                        if end - start <= 5 {
+                            match text.get(start..end).and_then(ascii_marker) {
+                                Some(Lang::En) => counts.en_markers += 1,
+                                Some(Lang::Fr) => counts.fr_markers += 1,
+                                _ => {}
+                            }
+                        }
+                    }
+                } else {
+                    if rest == 0 {
+                        break;
+                    }
+                    offset += rest.trailing_zeros();
+                    rest = word >> offset;
+                    run_start = Some(base + offset as usize);
+                }
+            }
+        }
+        if let Some(start) = run_start {
+            let end = text.len();
+            if end - start <= 5 {
+                match text.get(start..end).and_then(ascii_marker) {
+                    Some(Lang::En) => counts.en_markers += 1,
+                    Some(Lang::Fr) => counts.fr_markers += 1,
+                    _ => {}
+                }
+            }
+        }
+        counts
+    }
 }
 
 /// Marker hits needed, and the margin over the other language.
@@ -244,7 +430,11 @@ impl LanguageDetector {
             end -= 1;
         }
         let prefix = &text[..end];
-        let counts = ScriptCounts::of(prefix);
+        let counts = if prefix.is_ascii() {
+            ScriptCounts::of_ascii(prefix.as_bytes())
+        } else {
+            ScriptCounts::of(prefix)
+        };
         if counts.arabic + counts.latin == 0 {
             return Lang::Unknown;
         }
@@ -301,6 +491,28 @@ mod tests {
             s in "[a-zA-Z0-9 ,.'éÉ\u{627}-\u{64A}\u{750}\u{300}\u{1F600}]{0,40}|(the|of|les|été|ÉTÉ|de|x| |, |\u{645})*"
         ) {
             proptest::prop_assert_eq!(ScriptCounts::of(&s), reference_counts(&s));
+        }
+
+        #[test]
+        fn ascii_counts_agree_with_the_byte_loop(
+            s in "[a-zA-Z0-9 ,.'@\\[`{_-]{0,600}|(the|of|les|de|THE|x|aux|selon|Would|cette| |, |9|-)*"
+        ) {
+            let s = &s[..s.len().min(DETECTION_PREFIX_BYTES)];
+            proptest::prop_assert_eq!(ScriptCounts::of_ascii(s.as_bytes()), ScriptCounts::of(s));
+        }
+    }
+
+    #[test]
+    fn the_ascii_marker_table_agrees_with_the_match() {
+        for (word, lang) in ASCII_MARKERS {
+            let word = std::str::from_utf8(word).unwrap_or_default();
+            assert_eq!(marker(word), Some(lang), "{word}");
+            assert_eq!(ascii_marker(word.as_bytes()), Some(lang), "{word}");
+            let upper = word.to_ascii_uppercase();
+            assert_eq!(ascii_marker(upper.as_bytes()), Some(lang), "{upper}");
+        }
+        for word in ["a", "th", "thee", "xyz", "would", "lesx", "ete", "zzzzz"] {
+            assert_eq!(ascii_marker(word.as_bytes()), marker(word), "{word}");
         }
     }
 
