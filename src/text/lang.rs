@@ -190,49 +190,61 @@ const ASCII_MARKERS: [(&[u8], Lang); 59] = [
 
 const MARKER_SLOTS: usize = 256;
 
-/// Lowercase ASCII letters of a word of at most 5 bytes, zero-padded, as
-/// one number (letters are never zero, so no two words share one).
+/// Lowercase ASCII letters of a word of at most 8 bytes, zero-padded, as
+/// one number (letters are never zero, so no two words share one; a word of
+/// six letters or more never equals a marker, whose sixth byte is zero).
 const fn pack_marker(word: &[u8]) -> u64 {
     let mut packed = 0u64;
     let mut i = 0;
-    while i < word.len() {
+    while i < word.len() && i < 8 {
         packed |= ((word[i] | 0x20) as u64) << (8 * i);
         i += 1;
     }
     packed
 }
 
+/// A multiplier that gives every ASCII marker its own slot (found by a
+/// search; the table below fails to compile if two markers ever share one).
+const MARKER_HASH: u64 = 0x594a_fa3a_e9a3_3aef;
+
 const fn marker_slot(packed: u64) -> usize {
-    (packed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize
+    (packed.wrapping_mul(MARKER_HASH) >> 56) as usize
 }
 
-/// Packed marker (0 for an empty slot) and its language, by slot.
+/// Packed marker (0 for an empty slot) and its language, by slot: one
+/// probe, no chain, so a lookup needs no branch.
 static MARKER_TABLE: [(u64, Lang); MARKER_SLOTS] = {
     let mut table = [(0u64, Lang::Unknown); MARKER_SLOTS];
     let mut m = 0;
     while m < ASCII_MARKERS.len() {
         let packed = pack_marker(ASCII_MARKERS[m].0);
-        let mut slot = marker_slot(packed);
-        while table[slot].0 != 0 {
-            slot = (slot + 1) % MARKER_SLOTS;
-        }
+        let slot = marker_slot(packed);
+        assert!(table[slot].0 == 0, "two markers share a slot");
         table[slot] = (packed, ASCII_MARKERS[m].1);
         m += 1;
     }
     table
 };
 
-/// [`marker`] for a run of ASCII letters of at most 5 bytes.
-#[inline]
+/// The marker language of the ASCII word packed by [`pack_marker`], as
+/// (is English, is French).
+#[inline(always)]
+fn ascii_marker_flags(packed: u64) -> (bool, bool) {
+    let (key, lang) = MARKER_TABLE
+        .get(marker_slot(packed))
+        .copied()
+        .unwrap_or((0, Lang::Unknown));
+    let hit = key == packed;
+    (hit & (lang == Lang::En), hit & (lang == Lang::Fr))
+}
+
+/// [`marker`] for a run of ASCII letters.
+#[cfg(test)]
 fn ascii_marker(word: &[u8]) -> Option<Lang> {
-    let packed = pack_marker(word);
-    let mut slot = marker_slot(packed);
-    loop {
-        match MARKER_TABLE.get(slot) {
-            Some(&(key, lang)) if key == packed => return Some(lang),
-            Some(&(0, _)) | None => return None,
-            Some(_) => slot = (slot + 1) % MARKER_SLOTS,
-        }
+    match ascii_marker_flags(pack_marker(word)) {
+        (true, _) => Some(Lang::En),
+        (_, true) => Some(Lang::Fr),
+        _ => None,
     }
 }
 
@@ -245,6 +257,26 @@ struct ScriptCounts {
     latin: usize,
     en_markers: usize,
     fr_markers: usize,
+}
+
+/// [`pack_marker`] of the letters `text[start..end]`, from one word load
+/// where eight bytes are there to read.
+#[inline(always)]
+fn pack_run(text: &[u8], start: usize, end: usize) -> u64 {
+    let len = end.saturating_sub(start);
+    match text.get(start..start + 8) {
+        Some(bytes) => {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(bytes);
+            let keep = if len >= 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * len)) - 1
+            };
+            (u64::from_le_bytes(w) | 0x2020_2020_2020_2020) & keep
+        }
+        None => pack_marker(text.get(start..end).unwrap_or_default()),
+    }
 }
 
 impl ScriptCounts {
@@ -337,49 +369,34 @@ impl ScriptCounts {
             latin: letters.iter().map(|w| w.count_ones() as usize).sum(),
             ..ScriptCounts::default()
         };
-        // Runs of set bits, word by word; a run may cross into the next word.
-        let mut run_start: Option<usize> = None;
-        for (w, &word) in letters.iter().enumerate() {
+        // Runs of set bits: a start is a set bit after a clear one, an end a
+        // set bit before a clear one (across word edges too). The k-th end
+        // of a word closes its k-th start, or the run still open from the
+        // words before. Branches are per word and per run, none per byte.
+        let mut open: Option<usize> = None;
+        for (w, &cur) in letters.iter().enumerate() {
             let base = w * 64;
-            let mut rest = word;
-            let mut offset = 0u32;
-            loop {
-                if run_start.is_some() {
-                    // Inside a run: it ends at the next clear bit.
-                    let ones = rest.trailing_ones();
-                    if ones + offset >= 64 {
-                        break;
+            let carry_in = if w == 0 { 0 } else { letters[w - 1] >> 63 };
+            let next_low = letters.get(w + 1).map_or(0, |n| n & 1);
+            let mut starts = cur & !((cur << 1) | carry_in);
+            let mut ends = cur & !((cur >> 1) | (next_low << 63));
+            while ends != 0 {
+                let end = base + ends.trailing_zeros() as usize + 1;
+                ends &= ends - 1;
+                let start = match open.take() {
+                    Some(start) => start,
+                    None => {
+                        let start = base + starts.trailing_zeros() as usize;
+                        starts &= starts.wrapping_sub(1);
+                        start
                     }
-                    offset += ones;
-                    rest = if offset >= 64 { 0 } else { word >> offset };
-                    if let Some(start) = run_start.take() {
-                        let end = base + offset as usize;
-                        if end - start <= 5 {
-                            match text.get(start..end).and_then(ascii_marker) {
-                                Some(Lang::En) => counts.en_markers += 1,
-                                Some(Lang::Fr) => counts.fr_markers += 1,
-                                _ => {}
-                            }
-                        }
-                    }
-                } else {
-                    if rest == 0 {
-                        break;
-                    }
-                    offset += rest.trailing_zeros();
-                    rest = word >> offset;
-                    run_start = Some(base + offset as usize);
-                }
+                };
+                let (en, fr) = ascii_marker_flags(pack_run(text, start, end));
+                counts.en_markers += usize::from(en);
+                counts.fr_markers += usize::from(fr);
             }
-        }
-        if let Some(start) = run_start {
-            let end = text.len();
-            if end - start <= 5 {
-                match text.get(start..end).and_then(ascii_marker) {
-                    Some(Lang::En) => counts.en_markers += 1,
-                    Some(Lang::Fr) => counts.fr_markers += 1,
-                    _ => {}
-                }
+            if starts != 0 {
+                open = Some(base + starts.trailing_zeros() as usize);
             }
         }
         counts
