@@ -5,12 +5,13 @@
 //! the same config (payloads off, every term looked up), and with two
 //! models of different vocabularies sharing one thread's memo.
 use docclass::corpus::Document;
+use docclass::features::FeatureSpace;
 use docclass::model::Model;
-use docclass::text::Analyzer;
+use docclass::text::{Analyzer, AnalyzerConfig, FilterConfig, Lang};
 use docclass::train::{self, Silent, TrainOptions, Validation};
 use std::path::Path;
 
-const TEXTS: [&str; 5] = [
+const TEXTS: [&str; 8] = [
     "Army units backed by helicopter gunships launched a ground offensive on Tuesday, \
      military spokesmen said. Troops cleared several villages along the main road.",
     "L'armée a lancé jeudi une opération contre les groupes armés ; l'aide humanitaire \
@@ -18,24 +19,48 @@ const TEXTS: [&str; 5] = [
     "The the the of of and and said said",
     "Zyxwvut qqqq 12345 https://example.org/a?b=1 presse@example.org",
     "",
+    // Arabic script (its own memo ids and stemmer).
+    "أعلنت وزارة الدفاع أن القوات نفذت عملية عسكرية ضد الجماعات المسلحة",
+    // Raw tokens of exactly 15 and 16 bytes (the longest memoized, and the
+    // first that bypasses the memo), and a 15-byte word whose lowercase
+    // form is longer than 15 bytes (İ lowercases to three bytes).
+    "internationally Internationalism İNTERNATIONALS internationally İNTERNATIONALS",
+    "Troops troops TROOPS l'armée L'ARMÉE aujourd’hui peut-être 1,000 U.S. forces",
 ];
 
 fn model() -> Model {
     Model::load(Path::new("models/default.model")).expect("the default model loads")
 }
 
-fn vectors(model: &Model, analyzer: &Analyzer) -> Vec<(Vec<u32>, Vec<u64>)> {
+type Vectors = Vec<(Lang, Vec<u32>, Vec<u64>)>;
+
+/// Every text's vector, undetected and with each language hint.
+fn vectors_in(space: &FeatureSpace, analyzer: &Analyzer) -> Vectors {
     let mut scratch = Vec::new();
+    let hints = [
+        None,
+        Some(Lang::En),
+        Some(Lang::Fr),
+        Some(Lang::Ar),
+        Some(Lang::Unknown),
+    ];
     TEXTS
         .iter()
-        .map(|text| {
-            let (_, v) = model
-                .features()
-                .vectorize(analyzer, text, None, &mut scratch);
+        .flat_map(|text| hints.iter().map(move |&hint| (text, hint)))
+        .map(|(text, hint)| {
+            let (lang, v) = space.vectorize(analyzer, text, hint, &mut scratch);
             // Bit patterns: equality must be exact, not approximate.
-            (v.indices, v.values.iter().map(|x| x.to_bits()).collect())
+            (
+                lang,
+                v.indices,
+                v.values.iter().map(|x| x.to_bits()).collect(),
+            )
         })
         .collect()
+}
+
+fn vectors(model: &Model, analyzer: &Analyzer) -> Vectors {
+    vectors_in(model.features(), analyzer)
 }
 
 #[test]
@@ -48,8 +73,8 @@ fn memoized_feature_ids_give_the_same_vectors_as_lookups() {
     let warm = vectors(&model, model.analyzer());
     assert_eq!(cold, looked_up);
     assert_eq!(warm, looked_up);
-    assert!(looked_up[0].0.len() > 10, "the English text has features");
-    assert!(looked_up[4].0.is_empty());
+    assert!(looked_up[0].1.len() > 10, "the English text has features");
+    assert!(looked_up[4 * 5].1.is_empty(), "the empty text has none");
     // The other analyzer never gets payloads, also after the model's own
     // analyzer has filled the memo.
     assert_eq!(vectors(&model, &other), looked_up);
@@ -113,7 +138,7 @@ fn two_feature_spaces_on_one_thread_keep_their_own_ids() {
     let big_reference = vectors(&big, &other_big);
     let small_reference = vectors(&small, &other_small);
     assert!(
-        !small_reference[0].0.is_empty(),
+        !small_reference[0].1.is_empty(),
         "shared words are features"
     );
     for _ in 0..3 {
@@ -123,4 +148,38 @@ fn two_feature_spaces_on_one_thread_keep_their_own_ids() {
     // The big model's analyzer with the small model's space: those ids are
     // bound to the small model's analyzer, so this goes the lookup way.
     assert_eq!(vectors(&small, big.analyzer()), small_reference);
+}
+
+#[test]
+fn a_clone_of_a_feature_space_never_fills_its_originals_entries() {
+    // A clone used with another analyzer (lowercase only: no stemming, so
+    // different term hashes for the same raw words) before the model's own
+    // analyzer ever runs must not leave entries the model then reads.
+    let model = model();
+    let reference = vectors(
+        &model,
+        &Analyzer::new(model.analyzer().config().clone()).expect("valid"),
+    );
+    // A space fresh from its data is bound to no analyzer yet.
+    let space = FeatureSpace::from_data(model.features().shared_data()).expect("valid");
+    let clone = space.clone();
+    let lowercase_only = Analyzer::new(AnalyzerConfig {
+        filters: vec![FilterConfig::Lowercase],
+        ..model.analyzer().config().clone()
+    })
+    .expect("valid");
+    let _ = vectors_in(&clone, &lowercase_only);
+    assert_eq!(vectors_in(&space, model.analyzer()), reference);
+    assert_eq!(vectors(&model, model.analyzer()), reference);
+}
+
+#[test]
+fn a_model_binds_its_memo_to_its_own_analyzer() {
+    // Another analyzer using the model's feature space first must not
+    // change what the model's own analyzer computes.
+    let model = model();
+    let other = Analyzer::new(model.analyzer().config().clone()).expect("valid");
+    let first = vectors(&model, &other);
+    assert_eq!(vectors(&model, model.analyzer()), first);
+    assert_eq!(vectors(&model, model.analyzer()), first);
 }

@@ -319,6 +319,10 @@ impl FeatureSpace {
         if data.idf.iter().any(|v| !v.is_finite() || *v <= 0.0) {
             return bad("an IDF weight is not a positive finite number".into());
         }
+        // The ids above these are the memo's "not a feature" and markers.
+        if data.n_features >= NOT_A_FEATURE {
+            return bad(format!("{n} features is more than a space can hold"));
+        }
         let mut lookup = HashIndex::default();
         match data.params.mode {
             FeatureMode::Vocabulary { .. } => {
@@ -347,6 +351,13 @@ impl FeatureSpace {
             lookup,
             memo_keys: PayloadKeys::new(),
         })
+    }
+
+    /// Ties serving's memoized feature ids to `analyzer`, the one this
+    /// space will be used with (a model's own), so that no earlier call with
+    /// another analyzer can claim them.
+    pub fn bind_memo_to(&mut self, analyzer: &Analyzer) {
+        self.memo_keys = PayloadKeys::bound_to(analyzer);
     }
 
     pub fn data(&self) -> &FeatureSpaceData {

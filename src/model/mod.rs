@@ -198,10 +198,11 @@ impl Model {
     fn assemble(
         data: ModelData,
         analyzer: Analyzer,
-        features: FeatureSpace,
+        mut features: FeatureSpace,
         nb: FittedNb,
         version: Option<String>,
     ) -> Result<Self> {
+        features.bind_memo_to(&analyzer);
         let t = data.topics.len();
         if nb.n_topics() != t {
             return Err(ModelError::Invalid(format!(

@@ -348,6 +348,9 @@ impl ScriptCounts {
     /// Arabic, and the words are runs of letters, read off a bit mask of the
     /// letters (eight bytes at a time) instead of a branch per byte.
     fn of_ascii(text: &[u8]) -> ScriptCounts {
+        // The lane arithmetic needs seven-bit bytes, and the mask holds
+        // the detection prefix and no more.
+        debug_assert!(text.is_ascii() && text.len() <= DETECTION_PREFIX_BYTES);
         const WORDS: usize = DETECTION_PREFIX_BYTES / 64 + 1;
         let mut letters = [0u64; WORDS];
         for (i, chunk) in text.chunks(8).take(WORDS * 8).enumerate() {
@@ -517,6 +520,49 @@ mod tests {
             let s = &s[..s.len().min(DETECTION_PREFIX_BYTES)];
             proptest::prop_assert_eq!(ScriptCounts::of_ascii(s.as_bytes()), ScriptCounts::of(s));
         }
+    }
+
+    #[test]
+    fn ascii_counts_agree_at_word_edges_and_the_prefix_end() {
+        let mut cases = vec![
+            "a".repeat(512),
+            format!("{} the", "b".repeat(508)),
+            format!("{} and", "x ".repeat(254)),
+            format!("{}the", "a".repeat(63)),
+            format!("{}the", " ".repeat(63)),
+            format!("{} {}", "q".repeat(64), "q".repeat(64)),
+        ];
+        // Every ASCII marker at every offset across the first two words.
+        for (marker, _) in ASCII_MARKERS {
+            let marker = std::str::from_utf8(marker).unwrap_or_default();
+            for offset in 0..130 {
+                cases.push(format!("{}{marker} z", " ".repeat(offset)));
+                cases.push(format!("{}.{marker}", "y".repeat(offset)));
+            }
+        }
+        for s in &cases {
+            let s = &s[..s.len().min(DETECTION_PREFIX_BYTES)];
+            assert_eq!(
+                ScriptCounts::of_ascii(s.as_bytes()),
+                ScriptCounts::of(s),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn detection_reads_an_ascii_prefix_the_same_way_with_other_text_after_it() {
+        let detector = LanguageDetector::new(&[Lang::En, Lang::Fr, Lang::Ar], Lang::En);
+        let english = "the army said that the troops were on the road and the town was taken ";
+        let text = format!("{}{}", english.repeat(8), "l'été à Genève ".repeat(40));
+        assert!(text[..DETECTION_PREFIX_BYTES].is_ascii());
+        assert!(!text.is_ascii());
+        assert_eq!(detector.detect(&text), Lang::En);
+        let prefix = &text[..DETECTION_PREFIX_BYTES];
+        assert_eq!(
+            ScriptCounts::of_ascii(prefix.as_bytes()),
+            ScriptCounts::of(prefix)
+        );
     }
 
     #[test]

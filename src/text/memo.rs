@@ -85,18 +85,28 @@ fn load_le(b: &[u8]) -> u64 {
     }
 }
 
-/// Asks the CPU to bring the cache line at `p` closer.
-#[cfg(target_arch = "x86_64")]
+/// Asks the CPU to bring both cache lines of `set` closer. A prefetch hint,
+/// unlike a load, never holds up the instructions after it while it misses.
 #[inline(always)]
-fn prefetch_line(p: *const i8) {
-    // SAFETY: a prefetch is only a hint: it reads nothing into the program,
-    // and never faults, whatever the address. `p` points into a live slice.
-    unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p) }
+fn prefetch_set(set: &Set) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let start: *const Set = set;
+        let second = set.ways[WAYS / 2..].as_ptr();
+        for line in [start.cast::<i8>(), second.cast::<i8>()] {
+            // SAFETY: a prefetch is only a hint: it reads nothing into the
+            // program and never faults, whatever the address; both pointers
+            // point into `set`, which is alive.
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line) }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    std::hint::black_box(set.ways[0].hash);
 }
 
-/// One slot: 32 bytes, so a set of four is two cache lines.
+/// One slot: 32 bytes.
 #[derive(Clone, Copy)]
-#[repr(C, align(32))]
+#[repr(C)]
 struct Slot {
     raw: PackedToken,
     hash: u64,
@@ -114,14 +124,28 @@ const EMPTY: Slot = Slot {
     payload: 0,
 };
 
+/// One set of [`WAYS`] slots, aligned so that it is exactly two cache lines
+/// (the two that [`TokenMemo::prefetch`] asks for).
+#[derive(Clone, Copy)]
+#[repr(C, align(128))]
+struct Set {
+    ways: [Slot; WAYS],
+}
+
+const EMPTY_SET: Set = Set {
+    ways: [EMPTY; WAYS],
+};
+
 /// What the memo knows about a raw token.
 pub(crate) enum Memoized<'a> {
-    /// The chain keeps the token as `text` (UTF-8: it was put in as a
-    /// `str`), whose term hash is `hash`, stored with `payload`.
+    /// The chain keeps the token, whose term hash is `hash`, stored with
+    /// `payload`; its filtered text is [`TokenMemo::text`] of `slot`, read
+    /// only when asked for (serving never does).
     Kept {
         hash: u64,
         payload: u32,
-        text: &'a [u8],
+        slot: usize,
+        _memo: std::marker::PhantomData<&'a TokenMemo>,
     },
     /// The chain drops the token.
     Dropped,
@@ -132,8 +156,8 @@ pub(crate) enum Memoized<'a> {
 #[derive(Clone, Copy)]
 pub(crate) struct Probe {
     raw: PackedToken,
-    /// The set's first slot; `u32::MAX` for a token too long to memoize.
-    first: u32,
+    /// The token's set; `u32::MAX` for a token too long to memoize.
+    set: u32,
     /// The way a new entry replaces when the set is full.
     victim: u32,
 }
@@ -149,39 +173,38 @@ impl Probe {
                     .rotate_left(29)
                     .wrapping_add(raw[1])
                     .wrapping_mul(K);
-                let set = (mixed >> (64 - SET_BITS)) as u32;
                 Probe {
                     raw,
-                    first: set * WAYS as u32,
+                    set: (mixed >> (64 - SET_BITS)) as u32,
                     victim: (mixed >> 8) as u32 % WAYS as u32,
                 }
             }
             None => Probe {
                 raw: [0; 2],
-                first: u32::MAX,
+                set: u32::MAX,
                 victim: 0,
             },
         }
     }
 
+    /// The index of the token's set, if it has one.
     #[inline]
-    fn slots(&self) -> Option<std::ops::Range<usize>> {
-        let first = usize::try_from(self.first).ok()?;
-        (self.first != u32::MAX).then(|| first..first + WAYS)
+    fn set(&self) -> Option<usize> {
+        (self.set != u32::MAX).then_some(self.set as usize)
     }
 }
 
 pub(crate) struct TokenMemo {
-    slots: Vec<Slot>,
-    /// The filtered text of each slot, with its length in the last byte.
-    /// Only training reads it.
+    sets: Vec<Set>,
+    /// The filtered text of each slot (set × [`WAYS`] + way), with its
+    /// length in the last byte. Only training reads it.
     texts: Vec<[u8; INLINE + 1]>,
 }
 
 impl TokenMemo {
     fn new() -> TokenMemo {
         TokenMemo {
-            slots: vec![EMPTY; WAYS << SET_BITS],
+            sets: vec![EMPTY_SET; 1 << SET_BITS],
             texts: vec![[0; INLINE + 1]; WAYS << SET_BITS],
         }
     }
@@ -236,7 +259,8 @@ pub(crate) fn fresh_chain_ids<const N: usize>() -> Option<[u32; N]> {
     let n = u32::try_from(N).ok()?;
     let first = NEXT_FRESH_ID.fetch_add(n, Ordering::Relaxed);
     // Wrapped past u32::MAX (back below FRESH_IDS_FROM), or about to: never
-    // hand out an id twice.
+    // hand out an id twice. (This also gives up the very last block of ids,
+    // which is harmless.)
     if first < FRESH_IDS_FROM || first > u32::MAX - n {
         NEXT_FRESH_ID.store(u32::MAX, Ordering::Relaxed);
         return None;
@@ -245,52 +269,41 @@ pub(crate) fn fresh_chain_ids<const N: usize>() -> Option<[u32; N]> {
 }
 
 impl TokenMemo {
-    /// Touches the sets of `probes` so that their cache misses are in flight
-    /// together, before the lookups need them.
+    /// Asks for the sets of `probes` so that their cache misses are in
+    /// flight together, before the lookups need them.
     pub(crate) fn prefetch<'p>(&self, probes: impl Iterator<Item = &'p Probe>) {
-        #[cfg(target_arch = "x86_64")]
-        for probe in probes {
-            if let Some(set) = self
-                .slots
-                .get(probe.first as usize..probe.first as usize + WAYS)
-            {
-                // Both cache lines of the set. A prefetch hint, unlike a
-                // load, never holds up the instructions after it.
-                for half in set.chunks(2) {
-                    prefetch_line(half.as_ptr().cast());
-                }
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let mut touched = 0u64;
-            for probe in probes {
-                if let Some(slot) = self.slots.get(probe.first as usize) {
-                    touched ^= slot.hash;
-                }
-            }
-            std::hint::black_box(touched);
+        for set in probes.filter_map(|p| self.sets.get(p.set()?)) {
+            prefetch_set(set);
         }
     }
 
     /// The memoized outcome for the token of `probe` under `chain`, if any.
     #[inline]
     pub(crate) fn get(&self, chain: u32, probe: &Probe) -> Option<Memoized<'_>> {
-        let range = probe.slots()?;
-        let set = self.slots.get(range.clone())?;
+        let index = probe.set()?;
+        let set = self.sets.get(index)?;
         let way = set
+            .ways
             .iter()
             .position(|slot| slot.chain == chain && slot.raw == probe.raw)?;
-        let slot = &set[way];
+        let slot = &set.ways[way];
         if slot.payload == DROPPED {
             return Some(Memoized::Dropped);
         }
-        let text = self.texts.get(range.start + way)?;
         Some(Memoized::Kept {
             hash: slot.hash,
             payload: slot.payload,
-            text: &text[..usize::from(text[INLINE]).min(INLINE)],
+            slot: index * WAYS + way,
+            _memo: std::marker::PhantomData,
         })
+    }
+
+    /// The filtered text of a kept token's `slot` (from [`Memoized::Kept`]).
+    pub(crate) fn text(&self, slot: usize) -> &[u8] {
+        match self.texts.get(slot) {
+            Some(text) => &text[..usize::from(text[INLINE]).min(INLINE)],
+            None => &[],
+        }
     }
 
     /// Records that the chain turns the token of `probe` into `kept` (text,
@@ -298,21 +311,22 @@ impl TokenMemo {
     /// long for a slot are not recorded.
     #[inline]
     pub(crate) fn put(&mut self, chain: u32, probe: &Probe, kept: Option<(&str, u64, u32)>) {
-        let Some(range) = probe.slots() else {
+        let Some(index) = probe.set() else {
             return;
         };
         if kept.is_some_and(|(text, _, _)| text.len() > INLINE) {
             return;
         }
-        let Some(set) = self.slots.get_mut(range.clone()) else {
+        let Some(set) = self.sets.get_mut(index) else {
             return;
         };
         // An empty way if there is one, otherwise a pseudo-random one.
         let way = set
+            .ways
             .iter()
             .position(|slot| slot.chain == 0)
-            .unwrap_or(probe.victim as usize);
-        let slot = &mut set[way];
+            .unwrap_or(probe.victim as usize % WAYS);
+        let slot = &mut set.ways[way];
         slot.chain = chain;
         slot.raw = probe.raw;
         match kept {
@@ -320,7 +334,7 @@ impl TokenMemo {
                 slot.hash = hash;
                 // A payload equal to the dropped marker would read as dropped.
                 slot.payload = payload.min(NO_PAYLOAD);
-                if let Some(stored) = self.texts.get_mut(range.start + way) {
+                if let Some(stored) = self.texts.get_mut(index * WAYS + way) {
                     stored[..text.len()].copy_from_slice(text.as_bytes());
                     stored[INLINE] = text.len() as u8;
                 }
@@ -355,14 +369,15 @@ mod tests {
         assert!(get(&m, en, "Armies").is_none());
         put(&mut m, en, "Armies", Some(("armi", 42, 9)));
         put(&mut m, en, "the", None);
-        assert!(matches!(
-            get(&m, en, "Armies"),
+        match get(&m, en, "Armies") {
             Some(Memoized::Kept {
                 hash: 42,
                 payload: 9,
-                text: b"armi"
-            })
-        ));
+                slot,
+                ..
+            }) => assert_eq!(m.text(slot), b"armi"),
+            _ => panic!("Armies is memoized as kept"),
+        }
         assert!(matches!(get(&m, en, "the"), Some(Memoized::Dropped)));
         // Another language (or chain) never sees the entry.
         assert!(get(&m, fr, "Armies").is_none());
@@ -403,6 +418,16 @@ mod tests {
                 assert_eq!(pack(raw), pack_by_copy(raw), "{raw:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_set_is_exactly_two_cache_lines() {
+        assert_eq!(std::mem::size_of::<Slot>(), 32);
+        assert_eq!(std::mem::size_of::<Set>(), 128);
+        assert_eq!(std::mem::align_of::<Set>(), 128);
+        let m = memo();
+        assert_eq!(m.sets.as_ptr() as usize % 128, 0);
+        assert_eq!(m.sets.len() * WAYS, m.texts.len());
     }
 
     #[test]

@@ -213,10 +213,12 @@ pub struct Analyzer {
 static NEXT_ANALYZER: AtomicU64 = AtomicU64::new(1);
 
 /// Memo ids under which one owner (a feature space) stores a payload with
-/// each memoized word, valid with the one analyzer that first uses them:
-/// with any other analyzer, [`Analyzer::analyze_resolved`] simply passes no
-/// payloads. Not saved; a clone shares the ids and the binding.
-#[derive(Debug, Clone)]
+/// each memoized word, valid with one analyzer: the one given to
+/// [`PayloadKeys::bound_to`], or else the first that uses them. With any
+/// other analyzer, [`Analyzer::analyze_resolved`] simply passes no payloads.
+/// Not saved. A clone gets ids of its own, unbound: sharing ids but not the
+/// binding would let two analyzers fill the same entries.
+#[derive(Debug)]
 pub struct PayloadKeys {
     analyzer: OnceLock<u64>,
     ids: Option<[u32; 4]>,
@@ -230,9 +232,22 @@ impl PayloadKeys {
         }
     }
 
+    /// Keys bound to `analyzer` from the start.
+    pub fn bound_to(analyzer: &Analyzer) -> Self {
+        let keys = Self::new();
+        let _ = keys.analyzer.set(analyzer.instance);
+        keys
+    }
+
     fn for_analyzer(&self, analyzer: &Analyzer) -> Option<&[u32; 4]> {
         let ids = self.ids.as_ref()?;
         (*self.analyzer.get_or_init(|| analyzer.instance) == analyzer.instance).then_some(ids)
+    }
+}
+
+impl Clone for PayloadKeys {
+    fn clone(&self) -> Self {
+        Self::new()
     }
 }
 
@@ -401,11 +416,16 @@ impl Analyzer {
                     Some(memo::Memoized::Kept {
                         hash,
                         payload,
-                        text,
+                        slot,
+                        ..
                     }) => {
                         if keep_text {
                             token.clear();
-                            token.push_str(std::str::from_utf8(text).unwrap_or_default());
+                            if let Some(m) = memo.as_deref() {
+                                token.push_str(
+                                    std::str::from_utf8(m.text(slot)).unwrap_or_default(),
+                                );
+                            }
                         }
                         (hash, payload)
                     }
