@@ -236,11 +236,11 @@ impl FeatureSpace {
                     })
                 };
                 // Feature ids in term-text order: stable across runs and readable.
-                let mut kept = kept
+                let kept = kept
                     .into_iter()
                     .map(|(id, d, text)| Ok((hash_of(id)?, d, text, id)))
                     .collect::<Result<Vec<_>>>()?;
-                kept.sort_unstable_by(|a, b| a.2.cmp(b.2).then(a.0.cmp(&b.0)));
+                let kept = sort_by_text(kept);
                 let idf = if params.weighting.idf {
                     kept.iter()
                         .map(|&(_, d, _, _)| smooth_idf(n_docs, d))
@@ -460,6 +460,39 @@ impl FittedFeatures {
     }
 }
 
+/// Sorts vocabulary entries `(hash, df, text, id)` by text, then hash: the
+/// feature order saved in models.
+///
+/// Each comparison first looks at the texts' first 16 bytes, read once into
+/// an integer beside the entry's index, and reads the texts themselves only
+/// when those are equal. Comparing the texts directly spent most of the time
+/// on cache misses, since they lie scattered in first-seen order (20
+/// Newsgroups: about 313,000 terms, 150–300 ms).
+fn sort_by_text(kept: Vec<(u64, u32, &str, u32)>) -> Vec<(u64, u32, &str, u32)> {
+    let mut order: Vec<(u128, u32)> = (0u32..)
+        .zip(&kept)
+        .map(|(i, k)| (text_prefix(k.2), i))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| {
+            let (x, y) = (&kept[a.1 as usize], &kept[b.1 as usize]);
+            x.2.cmp(y.2).then(x.0.cmp(&y.0))
+        })
+    });
+    order.into_iter().map(|(_, i)| kept[i as usize]).collect()
+}
+
+/// The first 16 bytes of `text`, zero-padded, as a big-endian integer. If
+/// two prefixes differ, they order as the texts do (byte order: a text that
+/// ends first pads with 0, which no byte that can follow is below); equal prefixes
+/// decide nothing.
+fn text_prefix(text: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = text.len().min(16);
+    bytes[..n].copy_from_slice(&text.as_bytes()[..n]);
+    u128::from_be_bytes(bytes)
+}
+
 #[inline]
 fn bucket(hash: u64, bits: u8) -> u32 {
     (hash >> (64 - u32::from(bits))) as u32
@@ -467,4 +500,36 @@ fn bucket(hash: u64, bits: u8) -> u32 {
 
 fn smooth_idf(n_docs: usize, df: u32) -> f64 {
     ((1.0 + n_docs as f64) / (1.0 + f64::from(df))).ln() + 1.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_by_text_then_hash_whatever_the_shared_prefix() {
+        let texts = [
+            "zebra",
+            "abcdefghijklmnopq",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopa",
+            "ab",
+            "ab\0",
+            "\u{e9}t\u{e9}",
+            "ab",
+            "",
+        ];
+        let kept: Vec<(u64, u32, &str, u32)> = (0u32..)
+            .zip(texts)
+            // Hashes run against the input order, so the tie between the two
+            // "ab" is decided by hash.
+            .map(|(i, t)| (100 - u64::from(i), 1, t, i))
+            .collect();
+        let sorted = sort_by_text(kept.clone());
+        let mut expected = kept;
+        expected.sort_by(|a, b| a.2.cmp(b.2).then(a.0.cmp(&b.0)));
+        assert_eq!(sorted, expected);
+        let ids: Vec<u32> = sorted.iter().map(|k| k.3).collect();
+        assert_eq!(ids, [8, 7, 4, 5, 2, 3, 1, 0, 6]);
+    }
 }
