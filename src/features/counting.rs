@@ -212,7 +212,7 @@ impl TermTable {
 /// vocabulary ran 7–9% faster with this advice (medians of 5, three
 /// interleaved pairs; `transparent_hugepage=madvise`, the common default).
 /// Advice only: other systems, or a kernel with THP off, give ordinary pages.
-fn huge_page_vec<T: Clone>(len: usize, value: T) -> Vec<T> {
+pub(crate) fn huge_page_vec<T: Clone>(len: usize, value: T) -> Vec<T> {
     let mut v = Vec::with_capacity(len);
     advise_huge_pages(v.spare_capacity_mut());
     v.resize(len, value);
