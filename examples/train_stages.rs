@@ -66,6 +66,7 @@ fn main() {
             return;
         };
         let mut c = AnalyzedCorpus::new(2);
+        c.reserve_for_text(texts.iter().map(String::len).sum());
         for (d, text) in docs.iter().zip(&texts) {
             c.push(&analyzer, text, d.lang);
         }

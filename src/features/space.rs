@@ -37,6 +37,10 @@ pub struct DocTerms {
     pub terms: Vec<(u32, u32)>,
 }
 
+/// The most distinct terms [`AnalyzedCorpus::reserve_for_text`] makes room
+/// for.
+const RESERVED_TERMS_CAP: usize = 1 << 21;
+
 /// How a corpus names its terms.
 #[derive(Debug)]
 enum TermIds {
@@ -84,6 +88,17 @@ impl AnalyzedCorpus {
     /// statistics are kept, so analysis touches no corpus-wide table.
     pub fn for_hashing(bits: u8) -> Self {
         Self::with_ids(TermIds::Hashing { bits })
+    }
+
+    /// Sizes the corpus table for `bytes` of text still to come, so it need
+    /// not grow while they are analysed. A guess: 20 Newsgroups has about one
+    /// distinct term (words and bigrams) per 20 bytes, and larger corpora
+    /// have fewer, so the guess is capped at 2^21 terms (64 MiB); past that the table grows as needed. No effect on the
+    /// result, or on a hashing corpus.
+    pub fn reserve_for_text(&mut self, bytes: usize) {
+        if let TermIds::Vocabulary(table) = &mut self.ids {
+            table.reserve((table.len() + bytes / 20).min(RESERVED_TERMS_CAP));
+        }
     }
 
     /// Analyses one document and appends it.
