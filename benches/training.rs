@@ -64,6 +64,8 @@ fn main() {
                 Analyzer::new(options.analyzer.clone()).expect("default analyzer is valid");
             let t = Instant::now();
             let mut c = AnalyzedCorpus::new(2);
+            // As `train::train` does.
+            c.reserve_for_text(bytes);
             for text in &texts {
                 c.push(&analyzer, text, None);
             }

@@ -260,6 +260,12 @@ pub fn train(
         FeatureMode::Vocabulary { .. } => AnalyzedCorpus::new(text_min_df),
         FeatureMode::Hashing { bits } => AnalyzedCorpus::for_hashing(bits),
     };
+    // Titles and bodies: near enough the analysed text, for a size guess.
+    corpus.reserve_for_text(
+        docs.iter()
+            .map(|d| d.text.len() + d.title.as_ref().map_or(0, String::len))
+            .sum(),
+    );
     for (i, d) in docs.iter().enumerate() {
         corpus.push(&analyzer, &d.full_text(), d.lang);
         progress.analysed(i + 1);

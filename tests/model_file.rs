@@ -204,6 +204,19 @@ fn bytes_round_trip() {
 }
 
 #[test]
+fn version_taken_from_the_encoding_equals_the_computed_one() {
+    let model = tiny_model();
+    let computed = model.version().to_string();
+    // A twin whose version is first asked for after encoding takes it from
+    // the encoding's checksum (bytes 20..28) instead of hashing again.
+    let twin = Model::from_data(model.data().clone()).unwrap();
+    let bytes = twin.to_bytes().unwrap();
+    let from_header: String = bytes[20..28].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(from_header, computed);
+    assert_eq!(twin.version(), computed);
+}
+
+#[test]
 fn from_data_round_trip_keeps_the_version() {
     let model = tiny_model();
     let again = Model::from_data(model.data().clone()).unwrap();

@@ -92,6 +92,9 @@ struct TermSlot {
     id: u32,
 }
 
+/// The corpus table's smallest size, in slots (1 MiB).
+const MIN_SLOTS: usize = 1 << 16;
+
 /// The distinct terms of a corpus, numbered densely in first-seen order
 /// (their ids), with each one's document frequency, and the text of every
 /// term found in at least `text_min_df` documents (rarer ones cannot survive
@@ -172,8 +175,23 @@ impl TermTable {
         }
     }
 
+    /// Makes room for `terms` distinct terms in all, so that reaching them
+    /// takes no growth (each growth allocates and clears a table twice as
+    /// large and moves every entry).
+    pub(super) fn reserve(&mut self, terms: usize) {
+        let size = terms.saturating_mul(2).next_power_of_two();
+        if size > self.slots.len() {
+            self.resize(size.max(MIN_SLOTS));
+        }
+        self.hashes.reserve(terms.saturating_sub(self.len()));
+        self.text_index.reserve(terms.saturating_sub(self.len()));
+    }
+
     fn grow(&mut self) {
-        let size = (self.slots.len() * 2).max(1 << 16);
+        self.resize((self.slots.len() * 2).max(MIN_SLOTS));
+    }
+
+    fn resize(&mut self, size: usize) {
         let old = std::mem::replace(&mut self.slots, huge_page_vec(size, TermSlot::default()));
         let mask = size - 1;
         for entry in old.into_iter().filter(|e| e.df > 0) {
@@ -212,7 +230,7 @@ impl TermTable {
 /// vocabulary ran 7–9% faster with this advice (medians of 5, three
 /// interleaved pairs; `transparent_hugepage=madvise`, the common default).
 /// Advice only: other systems, or a kernel with THP off, give ordinary pages.
-fn huge_page_vec<T: Clone>(len: usize, value: T) -> Vec<T> {
+pub(crate) fn huge_page_vec<T: Clone>(len: usize, value: T) -> Vec<T> {
     let mut v = Vec::with_capacity(len);
     advise_huge_pages(v.spare_capacity_mut());
     v.resize(len, value);
@@ -303,6 +321,27 @@ mod tests {
         let mut df: Vec<_> = t.document_frequencies().collect();
         df.sort();
         assert_eq!(df, vec![(0, 1), (1, 3), (2, 1)]);
+    }
+
+    #[test]
+    fn reserved_table_keeps_ids_and_counts() {
+        let mut t = TermTable::new(1);
+        let mut ids = Vec::new();
+        t.add_document([5u64, 9].into_iter(), |_| "x", &mut ids);
+        t.reserve(100_000);
+        assert_eq!(t.slots.len(), 1 << 18);
+        let hashes: Vec<u64> = (0..100_000u64).map(|h| h << 20).collect();
+        for chunk in hashes.chunks(1000) {
+            t.add_document(chunk.iter().copied(), |_| "x", &mut ids);
+        }
+        assert_eq!(t.slots.len(), 1 << 18, "no growth up to the reserved size");
+        t.add_document([9u64, 5].into_iter(), |_| "x", &mut ids);
+        assert_eq!(&ids[..2], [0, 1]);
+        assert_eq!(&ids[ids.len() - 2..], [1, 0]);
+        assert_eq!(t.len(), 100_002);
+        let mut df: Vec<_> = t.document_frequencies().filter(|&(_, d)| d > 1).collect();
+        df.sort();
+        assert_eq!(df, vec![(0, 2), (1, 2)]);
     }
 
     #[test]

@@ -12,6 +12,9 @@ mod sparse;
 pub use space::{AnalyzedCorpus, DocTerms, FeatureSpace, FeatureSpaceData, FittedFeatures};
 pub use sparse::{CsrMatrix, SparseVec};
 
+// Also backs Naive Bayes's features × topics table.
+pub(crate) use counting::huge_page_vec;
+
 use serde::{Deserialize, Serialize};
 
 /// Errors in feature parameters or a saved feature space.

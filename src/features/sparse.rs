@@ -64,6 +64,18 @@ impl CsrMatrix {
         }
     }
 
+    /// An empty matrix with room for `rows` rows holding `nnz` values.
+    pub fn with_capacity(n_features: usize, rows: usize, nnz: usize) -> Self {
+        let mut indptr = Vec::with_capacity(rows + 1);
+        indptr.push(0);
+        Self {
+            indptr,
+            indices: Vec::with_capacity(nnz),
+            values: Vec::with_capacity(nnz),
+            n_features,
+        }
+    }
+
     pub fn from_rows(n_features: usize, rows: impl IntoIterator<Item = SparseVec>) -> Self {
         let mut m = Self::new(n_features);
         for row in rows {

@@ -26,11 +26,20 @@ const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
 /// The model version: the first 8 bytes of the payload's SHA-256, in hex.
 /// Hashes the encoding as it is produced, without building the payload.
-pub(super) fn version_of(data: &ModelData) -> Result<String> {
-    let digest = postcard::serialize_with_flavor(data, HashingFlavor::default())
-        .map_err(|e| ModelError::Encode(e.to_string()))?;
-    Ok(hex(&digest[..8]))
+///
+/// Encoding `ModelData` cannot fail: the hashing output never runs out of
+/// room, and every field is a plain serde type postcard supports. Should a
+/// future field break that, the version says so, and saving reports the
+/// encoding error itself.
+pub(super) fn version_of(data: &ModelData) -> String {
+    match postcard::serialize_with_flavor(data, HashingFlavor::default()) {
+        Ok(digest) => hex(&digest[..8]),
+        Err(_) => UNENCODABLE_VERSION.to_string(),
+    }
 }
+
+/// The version of a model whose data cannot be encoded (see [`version_of`]).
+const UNENCODABLE_VERSION: &str = "unencodable";
 
 /// A postcard output that feeds SHA-256 through a small buffer.
 struct HashingFlavor {
@@ -81,8 +90,14 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 impl Model {
     /// Encodes the model in the file format.
+    /// A model built in memory takes its version from this encoding, so
+    /// saving a freshly trained model hashes it once, not twice.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        encode(&self.data)
+        let bytes = encode(&self.data)?;
+        // No effect on a model read from a file: it keeps the version it was
+        // stored with (a format 1 file's differs from this encoding's).
+        let _ = self.version.set(hex(&bytes[20..28]));
+        Ok(bytes)
     }
 
     /// Decodes and validates a model file's bytes.
