@@ -52,6 +52,12 @@ def main():
     ld_default = load(w, "load_default")
     ld_hashed = load(w, "load_hashed")
     errors = sum(r["failed_rpcs"] for rs in load_runs.values() for r in rs)
+    # Which status codes, in which runs: shedding under an open-loop burst
+    # (RESOURCE_EXHAUSTED) is the admission limit working, other codes are not.
+    error_codes = "; ".join(
+        f"{name} #{i}: " + ", ".join(f"{n} {code}" for code, n in sorted(r.get("errors", {}).items()))
+        for name, rs in load_runs.items() for i, r in enumerate(rs, 1) if r["failed_rpcs"]
+    )
 
     rows = []
 
@@ -163,7 +169,7 @@ How each figure is taken:
   model trained here with `docclass-train --hash-bits 20 --no-validation` on
   `training-data/`.
 
-Failed RPCs over all load runs: {errors}.
+Failed RPCs over all load runs: {errors}{f" ({error_codes})" if error_codes else ""}.
 
 Found while building this benchmark: docclass-server set `tcp_nodelay` on
 tonic's builder, which tonic ignores for a listener the server binds itself,
@@ -173,11 +179,15 @@ script (before the fix, same machine) measured 166–169 unary RPC/s at
 concurrency 8 with p99 56 ms, 636 RPC/s at concurrency 32, and batch 2,910
 documents/s; the server now sets `TCP_NODELAY` on every accepted socket.
 
-Not yet explained (not profiled): a unary Classify costs the server's core
-more than `Model::classify` in process (the in-process figures below) plus a
-no-op RPC at the same concurrency. The per-RPC log line is not it: with
-`RUST_LOG=warn` a 5 s check gave 2,299 against 2,208 RPC/s with the default
-`info` (concurrency 8, same pinning).
+Where a unary Classify's server time goes (`perf record` of the server
+under `docclass-bench unary --concurrency 8`, 2026-12-02): about a third is
+the kernel's loopback send (`writev`, which on loopback also runs the
+receiving side's TCP stack), the same per-RPC cost the no-op RPC pays;
+classification itself (tokenizer, memo, detection, NB) is about a quarter;
+the per-RPC `info` log line (formatted and written to a file) about 5%;
+allocation about 5%. So target (1) cannot be met by making classification
+cheaper alone while a 1 KB document costs about 10 µs of analysis against
+a no-op RPC's ~20 µs of server time.
 
 ## Every load run
 
