@@ -137,7 +137,7 @@ const EMPTY_SET: Set = Set {
 };
 
 /// What the memo knows about a raw token.
-pub(crate) enum Memoized<'a> {
+pub(crate) enum Memoized {
     /// The chain keeps the token, whose term hash is `hash`, stored with
     /// `payload`; its filtered text is [`TokenMemo::text`] of `slot`, read
     /// only when asked for (serving never does).
@@ -145,7 +145,6 @@ pub(crate) enum Memoized<'a> {
         hash: u64,
         payload: u32,
         slot: usize,
-        _memo: std::marker::PhantomData<&'a TokenMemo>,
     },
     /// The chain drops the token.
     Dropped,
@@ -279,7 +278,7 @@ impl TokenMemo {
 
     /// The memoized outcome for the token of `probe` under `chain`, if any.
     #[inline]
-    pub(crate) fn get(&self, chain: u32, probe: &Probe) -> Option<Memoized<'_>> {
+    pub(crate) fn get(&self, chain: u32, probe: &Probe) -> Option<Memoized> {
         let index = probe.set()?;
         let set = self.sets.get(index)?;
         let way = set
@@ -294,7 +293,6 @@ impl TokenMemo {
             hash: slot.hash,
             payload: slot.payload,
             slot: index * WAYS + way,
-            _memo: std::marker::PhantomData,
         })
     }
 
@@ -352,7 +350,7 @@ mod tests {
         TokenMemo::new()
     }
 
-    fn get<'m>(m: &'m TokenMemo, chain: u32, raw: &str) -> Option<Memoized<'m>> {
+    fn get(m: &TokenMemo, chain: u32, raw: &str) -> Option<Memoized> {
         m.get(chain, &Probe::new(chain, raw.as_bytes()))
     }
 

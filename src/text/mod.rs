@@ -261,6 +261,9 @@ impl Default for PayloadKeys {
 /// function giving a new word's payload from its term hash.
 type Payloads<'a, R> = Option<(&'a [u32; 4], &'a R)>;
 
+/// No payloads: the memo ids of the analyzer's own chain.
+const NO_PAYLOADS: Payloads<'static, fn(u64) -> u32> = None;
+
 impl Analyzer {
     pub fn new(config: AnalyzerConfig) -> Result<Self> {
         config.validate()?;
@@ -314,13 +317,7 @@ impl Analyzer {
     /// Runs the chain over `text`, calling `sink` with every term. Returns the
     /// language used.
     pub fn analyze(&self, text: &str, hint: Option<Lang>, sink: &mut dyn FnMut(Term<'_>)) -> Lang {
-        self.run(
-            text,
-            hint,
-            true,
-            None::<(&[u32; 4], &fn(u64) -> u32)>,
-            &mut |t: Term<'_>, _| sink(t),
-        )
+        self.run(text, hint, true, NO_PAYLOADS, &mut |t: Term<'_>, _| sink(t))
     }
 
     /// [`Analyzer::analyze`] giving only the terms' hashes: the serving path,
@@ -332,13 +329,9 @@ impl Analyzer {
         hint: Option<Lang>,
         mut sink: S,
     ) -> Lang {
-        self.run(
-            text,
-            hint,
-            false,
-            None::<(&[u32; 4], &fn(u64) -> u32)>,
-            &mut |t: Term<'_>, _| sink(t.hash),
-        )
+        self.run(text, hint, false, NO_PAYLOADS, &mut |t: Term<'_>, _| {
+            sink(t.hash)
+        })
     }
 
     /// [`Analyzer::analyze_hashes`] that also passes each single word's
@@ -363,8 +356,9 @@ impl Analyzer {
     }
 
     /// The chain. Without `keep_text`, the terms passed to `sink` carry no
-    /// text (only [`Analyzer::analyze_hashes`] asks for that, and it passes
-    /// on hashes alone).
+    /// text (only the hash-only paths, [`Analyzer::analyze_hashes`] and
+    /// [`Analyzer::analyze_resolved`], ask for that). With `payloads`, the
+    /// memo entries are those of the payload owner's ids.
     fn run<R: Fn(u64) -> u32, S: FnMut(Term<'_>, Option<u32>)>(
         &self,
         text: &str,
