@@ -2,24 +2,16 @@
 //! the 20 Newsgroups train split with the default options and no validation,
 //! so `valgrind --tool=callgrind` or `perf` can count training's cost.
 //! `cargo run --release --example profile_train -- N`
-use docclass::corpus::{Corpus, ReadOptions};
+mod common;
+
 use docclass::train::{self, Silent, TrainOptions, Validation};
-use std::path::PathBuf;
 
 fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(2000);
-    let path = PathBuf::from("../shared/datasets/20newsgroups/20newsgroups_train.jsonl");
-    let corpus = match Corpus::read_all(std::slice::from_ref(&path), &ReadOptions::default()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(1);
-        }
-    };
-    let docs: Vec<_> = corpus.documents.into_iter().take(n).collect();
+    let docs: Vec<_> = common::read_20ng_train().into_iter().take(n).collect();
     let bytes: usize = docs.iter().map(|d| d.full_text().len()).sum();
     let options = TrainOptions {
         validation: Validation::None,

@@ -3,7 +3,8 @@
 //! validation — analysis, vocabulary fit, vectors, NB fit, model assembly,
 //! encoding — so a change can be traced to the stage it speeds up.
 //! `cargo run --release --example train_stages -- [RUNS] [--no-stem]`
-use docclass::corpus::{Corpus, ReadOptions};
+mod common;
+
 use docclass::features::{AnalyzedCorpus, FeatureSpace};
 use docclass::model::{Model, Provenance};
 use docclass::nb::Decision;
@@ -11,21 +12,12 @@ use docclass::text::{Analyzer, FilterConfig};
 use docclass::train::{self, TrainOptions};
 use linfa::dataset::DatasetBase;
 use linfa::traits::Fit;
-use std::path::PathBuf;
 use std::time::Instant;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runs: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(5);
-    let path = PathBuf::from("../shared/datasets/20newsgroups/20newsgroups_train.jsonl");
-    let corpus = match Corpus::read_all(std::slice::from_ref(&path), &ReadOptions::default()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(1);
-        }
-    };
-    let docs = corpus.documents;
+    let docs = common::read_20ng_train();
     let texts: Vec<String> = docs.iter().map(|d| d.full_text()).collect();
     let mb = texts.iter().map(String::len).sum::<usize>() as f64 / 1e6;
     let mut options = TrainOptions::default();
