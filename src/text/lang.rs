@@ -348,20 +348,15 @@ impl ScriptCounts {
     /// Arabic, and the words are runs of letters, read off a bit mask of the
     /// letters (eight bytes at a time) instead of a branch per byte.
     fn of_ascii(text: &[u8]) -> ScriptCounts {
-        // The lane arithmetic needs seven-bit bytes, and the mask holds
-        // the detection prefix and no more.
+        // Every byte is ASCII, so a letter is an ASCII letter, and the mask
+        // holds the detection prefix and no more.
         debug_assert!(text.is_ascii() && text.len() <= DETECTION_PREFIX_BYTES);
         const WORDS: usize = DETECTION_PREFIX_BYTES / 64 + 1;
         let mut letters = [0u64; WORDS];
         for (i, chunk) in text.chunks(8).take(WORDS * 8).enumerate() {
             let mut w = [0u8; 8];
             w[..chunk.len()].copy_from_slice(chunk);
-            let x = u64::from_le_bytes(w) | 0x2020_2020_2020_2020;
-            // Lanes in 'a'..='z' once case is folded (every byte is ASCII,
-            // so adding to a lane never carries into the next one).
-            let ge_a =
-                x.wrapping_add(0x1F1F_1F1F_1F1F_1F1F) & !x.wrapping_add(0x0505_0505_0505_0505);
-            let lanes = (ge_a & 0x8080_8080_8080_8080) >> 7;
+            let lanes = super::tokenizer::ascii_letter_lanes(u64::from_le_bytes(w)) >> 7;
             // One bit per byte: gather the lanes' low bits into 8 bits.
             let bits = lanes.wrapping_mul(0x0102_0408_1020_4080) >> 56;
             if let Some(word) = letters.get_mut(i / 8) {

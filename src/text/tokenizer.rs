@@ -81,21 +81,14 @@ pub fn tokenize(text: &str, mut emit: impl FnMut(&str)) {
 /// per byte, and the byte loop only finishes the text's last bytes.
 #[inline(always)]
 fn alnum_run_end(bytes: &[u8], mut i: usize) -> usize {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    // x + (0x80 - c) sets a lane's high bit exactly when x >= c; lanes of
-    // seven-bit values never carry into each other.
-    let ge = |x: u64, c: u8| x.wrapping_add(u64::from(0x80 - c) * 0x0101_0101_0101_0101) & HIGH;
     while let Some(chunk) = bytes.get(i..i + 8) {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
         let w = u64::from_le_bytes(w);
         let x = w & LOW7;
-        let folded = x | 0x2020_2020_2020_2020;
-        let digit = ge(x, b'0') & !ge(x, b'9' + 1);
-        let letter = ge(folded, b'a') & !ge(folded, b'z' + 1);
+        let digit = lanes_at_least(x, b'0') & !lanes_at_least(x, b'9' + 1);
         // Non-ASCII bytes (high bit set) are never letters or digits.
-        let alnum = (digit | letter) & !w;
+        let alnum = (digit | ascii_letter_lanes(w)) & !w;
         let other = !alnum & HIGH;
         if other != 0 {
             return i + (other.trailing_zeros() / 8) as usize;
@@ -106,6 +99,25 @@ fn alnum_run_end(bytes: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+const HIGH: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+/// The high bit of each lane of the seven-bit lanes `x` that is at least
+/// `c`: x + (0x80 - c) sets it exactly then, and lanes of seven-bit values
+/// never carry into each other.
+#[inline(always)]
+fn lanes_at_least(x: u64, c: u8) -> u64 {
+    x.wrapping_add(u64::from(0x80 - c) * 0x0101_0101_0101_0101) & HIGH
+}
+
+/// The high bit of each byte of `w` (eight bytes, little-endian) that is an
+/// ASCII letter of either case; non-ASCII bytes are never letters.
+#[inline(always)]
+pub(super) fn ascii_letter_lanes(w: u64) -> u64 {
+    let folded = (w & LOW7) | 0x2020_2020_2020_2020;
+    lanes_at_least(folded, b'a') & !lanes_at_least(folded, b'z' + 1) & !w & HIGH
 }
 
 const SPACE: u8 = 0;
