@@ -1,5 +1,6 @@
 //! The `docclass-server` process: configuration from the environment,
-//! structured JSON logs, reload on SIGHUP, and shutdown on SIGTERM with
+//! structured JSON logs (written off the request path, so a stalled stderr
+//! reader does not stop serving), reload on SIGHUP, and shutdown on SIGTERM with
 //! requests in flight.
 mod common;
 
@@ -226,4 +227,75 @@ fn sigterm_with_100_streams_in_flight_finishes_them_all_and_exits_0() {
         "{log}"
     );
     assert!(log.contains("stopped"), "{log}");
+}
+
+/// A reader of stderr that stops reading (a full pipe) must not stop
+/// serving: log lines leave the request path through the writer thread's
+/// queue. 3,000 RPC lines are several times the 64 KiB a pipe holds.
+#[test]
+fn a_stalled_stderr_reader_does_not_stop_serving() {
+    const RPCS: usize = 3_000;
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = KillOnDrop(
+        std::process::Command::new(SERVER)
+            .args(["--model", FIXTURE, "--addr", &addr])
+            .current_dir(manifest_dir())
+            .env_remove("RUST_LOG")
+            .env_remove("DOCCLASS_LOG_FORMAT")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            // Piped and never read until the end.
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("docclass-server starts"),
+    );
+    let mut stderr = child.0.stderr.take().expect("stderr pipe");
+    let deadline = Instant::now() + STARTUP;
+    while !client(&addr, &["--timeout", "2", "health"])
+        .status
+        .success()
+    {
+        assert!(
+            child.0.try_wait().expect("try_wait").is_none(),
+            "server exited early"
+        );
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let answered = runtime.block_on(async {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+            .expect("url")
+            .timeout(Duration::from_secs(10))
+            .connect()
+            .await
+            .expect("connect");
+        let mut client = ClassifierClient::new(channel);
+        let mut answered = 0;
+        for _ in 0..RPCS {
+            let request = docclass::service::pb::ClassifyRequest {
+                text: CONFLICT_TEXT.into(),
+                ..Default::default()
+            };
+            let response = client.classify(request).await.expect("Classify answers");
+            assert_eq!(response.into_inner().model_version, FIXTURE_VERSION);
+            answered += 1;
+        }
+        answered
+    });
+    assert_eq!(answered, RPCS);
+    drop(child);
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut log).expect("read stderr");
+    assert!(log.contains("method=\"Classify\""), "{log}");
+}
+
+/// A child process killed when the test ends, passing or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
+use tracing_appender::non_blocking::{ErrorCounter, WorkerGuard};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
@@ -89,18 +90,35 @@ struct Cli {
     enable_noop_rpc: bool,
 }
 
-fn init_logging(format: LogFormat) {
+/// Lines the log queue holds before it drops new ones.
+const LOG_QUEUE_LINES: usize = 65_536;
+
+/// Installs the subscriber. Lines are formatted on the thread that logs and
+/// written by a writer thread through a bounded queue and a buffer: a write
+/// to stderr is a system call per line, and a stalled reader of stderr (a
+/// full pipe) would otherwise stop every runtime thread that logs. When the
+/// queue is full, new lines are dropped and counted rather than wait. The
+/// guard flushes the queue when dropped.
+fn init_logging(format: LogFormat) -> (WorkerGuard, ErrorCounter) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal();
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .lossy(true)
+        .thread_name("docclass-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
+    let dropped = writer.error_counter();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
+        .with_writer(writer)
+        .with_ansi(ansi);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
+    (guard, dropped)
 }
 
 async fn shutdown_signal() {
@@ -339,8 +357,15 @@ async fn run(cli: Cli) -> Result<bool> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
-    match common::run_async(run(cli)) {
+    let (log_guard, dropped_log_lines) = init_logging(cli.log_format);
+    let outcome = common::run_async(run(cli));
+    // Flush the queued lines first, so they come before a final error.
+    drop(log_guard);
+    let dropped = dropped_log_lines.dropped_lines();
+    if dropped > 0 {
+        eprintln!("warning: {dropped} log lines were dropped because the log queue was full");
+    }
+    match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => common::report(&e),
