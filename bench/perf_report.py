@@ -141,8 +141,9 @@ How each figure is taken:
 - (1) `docclass-bench noop` (Transport/Noop, which decodes the same
   `ClassifyRequest` and answers nothing) and `docclass-bench unary`, closed
   loop, one HTTP/2 connection, the same concurrency. The server runs with its
-  default settings, including one `info` log line per Classify RPC (written
-  to a file); Noop logs nothing.
+  default settings but for `--max-concurrent-requests` (see (5a)), including
+  one `info` log line per Classify RPC (queued to the log writer thread,
+  which writes them to a file); Noop logs nothing.
 - (2) `docclass-bench batch --batch-size 32 --concurrency 4` and
   `docclass-bench stream --concurrency 4 --window 32`, against the better of
   the two unary medians.
@@ -156,7 +157,10 @@ How each figure is taken:
   preprocessing is outside its timer). Both trained on `training-data/`.
 - (5a) open loop at half the best unary median (`--rate`, at most 256 in
   flight); latency is measured from when each request was due, so queueing
-  shows. (5b) `bench/py_service.py` (grpcio, 8-thread pool, scikit-learn
+  shows. The server runs with `--max-concurrent-requests 300` for all the
+  load runs, so it never sheds what the generator has in flight (the default
+  64 would answer RESOURCE_EXHAUSTED, with no latency to count, whenever a
+  stall queues more); the closed-loop runs keep at most 32 in flight. (5b) `bench/py_service.py` (grpcio, 8-thread pool, scikit-learn
   `CountVectorizer` + `MultinomialNB` trained on `training-data/`, answering
   `docclass.v1.Classifier/Classify` with every topic's probability), pinned to
   CPU 0 like docclass-server, loaded by the same `docclass-bench unary
@@ -184,8 +188,9 @@ under `docclass-bench unary --concurrency 8`, 2026-12-02): about a third is
 the kernel's loopback send (`writev`, which on loopback also runs the
 receiving side's TCP stack), the same per-RPC cost the no-op RPC pays;
 classification itself (tokenizer, memo, detection, NB) is about a quarter;
-the per-RPC `info` log line (formatted and written to a file) about 5%;
-allocation about 5%. So target (1) cannot be met by making classification
+the per-RPC `info` log line (formatted and written to a file) about 5%,
+before the write moved to a log writer thread (+3–7% unary RPC/s in three
+A/B pairs); allocation about 5%. So target (1) cannot be met by making classification
 cheaper alone while a 1 KB document costs about 10 µs of analysis against
 a no-op RPC's ~20 µs of server time.
 
