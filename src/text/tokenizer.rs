@@ -66,8 +66,10 @@ pub fn tokenize(text: &str, mut emit: impl FnMut(&str)) {
             }
         } else if first == usize::MAX {
             // No letter or digit: no word.
-        } else if gap || underscore {
+        } else if underscore {
             segment_chunk(chunk, &mut emit);
+        } else if gap {
+            segment_ascii_chunk(text, first, last, &mut emit);
         } else if let Some(word) = text.get(first..=last) {
             if word.len() <= MAX_TOKEN_BYTES {
                 emit(word);
@@ -142,6 +144,62 @@ static BYTE_CLASS: [u8; 256] = {
     }
     table
 };
+
+/// Tokens of a whitespace-free chunk of ASCII other than `_` whose letters
+/// and digits are `first..=last` of `text`, with something else between
+/// them: a URL or e-mail address whole, otherwise UAX #29's words without
+/// running the segmenter. For such a chunk the rules come down to: runs of
+/// letters and digits join across one `.` or `'` between two letters or two
+/// digits (WB6/7, WB11/12), one `:` between two letters (WB6/7), one `,` or
+/// `;` between two digits (WB11/12); everything else breaks. A property test
+/// checks this against the segmenter.
+fn segment_ascii_chunk(text: &str, first: usize, last: usize, emit: &mut impl FnMut(&str)) {
+    let Some(trimmed) = text.get(first..=last) else {
+        return;
+    };
+    if is_url(trimmed) || is_email(trimmed) {
+        if trimmed.len() <= MAX_TOKEN_BYTES {
+            emit(trimmed);
+        }
+        return;
+    }
+    // Every index below is inside `first..=last`, or just past a run that
+    // starts there.
+    let bytes = text.as_bytes();
+    let mut word_start = first;
+    let mut i = first;
+    loop {
+        i = alnum_run_end(bytes, i);
+        // `i` ends a run of letters and digits; does the word go on?
+        let joins = i < last
+            && bytes[i + 1].is_ascii_alphanumeric()
+            && matches!(
+                (
+                    bytes[i - 1].is_ascii_digit(),
+                    bytes[i + 1].is_ascii_digit(),
+                    bytes[i]
+                ),
+                (false, false, b'.' | b'\'' | b':') | (true, true, b'.' | b'\'' | b',' | b';')
+            );
+        if joins {
+            i += 1;
+            continue;
+        }
+        if let Some(word) = text.get(word_start..i) {
+            if word.len() <= MAX_TOKEN_BYTES {
+                emit(word);
+            }
+        }
+        // The next run of letters and digits, if any.
+        while i <= last && !bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        if i > last {
+            return;
+        }
+        word_start = i;
+    }
+}
 
 /// Tokens of one whitespace-free chunk: a URL or e-mail address whole,
 /// otherwise its UAX #29 words.
@@ -272,6 +330,16 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
+        #[test]
+        fn ascii_chunk_rules_agree_with_the_segmenter(
+            s in "[ab19.,;:'\"/&@()!-]{0,20}|([a-z]{1,3}|[0-9]{1,3}|[.,;:'-]|www.|http://|a@b.c| )*"
+        ) {
+            proptest::prop_assert_eq!(tokens(&s), reference_tokens(&s));
+        }
+    }
+
     #[test]
     fn plain_words_keep_their_punctuation_rules() {
         for s in [
@@ -284,6 +352,7 @@ mod tests {
             "«guerre»",
             "(Reuters) -",
             "élysée, ŒUVRE.",
+            "1,000.5 a.b.c. don't 3:30 a:b 1;2 a;b 2.x x.2 well-known 1'0 a1.2b 4-3 'quoted' U.S.-led",
         ] {
             assert_eq!(tokens(s), reference_tokens(s), "{s}");
         }
