@@ -19,6 +19,7 @@ pub mod loadgen;
 pub mod model;
 pub mod nb;
 pub mod rng;
+mod scratch;
 #[cfg(feature = "service")]
 pub mod service;
 pub mod text;

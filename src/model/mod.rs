@@ -12,8 +12,17 @@ use crate::features::{FeatureError, FeatureSpace, FeatureSpaceData, SparseVec};
 use crate::nb::{softmax_with_temperature, Decision, FittedNb, FittedNbData, NbError};
 use crate::text::{Analyzer, AnalyzerConfig, Lang, TextError};
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+
+thread_local! {
+    /// [`Model::classify`]'s feature ids of the document, reused.
+    static FEATURE_IDS: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Feature ids' room kept in [`FEATURE_IDS`] between documents (256 KB).
+const MAX_KEPT_IDS: usize = 1 << 16;
 
 /// Errors loading, saving or using a model.
 #[derive(Debug, thiserror::Error)]
@@ -307,10 +316,9 @@ impl Model {
 
     /// Classifies one text. `hint` overrides language detection.
     pub fn classify(&self, text: &str, hint: Option<Lang>) -> Classification {
-        let mut scratch = Vec::new();
-        let (language, vector) = self
-            .features
-            .vectorize(&self.analyzer, text, hint, &mut scratch);
+        let (language, vector) = crate::scratch::with_buffer(&FEATURE_IDS, MAX_KEPT_IDS, |ids| {
+            self.features.vectorize(&self.analyzer, text, hint, ids)
+        });
         if vector.nnz() == 0 {
             // No term the model knows: there is no evidence for any topic.
             // Report the training prior and decide nothing, rather than let

@@ -16,6 +16,7 @@ use crate::hash;
 use filter::TokenFilter;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
@@ -386,101 +387,104 @@ impl Analyzer {
         };
         // Token boundaries and memo places first, so the memo can fetch every
         // token's entry at once; then the chain, token by token.
-        let mut tokens: Vec<(usize, usize, memo::Probe)> = Vec::with_capacity(text.len() / 5);
-        tokenize(&text, |raw| {
-            let start = raw.as_ptr() as usize - text.as_ptr() as usize;
-            tokens.push((
-                start,
-                start + raw.len(),
-                memo::Probe::new(key, raw.as_bytes()),
-            ));
-        });
-        memo::with_memo(|mut memo| {
-            if let Some(m) = memo.as_deref() {
-                m.prefetch(tokens.iter().map(|t| &t.2));
-            }
-            for (raw, probe) in tokens
-                .iter()
-                .filter_map(|(start, end, probe)| Some((text.get(*start..*end)?, probe)))
-            {
-                // The filter chain, the term hash and the payload, from the
-                // memo when the token was seen recently.
-                let (token_hash, payload) = match memo.as_deref().and_then(|m| m.get(key, probe)) {
-                    Some(memo::Memoized::Dropped) => continue,
-                    Some(memo::Memoized::Kept {
-                        hash,
-                        payload,
-                        slot,
-                        ..
-                    }) => {
-                        if keep_text {
-                            token.clear();
-                            if let Some(m) = memo.as_deref() {
-                                token.push_str(
-                                    std::str::from_utf8(m.text(slot)).unwrap_or_default(),
-                                );
-                            }
-                        }
-                        (hash, payload)
-                    }
-                    None => {
-                        token.clear();
-                        token.push_str(raw);
-                        if !self.filters.iter().all(|f| f.apply(&mut token, lang)) {
-                            if let Some(m) = memo.as_deref_mut() {
-                                m.put(key, probe, None);
-                            }
-                            continue;
-                        }
-                        let h = hash::hash_bytes(token.as_bytes());
-                        let payload = resolve.map_or(memo::NO_PAYLOAD, |r| r(h));
-                        if let Some(m) = memo.as_deref_mut() {
-                            m.put(key, probe, Some((&token, h, payload)));
-                        }
-                        (h, payload)
-                    }
-                };
-                if let Some(range) = self.config.char_ngrams {
-                    emit_char_ngrams(&token, range, &mut |t| sink(t, None));
+        crate::scratch::with_buffer(&TOKEN_BUFFER, MAX_KEPT_TOKENS, |tokens| {
+            tokens.reserve(text.len() / 5);
+            tokenize(&text, |raw| {
+                let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+                tokens.push((
+                    start,
+                    start + raw.len(),
+                    memo::Probe::new(key, raw.as_bytes()),
+                ));
+            });
+            memo::with_memo(|mut memo| {
+                if let Some(m) = memo.as_deref() {
+                    m.prefetch(tokens.iter().map(|t| &t.2));
                 }
-                // Shift the window left by one and put the new token last.
-                if n > 1 {
-                    hashes.rotate_left(1);
-                }
-                hashes[n - 1] = token_hash;
-                if keep_text {
+                for (raw, probe) in tokens
+                    .iter()
+                    .filter_map(|(start, end, probe)| Some((text.get(*start..*end)?, probe)))
+                {
+                    // The filter chain, the term hash and the payload, from the
+                    // memo when the token was seen recently.
+                    let (token_hash, payload) =
+                        match memo.as_deref().and_then(|m| m.get(key, probe)) {
+                            Some(memo::Memoized::Dropped) => continue,
+                            Some(memo::Memoized::Kept {
+                                hash,
+                                payload,
+                                slot,
+                                ..
+                            }) => {
+                                if keep_text {
+                                    token.clear();
+                                    if let Some(m) = memo.as_deref() {
+                                        token.push_str(
+                                            std::str::from_utf8(m.text(slot)).unwrap_or_default(),
+                                        );
+                                    }
+                                }
+                                (hash, payload)
+                            }
+                            None => {
+                                token.clear();
+                                token.push_str(raw);
+                                if !self.filters.iter().all(|f| f.apply(&mut token, lang)) {
+                                    if let Some(m) = memo.as_deref_mut() {
+                                        m.put(key, probe, None);
+                                    }
+                                    continue;
+                                }
+                                let h = hash::hash_bytes(token.as_bytes());
+                                let payload = resolve.map_or(memo::NO_PAYLOAD, |r| r(h));
+                                if let Some(m) = memo.as_deref_mut() {
+                                    m.put(key, probe, Some((&token, h, payload)));
+                                }
+                                (h, payload)
+                            }
+                        };
+                    if let Some(range) = self.config.char_ngrams {
+                        emit_char_ngrams(&token, range, &mut |t| sink(t, None));
+                    }
+                    // Shift the window left by one and put the new token last.
                     if n > 1 {
-                        window.rotate_left(1);
+                        hashes.rotate_left(1);
                     }
-                    std::mem::swap(&mut window[n - 1], &mut token);
-                }
-                filled = (filled + 1).min(n);
-                let words = |k: usize| -> &[String] {
+                    hashes[n - 1] = token_hash;
                     if keep_text {
-                        &window[n - k..]
-                    } else {
-                        &[]
+                        if n > 1 {
+                            window.rotate_left(1);
+                        }
+                        std::mem::swap(&mut window[n - 1], &mut token);
                     }
-                };
-                let mut h = token_hash;
-                sink(
-                    Term {
-                        hash: h,
-                        kind: TermKind::Words(words(1)),
-                    },
-                    resolve.map(|_| payload),
-                );
-                for k in 2..=filled {
-                    h = hash::combine(hashes[n - k], h);
+                    filled = (filled + 1).min(n);
+                    let words = |k: usize| -> &[String] {
+                        if keep_text {
+                            &window[n - k..]
+                        } else {
+                            &[]
+                        }
+                    };
+                    let mut h = token_hash;
                     sink(
                         Term {
                             hash: h,
-                            kind: TermKind::Words(words(k)),
+                            kind: TermKind::Words(words(1)),
                         },
-                        None,
+                        resolve.map(|_| payload),
                     );
+                    for k in 2..=filled {
+                        h = hash::combine(hashes[n - k], h);
+                        sink(
+                            Term {
+                                hash: h,
+                                kind: TermKind::Words(words(k)),
+                            },
+                            None,
+                        );
+                    }
                 }
-            }
+            });
         });
         lang
     }
@@ -493,6 +497,14 @@ impl Analyzer {
         (lang, out)
     }
 }
+
+thread_local! {
+    /// [`Analyzer::run`]'s token boundaries and memo probes, reused.
+    static TOKEN_BUFFER: Cell<Vec<(usize, usize, memo::Probe)>> = const { Cell::new(Vec::new()) };
+}
+
+/// Tokens' room kept in [`TOKEN_BUFFER`] between documents (about 640 KB).
+const MAX_KEPT_TOKENS: usize = 1 << 14;
 
 /// Whether `text` is certainly in NFKC already (otherwise it is normalized,
 /// which leaves NFKC text unchanged). NFKC's quick check skips ASCII and
