@@ -389,22 +389,16 @@ impl Analyzer {
         // token's entry at once; then the chain, token by token.
         crate::scratch::with_buffer(&TOKEN_BUFFER, MAX_KEPT_TOKENS, |tokens| {
             tokens.reserve(text.len() / 5);
-            tokenize(&text, |raw| {
-                let start = raw.as_ptr() as usize - text.as_ptr() as usize;
-                tokens.push((
-                    start,
-                    start + raw.len(),
-                    memo::Probe::new(key, raw.as_bytes()),
-                ));
+            let bytes = text.as_bytes();
+            tokenizer::tokenize_spans(&text, |start, end| {
+                let raw = bytes.get(start..end).unwrap_or_default();
+                tokens.push((start, end, memo::Probe::new(key, raw)));
             });
             memo::with_memo(|mut memo| {
                 if let Some(m) = memo.as_deref() {
                     m.prefetch(tokens.iter().map(|t| &t.2));
                 }
-                for (raw, probe) in tokens
-                    .iter()
-                    .filter_map(|(start, end, probe)| Some((text.get(*start..*end)?, probe)))
-                {
+                for (start, end, probe) in tokens.iter() {
                     // The filter chain, the term hash and the payload, from the
                     // memo when the token was seen recently.
                     let (token_hash, payload) =
@@ -414,7 +408,6 @@ impl Analyzer {
                                 hash,
                                 payload,
                                 slot,
-                                ..
                             }) => {
                                 if keep_text {
                                     token.clear();
@@ -427,6 +420,10 @@ impl Analyzer {
                                 (hash, payload)
                             }
                             None => {
+                                // The tokenizer's ranges are char boundaries.
+                                let Some(raw) = text.get(*start..*end) else {
+                                    continue;
+                                };
                                 token.clear();
                                 token.push_str(raw);
                                 if !self.filters.iter().all(|f| f.apply(&mut token, lang)) {
@@ -536,10 +533,6 @@ fn is_nfkc(text: &str) -> bool {
         }
     }
     true
-}
-
-fn tokenize(text: &str, emit: impl FnMut(&str)) {
-    tokenizer::tokenize(text, emit)
 }
 
 fn emit_char_ngrams<S: FnMut(Term<'_>)>(token: &str, range: CharNgrams, sink: &mut S) {

@@ -13,6 +13,17 @@ pub const MAX_TOKEN_BYTES: usize = 256;
 
 /// Calls `emit` with each token of `text`, in order.
 pub fn tokenize(text: &str, mut emit: impl FnMut(&str)) {
+    tokenize_spans(text, |start, end| {
+        if let Some(token) = text.get(start..end) {
+            emit(token);
+        }
+    });
+}
+
+/// Calls `emit` with the byte range `start..end` of each token of `text`, in
+/// order; both ends are char boundaries. The analyzer takes ranges: it reads
+/// most tokens' bytes only, and slicing a `str` checks both boundaries again.
+pub fn tokenize_spans(text: &str, mut emit: impl FnMut(usize, usize)) {
     // One pass over bytes splits at ASCII whitespace, which is most of the
     // whitespace in any text, and recognises the usual chunk: one run of
     // ASCII letters and digits with ASCII punctuation around it, which is
@@ -62,18 +73,17 @@ pub fn tokenize(text: &str, mut emit: impl FnMut(&str)) {
         };
         if non_ascii {
             for piece in chunk.split_whitespace() {
-                segment_chunk(piece, &mut emit);
+                segment_chunk(text, piece, &mut emit);
             }
         } else if first == usize::MAX {
             // No letter or digit: no word.
         } else if underscore {
-            segment_chunk(chunk, &mut emit);
+            segment_chunk(text, chunk, &mut emit);
         } else if gap {
             segment_ascii_chunk(text, first, last, &mut emit);
-        } else if let Some(word) = text.get(first..=last) {
-            if word.len() <= MAX_TOKEN_BYTES {
-                emit(word);
-            }
+        } else if last + 1 - first <= MAX_TOKEN_BYTES {
+            // Both ends are at ASCII bytes or the text's end.
+            emit(first, last + 1);
         }
     }
 }
@@ -153,13 +163,13 @@ static BYTE_CLASS: [u8; 256] = {
 /// digits (WB6/7, WB11/12), one `:` between two letters (WB6/7), one `,` or
 /// `;` between two digits (WB11/12); everything else breaks. A property test
 /// checks this against the segmenter.
-fn segment_ascii_chunk(text: &str, first: usize, last: usize, emit: &mut impl FnMut(&str)) {
+fn segment_ascii_chunk(text: &str, first: usize, last: usize, emit: &mut impl FnMut(usize, usize)) {
     let Some(trimmed) = text.get(first..=last) else {
         return;
     };
     if is_url(trimmed) || is_email(trimmed) {
         if trimmed.len() <= MAX_TOKEN_BYTES {
-            emit(trimmed);
+            emit(first, last + 1);
         }
         return;
     }
@@ -185,10 +195,8 @@ fn segment_ascii_chunk(text: &str, first: usize, last: usize, emit: &mut impl Fn
             i += 1;
             continue;
         }
-        if let Some(word) = text.get(word_start..i) {
-            if word.len() <= MAX_TOKEN_BYTES {
-                emit(word);
-            }
+        if i - word_start <= MAX_TOKEN_BYTES {
+            emit(word_start, i);
         }
         // The next run of letters and digits, if any.
         while i <= last && !bytes[i].is_ascii_alphanumeric() {
@@ -203,24 +211,25 @@ fn segment_ascii_chunk(text: &str, first: usize, last: usize, emit: &mut impl Fn
 
 /// Tokens of one whitespace-free chunk: a URL or e-mail address whole,
 /// otherwise its UAX #29 words.
-fn segment_chunk(chunk: &str, emit: &mut impl FnMut(&str)) {
+fn segment_chunk(text: &str, chunk: &str, emit: &mut impl FnMut(usize, usize)) {
+    // Every word below is a subslice of `chunk`, itself one of `text`.
+    let mut emit_word = |word: &str| {
+        if word.len() <= MAX_TOKEN_BYTES {
+            let start = word.as_ptr() as usize - text.as_ptr() as usize;
+            emit(start, start + word.len());
+        }
+    };
     let trimmed = chunk.trim_matches(|c: char| !c.is_alphanumeric());
     if let Some(word) = plain_word(chunk, trimmed) {
-        if word.len() <= MAX_TOKEN_BYTES {
-            emit(word);
-        }
+        emit_word(word);
         return;
     }
     if is_url(trimmed) || is_email(trimmed) {
-        if trimmed.len() <= MAX_TOKEN_BYTES {
-            emit(trimmed);
-        }
+        emit_word(trimmed);
         return;
     }
     for word in chunk.unicode_words() {
-        if word.len() <= MAX_TOKEN_BYTES {
-            emit(word);
-        }
+        emit_word(word);
     }
 }
 
