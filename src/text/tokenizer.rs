@@ -67,18 +67,16 @@ pub fn tokenize_spans(text: &str, mut emit: impl FnMut(usize, usize)) {
             }
             i += 1;
         }
-        // Both ends are at ASCII bytes or the text's ends: char boundaries.
-        let Some(chunk) = text.get(start..i) else {
-            break;
-        };
+        // Both ends of the chunk are at ASCII bytes or the text's ends: char
+        // boundaries. Only the rare chunks below need it as a `str`.
         if non_ascii {
-            for piece in chunk.split_whitespace() {
+            for piece in text.get(start..i).unwrap_or_default().split_whitespace() {
                 segment_chunk(text, piece, &mut emit);
             }
         } else if first == usize::MAX {
             // No letter or digit: no word.
         } else if underscore {
-            segment_chunk(text, chunk, &mut emit);
+            segment_chunk(text, text.get(start..i).unwrap_or_default(), &mut emit);
         } else if gap {
             segment_ascii_chunk(text, first, last, &mut emit);
         } else if last + 1 - first <= MAX_TOKEN_BYTES {
