@@ -1,6 +1,8 @@
 //! The `docclass.v1.Classifier` handlers: validate → convert → classify → map
 //! the error. Each RPC logs one line: method, status, latency, documents.
-use super::conversions::{classify_response, document_input, model_info, topics_response};
+use super::conversions::{
+    classify_response, document_input, model_info, topics_response, FieldPrefix,
+};
 use super::error::ServiceError;
 use super::pb;
 use super::pb::classifier_server::Classifier;
@@ -70,7 +72,7 @@ fn classify_one(
     loaded: &LoadedModel,
     state: &State,
     req: pb::ClassifyRequest,
-    prefix: &str,
+    prefix: FieldPrefix,
 ) -> Result<pb::ClassifyResponse, ServiceError> {
     let input = document_input(req, prefix, loaded, &state.limits)?;
     let result = loaded.model.classify(&input.text, input.hint);
@@ -83,7 +85,7 @@ fn outcome(
     state: &State,
     index: u64,
     req: pb::ClassifyRequest,
-    prefix: &str,
+    prefix: FieldPrefix,
 ) -> pb::ClassifyOutcome {
     let id = req.id.clone();
     let outcome = match classify_one(loaded, state, req, prefix) {
@@ -125,9 +127,14 @@ impl Classifier for ClassifierApi {
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
         let started = Instant::now();
-        let result = self
-            .model()
-            .and_then(|loaded| classify_one(&loaded, &self.state, request.into_inner(), ""));
+        let result = self.model().and_then(|loaded| {
+            classify_one(
+                &loaded,
+                &self.state,
+                request.into_inner(),
+                FieldPrefix::Request,
+            )
+        });
         if result.is_ok() {
             self.state.metrics.documents_classified(1);
         }
@@ -168,7 +175,13 @@ impl Classifier for ClassifierApi {
                     .enumerate()
                     .take_while(|_| !cancelled.load(Ordering::Relaxed))
                     .map(|(i, req)| {
-                        outcome(&loaded, &state, i as u64, req, &format!("documents[{i}]."))
+                        outcome(
+                            &loaded,
+                            &state,
+                            i as u64,
+                            req,
+                            FieldPrefix::BatchDocument(i),
+                        )
                     })
                     .collect::<Vec<_>>();
                 state.metrics.documents_classified(classified(&outcomes));
@@ -212,7 +225,8 @@ impl Classifier for ClassifierApi {
                 let item = match message {
                     Ok(req) => match state.slot.load_full() {
                         Some(loaded) => {
-                            let outcome = outcome(&loaded, &state, index, req, "");
+                            let outcome =
+                                outcome(&loaded, &state, index, req, FieldPrefix::Request);
                             state
                                 .metrics
                                 .documents_classified(classified(std::slice::from_ref(&outcome)));

@@ -20,11 +20,28 @@ pub(crate) struct DocumentInput {
 
 const DEFAULT_EXPLAIN_TERMS: u32 = 10;
 
-/// Validates one request. `prefix` names the request in field paths
-/// (`""` for unary calls, `"documents[3]."` inside a batch).
+/// Where a request sits in its call, for the field paths of its errors:
+/// nothing for unary calls and streams, `documents[3].` inside a batch.
+/// Formatted only when an error names a field.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FieldPrefix {
+    Request,
+    BatchDocument(usize),
+}
+
+impl std::fmt::Display for FieldPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldPrefix::Request => Ok(()),
+            FieldPrefix::BatchDocument(i) => write!(f, "documents[{i}]."),
+        }
+    }
+}
+
+/// Validates one request. `prefix` names the request in field paths.
 pub(crate) fn document_input(
     req: pb::ClassifyRequest,
-    prefix: &str,
+    prefix: FieldPrefix,
     loaded: &LoadedModel,
     limits: &Limits,
 ) -> Result<DocumentInput, ServiceError> {
