@@ -4,7 +4,9 @@
 //! then times analysis alone and analysis + fit (no validation), 5 runs each,
 //! and prints the median MB/s of raw text on one thread. Skips when the
 //! dataset is absent.
-use docclass::corpus::{Corpus, ReadOptions};
+#[path = "../examples/common/mod.rs"]
+mod common;
+
 use docclass::features::AnalyzedCorpus;
 use docclass::text::{Analyzer, FilterConfig};
 use docclass::train::{self, Silent, TrainOptions, Validation};
@@ -21,21 +23,12 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with('-'))
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from("../shared/datasets/20newsgroups/20newsgroups_train.jsonl")
-        });
+        .unwrap_or_else(common::path_20ng_train);
     if !path.exists() {
         println!("skipped: {} not found", path.display());
         return;
     }
-    let corpus = match Corpus::read_all(std::slice::from_ref(&path), &ReadOptions::default()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        }
-    };
-    let docs = corpus.documents;
+    let docs = common::read_or_exit(&path);
     let bytes: usize = docs.iter().map(|d| d.full_text().len()).sum();
     let mb = bytes as f64 / 1e6;
     let texts: Vec<String> = docs.iter().map(|d| d.full_text()).collect();
