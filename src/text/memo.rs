@@ -255,16 +255,22 @@ pub(crate) fn chain_id(chain_fingerprint: u64, lang_code: &'static str) -> u32 {
 /// `N` memo ids no other caller ever gets, for entries whose payload only
 /// one owner understands; `None` once the id space is used up.
 pub(crate) fn fresh_chain_ids<const N: usize>() -> Option<[u32; N]> {
-    let n = u32::try_from(N).ok()?;
-    let first = NEXT_FRESH_ID.fetch_add(n, Ordering::Relaxed);
+    let first = take_fresh_ids(&NEXT_FRESH_ID, u32::try_from(N).ok()?)?;
+    Some(std::array::from_fn(|i| first + i as u32))
+}
+
+/// The first of `n` consecutive ids taken from `next`, or `None` once they
+/// would run past `u32::MAX`.
+fn take_fresh_ids(next: &AtomicU32, n: u32) -> Option<u32> {
+    let first = next.fetch_add(n, Ordering::Relaxed);
     // Wrapped past u32::MAX (back below FRESH_IDS_FROM), or about to: never
-    // hand out an id twice. (This also gives up the very last block of ids,
-    // which is harmless.)
+    // hand out an id twice. (This gives up u32::MAX itself and any partial
+    // block before it, which is harmless.)
     if first < FRESH_IDS_FROM || first > u32::MAX - n {
-        NEXT_FRESH_ID.store(u32::MAX, Ordering::Relaxed);
+        next.store(u32::MAX, Ordering::Relaxed);
         return None;
     }
-    Some(std::array::from_fn(|i| first + i as u32))
+    Some(first)
 }
 
 impl TokenMemo {
@@ -348,6 +354,24 @@ mod tests {
 
     fn memo() -> TokenMemo {
         TokenMemo::new()
+    }
+
+    #[test]
+    fn fresh_ids_never_repeat_and_run_out_instead_of_wrapping() {
+        let next = AtomicU32::new(FRESH_IDS_FROM);
+        assert_eq!(take_fresh_ids(&next, 4), Some(FRESH_IDS_FROM));
+        assert_eq!(take_fresh_ids(&next, 4), Some(FRESH_IDS_FROM + 4));
+        // Blocks up to the one ending at u32::MAX - 1 are handed out; the
+        // next would reach u32::MAX.
+        next.store(u32::MAX - 8, Ordering::Relaxed);
+        assert_eq!(take_fresh_ids(&next, 4), Some(u32::MAX - 8));
+        assert_eq!(take_fresh_ids(&next, 4), Some(u32::MAX - 4));
+        assert_eq!(take_fresh_ids(&next, 4), None);
+        // Exhausted for good: later calls, which wrap the counter, get nothing.
+        for _ in 0..3 {
+            assert_eq!(take_fresh_ids(&next, 4), None);
+        }
+        assert_eq!(next.load(Ordering::Relaxed), u32::MAX);
     }
 
     fn get(m: &TokenMemo, chain: u32, raw: &str) -> Option<Memoized> {
