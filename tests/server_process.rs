@@ -236,32 +236,10 @@ fn sigterm_with_100_streams_in_flight_finishes_them_all_and_exits_0() {
 fn a_stalled_stderr_reader_does_not_stop_serving() {
     const RPCS: usize = 3_000;
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut child = KillOnDrop(
-        std::process::Command::new(SERVER)
-            .args(["--model", FIXTURE, "--addr", &addr])
-            .current_dir(manifest_dir())
-            .env_remove("RUST_LOG")
-            .env_remove("DOCCLASS_LOG_FORMAT")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            // Piped and never read until the end.
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("docclass-server starts"),
-    );
-    let mut stderr = child.0.stderr.take().expect("stderr pipe");
-    let deadline = Instant::now() + STARTUP;
-    while !client(&addr, &["--timeout", "2", "health"])
-        .status
-        .success()
-    {
-        assert!(
-            child.0.try_wait().expect("try_wait").is_none(),
-            "server exited early"
-        );
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // stderr piped and never read until the end.
+    let (mut server, mut stderr) =
+        Server::spawn_with_piped_stderr(&addr, &["--model", FIXTURE, "--addr", &addr]);
+    wait_or_panic(&mut server);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let answered = runtime.block_on(async {
         let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
@@ -284,18 +262,8 @@ fn a_stalled_stderr_reader_does_not_stop_serving() {
         answered
     });
     assert_eq!(answered, RPCS);
-    drop(child);
+    drop(server);
     let mut log = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut log).expect("read stderr");
     assert!(log.contains("method=\"Classify\""), "{log}");
-}
-
-/// A child process killed when the test ends, passing or not.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

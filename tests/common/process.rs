@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -58,6 +58,18 @@ impl Server {
     /// Spawns the server with these arguments and environment variables
     /// (`addr` is where the caller made it listen).
     pub fn spawn_with(addr: &str, args: &[&str], envs: &[(&str, &str)]) -> Server {
+        Server::spawn_inner(addr, args, envs, false)
+    }
+
+    /// [`Server::spawn_with`] with stderr a pipe the caller holds (and may
+    /// leave unread) instead of the log file.
+    pub fn spawn_with_piped_stderr(addr: &str, args: &[&str]) -> (Server, ChildStderr) {
+        let mut server = Server::spawn_inner(addr, args, &[], true);
+        let stderr = server.child.stderr.take().expect("stderr pipe");
+        (server, stderr)
+    }
+
+    fn spawn_inner(addr: &str, args: &[&str], envs: &[(&str, &str)], pipe_stderr: bool) -> Server {
         let dir = TempDir::new().expect("temp dir");
         let log = dir.path().join("server.log");
         // A short grace period, unless the test chose one.
@@ -77,7 +89,11 @@ impl Server {
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(File::create(&log).expect("log file"))
-            .stderr(File::create(&log).expect("log file"))
+            .stderr(if pipe_stderr {
+                Stdio::piped()
+            } else {
+                File::create(&log).expect("log file").into()
+            })
             .spawn()
             .expect("docclass-server starts");
         Server {
