@@ -316,9 +316,10 @@ impl Model {
 
     /// Classifies one text. `hint` overrides language detection.
     pub fn classify(&self, text: &str, hint: Option<Lang>) -> Classification {
-        let (language, vector) = crate::scratch::with_buffer(&FEATURE_IDS, MAX_KEPT_IDS, |ids| {
-            self.features.vectorize(&self.analyzer, text, hint, ids)
-        });
+        let mut ids = crate::scratch::Reused::take(&FEATURE_IDS, MAX_KEPT_IDS);
+        let (language, vector) = self
+            .features
+            .vectorize(&self.analyzer, text, hint, &mut ids);
         if vector.nnz() == 0 {
             // No term the model knows: there is no evidence for any topic.
             // Report the training prior and decide nothing, rather than let

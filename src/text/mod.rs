@@ -387,101 +387,99 @@ impl Analyzer {
         };
         // Token boundaries and memo places first, so the memo can fetch every
         // token's entry at once; then the chain, token by token.
-        crate::scratch::with_buffer(&TOKEN_BUFFER, MAX_KEPT_TOKENS, |tokens| {
-            tokens.reserve(text.len() / 5);
-            let bytes = text.as_bytes();
-            tokenizer::tokenize_spans(&text, |start, end| {
-                let raw = bytes.get(start..end).unwrap_or_default();
-                tokens.push((start, end, memo::Probe::new(key, raw)));
-            });
-            memo::with_memo(|mut memo| {
-                if let Some(m) = memo.as_deref() {
-                    m.prefetch(tokens.iter().map(|t| &t.2));
-                }
-                for (start, end, probe) in tokens.iter() {
-                    // The filter chain, the term hash and the payload, from the
-                    // memo when the token was seen recently.
-                    let (token_hash, payload) =
-                        match memo.as_deref().and_then(|m| m.get(key, probe)) {
-                            Some(memo::Memoized::Dropped) => continue,
-                            Some(memo::Memoized::Kept {
-                                hash,
-                                payload,
-                                slot,
-                            }) => {
-                                if keep_text {
-                                    token.clear();
-                                    if let Some(m) = memo.as_deref() {
-                                        token.push_str(
-                                            std::str::from_utf8(m.text(slot)).unwrap_or_default(),
-                                        );
-                                    }
-                                }
-                                (hash, payload)
-                            }
-                            None => {
-                                // The tokenizer's ranges are char boundaries.
-                                let Some(raw) = text.get(*start..*end) else {
-                                    continue;
-                                };
-                                token.clear();
-                                token.push_str(raw);
-                                if !self.filters.iter().all(|f| f.apply(&mut token, lang)) {
-                                    if let Some(m) = memo.as_deref_mut() {
-                                        m.put(key, probe, None);
-                                    }
-                                    continue;
-                                }
-                                let h = hash::hash_bytes(token.as_bytes());
-                                let payload = resolve.map_or(memo::NO_PAYLOAD, |r| r(h));
-                                if let Some(m) = memo.as_deref_mut() {
-                                    m.put(key, probe, Some((&token, h, payload)));
-                                }
-                                (h, payload)
-                            }
-                        };
-                    if let Some(range) = self.config.char_ngrams {
-                        emit_char_ngrams(&token, range, &mut |t| sink(t, None));
-                    }
-                    // Shift the window left by one and put the new token last.
-                    if n > 1 {
-                        hashes.rotate_left(1);
-                    }
-                    hashes[n - 1] = token_hash;
-                    if keep_text {
-                        if n > 1 {
-                            window.rotate_left(1);
-                        }
-                        std::mem::swap(&mut window[n - 1], &mut token);
-                    }
-                    filled = (filled + 1).min(n);
-                    let words = |k: usize| -> &[String] {
+        let mut tokens = crate::scratch::Reused::take(&TOKEN_BUFFER, MAX_KEPT_TOKENS);
+        tokens.reserve(text.len() / 5);
+        let bytes = text.as_bytes();
+        tokenizer::tokenize_spans(&text, |start, end| {
+            let raw = bytes.get(start..end).unwrap_or_default();
+            tokens.push((start, end, memo::Probe::new(key, raw)));
+        });
+        memo::with_memo(|mut memo| {
+            if let Some(m) = memo.as_deref() {
+                m.prefetch(tokens.iter().map(|t| &t.2));
+            }
+            for (start, end, probe) in tokens.iter() {
+                // The filter chain, the term hash and the payload, from the
+                // memo when the token was seen recently.
+                let (token_hash, payload) = match memo.as_deref().and_then(|m| m.get(key, probe)) {
+                    Some(memo::Memoized::Dropped) => continue,
+                    Some(memo::Memoized::Kept {
+                        hash,
+                        payload,
+                        slot,
+                    }) => {
                         if keep_text {
-                            &window[n - k..]
-                        } else {
-                            &[]
+                            token.clear();
+                            if let Some(m) = memo.as_deref() {
+                                token.push_str(
+                                    std::str::from_utf8(m.text(slot)).unwrap_or_default(),
+                                );
+                            }
                         }
-                    };
-                    let mut h = token_hash;
+                        (hash, payload)
+                    }
+                    None => {
+                        // The tokenizer's ranges are char boundaries.
+                        let Some(raw) = text.get(*start..*end) else {
+                            continue;
+                        };
+                        token.clear();
+                        token.push_str(raw);
+                        if !self.filters.iter().all(|f| f.apply(&mut token, lang)) {
+                            if let Some(m) = memo.as_deref_mut() {
+                                m.put(key, probe, None);
+                            }
+                            continue;
+                        }
+                        let h = hash::hash_bytes(token.as_bytes());
+                        let payload = resolve.map_or(memo::NO_PAYLOAD, |r| r(h));
+                        if let Some(m) = memo.as_deref_mut() {
+                            m.put(key, probe, Some((&token, h, payload)));
+                        }
+                        (h, payload)
+                    }
+                };
+                if let Some(range) = self.config.char_ngrams {
+                    emit_char_ngrams(&token, range, &mut |t| sink(t, None));
+                }
+                // Shift the window left by one and put the new token last.
+                if n > 1 {
+                    hashes.rotate_left(1);
+                }
+                hashes[n - 1] = token_hash;
+                if keep_text {
+                    if n > 1 {
+                        window.rotate_left(1);
+                    }
+                    std::mem::swap(&mut window[n - 1], &mut token);
+                }
+                filled = (filled + 1).min(n);
+                let words = |k: usize| -> &[String] {
+                    if keep_text {
+                        &window[n - k..]
+                    } else {
+                        &[]
+                    }
+                };
+                let mut h = token_hash;
+                sink(
+                    Term {
+                        hash: h,
+                        kind: TermKind::Words(words(1)),
+                    },
+                    resolve.map(|_| payload),
+                );
+                for k in 2..=filled {
+                    h = hash::combine(hashes[n - k], h);
                     sink(
                         Term {
                             hash: h,
-                            kind: TermKind::Words(words(1)),
+                            kind: TermKind::Words(words(k)),
                         },
-                        resolve.map(|_| payload),
+                        None,
                     );
-                    for k in 2..=filled {
-                        h = hash::combine(hashes[n - k], h);
-                        sink(
-                            Term {
-                                hash: h,
-                                kind: TermKind::Words(words(k)),
-                            },
-                            None,
-                        );
-                    }
                 }
-            });
+            }
         });
         lang
     }
