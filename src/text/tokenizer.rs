@@ -24,6 +24,12 @@ pub fn tokenize(text: &str, mut emit: impl FnMut(&str)) {
 /// order; both ends are char boundaries. The analyzer takes ranges: it reads
 /// most tokens' bytes only, and slicing a `str` checks both boundaries again.
 pub fn tokenize_spans(text: &str, mut emit: impl FnMut(usize, usize)) {
+    // Every path below emits through this, which drops oversized tokens.
+    let mut emit = |start: usize, end: usize| {
+        if end - start <= MAX_TOKEN_BYTES {
+            emit(start, end);
+        }
+    };
     // One pass over bytes splits at ASCII whitespace, which is most of the
     // whitespace in any text, and recognises the usual chunk: one run of
     // ASCII letters and digits with ASCII punctuation around it, which is
@@ -79,7 +85,7 @@ pub fn tokenize_spans(text: &str, mut emit: impl FnMut(usize, usize)) {
             segment_chunk(text, text.get(start..i).unwrap_or_default(), &mut emit);
         } else if gap {
             segment_ascii_chunk(text, first, last, &mut emit);
-        } else if last + 1 - first <= MAX_TOKEN_BYTES {
+        } else {
             // Both ends are at ASCII bytes or the text's end.
             emit(first, last + 1);
         }
@@ -166,9 +172,7 @@ fn segment_ascii_chunk(text: &str, first: usize, last: usize, emit: &mut impl Fn
         return;
     };
     if is_url(trimmed) || is_email(trimmed) {
-        if trimmed.len() <= MAX_TOKEN_BYTES {
-            emit(first, last + 1);
-        }
+        emit(first, last + 1);
         return;
     }
     // Every index below is inside `first..=last`, or just past a run that
@@ -193,9 +197,7 @@ fn segment_ascii_chunk(text: &str, first: usize, last: usize, emit: &mut impl Fn
             i += 1;
             continue;
         }
-        if i - word_start <= MAX_TOKEN_BYTES {
-            emit(word_start, i);
-        }
+        emit(word_start, i);
         // The next run of letters and digits, if any.
         while i <= last && !bytes[i].is_ascii_alphanumeric() {
             i += 1;
@@ -212,10 +214,8 @@ fn segment_ascii_chunk(text: &str, first: usize, last: usize, emit: &mut impl Fn
 fn segment_chunk(text: &str, chunk: &str, emit: &mut impl FnMut(usize, usize)) {
     // Every word below is a subslice of `chunk`, itself one of `text`.
     let mut emit_word = |word: &str| {
-        if word.len() <= MAX_TOKEN_BYTES {
-            let start = word.as_ptr() as usize - text.as_ptr() as usize;
-            emit(start, start + word.len());
-        }
+        let start = word.as_ptr() as usize - text.as_ptr() as usize;
+        emit(start, start + word.len());
     };
     let trimmed = chunk.trim_matches(|c: char| !c.is_alphanumeric());
     if let Some(word) = plain_word(chunk, trimmed) {
@@ -388,5 +388,10 @@ mod tests {
     fn drops_oversized_tokens() {
         let long = "a".repeat(MAX_TOKEN_BYTES + 1);
         assert_eq!(tokens(&format!("x {long} y")), ["x", "y"]);
+        // Through each other path: ASCII with punctuation inside, a URL,
+        // non-ASCII (the plain-word check) and the full segmenter.
+        let mixed = format!("x {long}-b https://{long} é{long} «{long}» y");
+        assert_eq!(tokens(&mixed), ["x", "b", "y"]);
+        assert_eq!(tokens(&mixed), reference_tokens(&mixed));
     }
 }
