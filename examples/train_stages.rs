@@ -87,6 +87,7 @@ fn main() {
             topic_documents: nb.data().topic_doc_counts.clone(),
             train_options_json: String::new(),
             held_out: None,
+            evaluations: Vec::new(),
         };
         let topic_meta = topics
             .iter()

@@ -16,7 +16,7 @@ use crate::eval::{self, Split};
 use crate::features::{
     AnalyzedCorpus, FeatureError, FeatureMode, FeatureParams, FeatureSpace, SparseVec,
 };
-use crate::model::{HeldOutMetrics, Model, ModelError, Provenance, TopicMeta};
+use crate::model::{HeldOutMetrics, Model, ModelError, NamedEvaluation, Provenance, TopicMeta};
 use crate::nb::{
     fit_temperature, softmax_with_temperature, tune_thresholds_with_fallback, Decision, LabelSets,
     NbError, NbParams, NbValidParams,
@@ -370,13 +370,8 @@ pub fn train(
         documents: docs.len() as u64,
         topic_documents: nb.data().topic_doc_counts.clone(),
         train_options_json: options_json,
-        held_out: held_out.map(|r| HeldOutMetrics {
-            documents: r.documents,
-            accuracy: r.accuracy,
-            macro_f1: r.macro_f1,
-            micro_f1: r.micro_f1,
-            topic_f1: r.per_topic.iter().map(|m| m.f1).collect(),
-        }),
+        held_out: held_out.as_ref().map(stored_metrics),
+        evaluations: Vec::new(),
     };
     let model = Model::from_parts(
         analyzer,
@@ -622,6 +617,51 @@ pub(crate) fn label_sets(docs: &[Document], topic_ids: &[String]) -> Result<Labe
         labels.push(set);
     }
     Ok(LabelSets::new(topic_ids.len(), labels))
+}
+
+/// The part of a report a model file keeps.
+fn stored_metrics(r: &eval::Report) -> HeldOutMetrics {
+    HeldOutMetrics {
+        documents: r.documents,
+        accuracy: r.accuracy,
+        macro_f1: r.macro_f1,
+        micro_f1: r.micro_f1,
+        topic_f1: r.per_topic.iter().map(|m| m.f1).collect(),
+    }
+}
+
+/// Scores a finished model on `docs`, a labelled set that took no part in
+/// its training, under `name`; [`Model::add_evaluation`] records the result.
+/// Only the model's decisions are scored: nothing here feeds back into
+/// training. A label the model does not know is an error.
+pub fn evaluate_named(model: &Model, name: &str, docs: &[Document]) -> Result<NamedEvaluation> {
+    if docs.is_empty() {
+        return Err(TrainError::InvalidOption(format!(
+            "evaluation set {name:?} has no documents"
+        )));
+    }
+    let topic_ids: Vec<String> = model.topics().iter().map(|t| t.id.clone()).collect();
+    let gold = label_sets(docs, &topic_ids)?.labels;
+    let predicted: Vec<Vec<usize>> = docs
+        .iter()
+        .map(|d| model.classify(&d.full_text(), d.lang).decided)
+        .collect();
+    let report = eval::evaluate(&gold, &predicted, &topic_ids);
+    Ok(NamedEvaluation {
+        name: name.to_string(),
+        corpus_sha256: corpus_hash(docs),
+        metrics: stored_metrics(&report),
+    })
+}
+
+/// The id of the first document of `held` that is also in `training`, by id
+/// or by identical text: a set that shares one is no independent test.
+pub fn first_shared_document(training: &[Document], held: &[Document]) -> Option<String> {
+    let ids: std::collections::HashSet<&str> = training.iter().map(|d| d.id.as_str()).collect();
+    let texts: std::collections::HashSet<&str> = training.iter().map(|d| d.text.trim()).collect();
+    held.iter()
+        .find(|d| ids.contains(d.id.as_str()) || texts.contains(d.text.trim()))
+        .map(|d| d.id.clone())
 }
 
 /// SHA-256 over every document's id, text and labels, in order.

@@ -449,27 +449,27 @@ fn a_flipped_payload_byte_fails_the_checksum() {
 #[test]
 fn a_future_format_version_is_unsupported() {
     let mut bytes = tiny_model().to_bytes().unwrap();
-    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
     let e = load_err(&bytes);
     assert!(
         matches!(
             e,
             ModelError::UnsupportedVersion {
-                found: 3,
+                found: 4,
                 oldest: 1,
-                newest: 2
+                newest: 3
             }
         ),
         "{e:?}"
     );
     assert_eq!(
         e.to_string(),
-        "model file format version 3 is not supported (this build reads versions 1 to 2)"
+        "model file format version 4 is not supported (this build reads versions 1 to 3)"
     );
-    // The version is checked before the length: a version-3 header alone says so too.
+    // The version is checked before the length: a version-4 header alone says so too.
     assert!(matches!(
         load_err(&bytes[..12]),
-        ModelError::UnsupportedVersion { found: 3, .. }
+        ModelError::UnsupportedVersion { found: 4, .. }
     ));
     assert!(matches!(
         load_err(&file_with_payload(0, b"")),
@@ -676,4 +676,62 @@ fn committed_v1_fixture_still_loads() {
         FORMAT_VERSION
     );
     assert_eq!(Model::from_bytes(&rewritten).unwrap().data(), model.data());
+}
+
+// ---------------------------------------------------------------------------
+// The committed version-2 fixture
+// ---------------------------------------------------------------------------
+
+/// A format-2 model (temperature, no named evaluations), written by
+/// `docclass-train -i tiny.jsonl -o tests/fixtures/tiny-v2.model
+/// --no-validation --created-at 2025-06-01T00:00:00Z` before format 3
+/// existed: 18 documents (6 each of military_operations, humanitarian_aid
+/// and other).
+#[test]
+fn committed_v2_fixture_still_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-v2.model");
+    let bytes = std::fs::read(&path).expect("tests/fixtures/tiny-v2.model is committed");
+    assert_eq!(
+        u32::from_le_bytes(bytes[8..12].try_into().unwrap()),
+        2,
+        "fixture is format version 2"
+    );
+    let model = Model::load(&path).expect("the version-2 fixture loads");
+    assert_eq!(model.version(), "fbb2f5bae4d67686");
+    assert_eq!(model.format_version(), 2);
+    let ids: Vec<&str> = model.topics().iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["humanitarian_aid", "military_operations", "other"]);
+    let provenance = &model.data().provenance;
+    assert_eq!(provenance.created_at, "2025-06-01T00:00:00Z");
+    assert_eq!(provenance.documents, 18);
+    assert!(provenance.evaluations.is_empty());
+    // Rewritten, it is a current-format file with the same data.
+    let rewritten = model.to_bytes().unwrap();
+    assert_eq!(
+        u32::from_le_bytes(rewritten[8..12].try_into().unwrap()),
+        FORMAT_VERSION
+    );
+    assert_eq!(Model::from_bytes(&rewritten).unwrap().data(), model.data());
+}
+
+#[test]
+fn named_evaluations_round_trip_and_change_the_version() {
+    let mut model = tiny_model();
+    let before = model.version().to_string();
+    model.add_evaluation(docclass::model::NamedEvaluation {
+        name: "real-news test (fr)".into(),
+        corpus_sha256: "ab".repeat(32),
+        metrics: docclass::model::HeldOutMetrics {
+            documents: 7,
+            accuracy: 0.5,
+            macro_f1: 0.25,
+            micro_f1: 0.75,
+            topic_f1: vec![0.1, 0.2, 0.3],
+        },
+    });
+    assert_ne!(model.version(), before, "the version covers evaluations");
+    let back = Model::from_bytes(&model.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.data(), model.data());
+    assert_eq!(back.version(), model.version());
+    assert_eq!(back.data().provenance.evaluations[0].metrics.documents, 7);
 }

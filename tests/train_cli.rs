@@ -740,6 +740,100 @@ fn output_in_missing_directory() {
     assert!(!dir.path().join("no").exists());
 }
 
+// ------------------------------------------------------- --evaluate
+
+/// Documents 20..24 of each topic: new word combinations, none of them in
+/// `corpus(14)`.
+fn unseen_corpus() -> String {
+    let mut out = String::new();
+    for t in 0..TOPICS.len() {
+        for i in 20..24 {
+            out.push_str(&doc_line(t, i));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn evaluate_records_named_scores_in_the_model_and_card() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(14));
+    let unseen = write(dir.path(), "unseen.jsonl", unseen_corpus());
+    let model_path = dir.path().join("m.model");
+    let card = dir.path().join("card.json");
+    let named = format!("held test={}", s(&unseen));
+    let o = train_seed_7(
+        &input,
+        &model_path,
+        &["--evaluate", &named, "--card", s(&card)],
+    );
+    assert_success(&o);
+    let out = stdout(&o);
+    assert!(
+        out.contains("held test (12 docs, not trained on): accuracy 1.0000"),
+        "{out}"
+    );
+    let model = Model::load(&model_path).unwrap();
+    let evaluations = &model.data().provenance.evaluations;
+    assert_eq!(evaluations.len(), 1);
+    assert_eq!(evaluations[0].name, "held test");
+    assert_eq!(evaluations[0].metrics.documents, 12);
+    assert_eq!(evaluations[0].metrics.macro_f1, 1.0);
+    assert_eq!(evaluations[0].metrics.topic_f1.len(), model.topics().len());
+    assert_eq!(evaluations[0].corpus_sha256.len(), 64);
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&card).unwrap()).unwrap();
+    assert_eq!(card["evaluations"][0]["name"], "held test");
+    assert_eq!(card["model_version"], model.version());
+
+    // Scoring a set changes nothing in how the model was fitted: the same
+    // training without --evaluate decides identically.
+    let plain_path = dir.path().join("plain.model");
+    assert_success(&train_quiet(&input, &plain_path, &[]));
+    let plain = Model::load(&plain_path).unwrap();
+    assert_eq!(plain.data().nb, model.data().nb);
+    assert_eq!(plain.data().decision, model.data().decision);
+    assert!(plain.data().provenance.evaluations.is_empty());
+    assert_ne!(plain.version(), model.version());
+}
+
+#[test]
+fn evaluate_refuses_a_set_that_shares_a_training_document() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(14));
+    let leaky = write(
+        dir.path(),
+        "leaky.jsonl",
+        format!("{}{}\n", unseen_corpus(), doc_line(1, 3)),
+    );
+    let model_path = dir.path().join("m.model");
+    let named = format!("leaky={}", s(&leaky));
+    let err = assert_failure(&train_quiet(&input, &model_path, &["--evaluate", &named]));
+    let id = format!("{}-3", TOPICS[1].0);
+    assert!(
+        err.contains(&format!("document \"{id}\" is also in the training data")),
+        "{err}"
+    );
+    assert!(!model_path.exists(), "nothing is trained or written");
+}
+
+#[test]
+fn evaluate_needs_name_equals_path_and_a_readable_set() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(8));
+    let model_path = dir.path().join("m.model");
+    // A malformed value is a usage error (clap's exit code 2).
+    let o = train_quiet(&input, &model_path, &["--evaluate", "no-name"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("expected NAME=PATH"), "{}", stderr(&o));
+    let missing = dir.path().join("missing.jsonl");
+    let named = format!("gone={}", s(&missing));
+    let err = assert_failure(&train_quiet(&input, &model_path, &["--evaluate", &named]));
+    assert!(err.contains("--evaluate gone="), "{err}");
+    assert!(!model_path.exists());
+}
+
 // ------------------------------------------------------------------ eval
 
 /// Trains a model on `corpus(14)` in `dir` and returns its path.

@@ -5,6 +5,7 @@ mod common;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use common::{InputArgs, TrainArgs};
+use docclass::corpus::{Corpus, ReadOptions};
 use docclass::model::rfc3339_utc;
 use docclass::nb::NbVariant;
 use docclass::train::tune::{weighting_name, TuningReport};
@@ -35,6 +36,24 @@ struct Cli {
     /// No progress bar or summary.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Score the finished model on a labelled JSONL set it never learns from
+    /// and record the scores in the model under NAME (shown by GetModelInfo
+    /// and the card). Repeatable. The set takes no part in training, tuning
+    /// or thresholds, and must share no document id or text with the
+    /// training data.
+    #[arg(long, value_name = "NAME=PATH", value_parser = parse_named_path)]
+    evaluate: Vec<(String, PathBuf)>,
+}
+
+fn parse_named_path(raw: &str) -> std::result::Result<(String, PathBuf), String> {
+    match raw.split_once('=') {
+        Some((name, path)) if !name.trim().is_empty() && !path.is_empty() => {
+            Ok((name.trim().to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!(
+            "expected NAME=PATH (e.g. \"real-news test (fr)=training-data/real/test/fr.jsonl\"), got {raw:?}"
+        )),
+    }
 }
 
 impl Cli {
@@ -101,6 +120,19 @@ fn run(cli: Cli) -> Result<()> {
     }
     let corpus = cli.input.read()?;
     cli.training.derive_topics(&mut options, &corpus)?;
+    // Read and checked before training, so a bad set fails at once.
+    let mut evaluation_sets = Vec::with_capacity(cli.evaluate.len());
+    for (name, path) in &cli.evaluate {
+        let set = Corpus::read_all(std::slice::from_ref(path), &ReadOptions::default())
+            .with_context(|| format!("--evaluate {name}={}", path.display()))?;
+        if let Some(shared) = train::first_shared_document(&corpus.documents, &set.documents) {
+            bail!(
+                "--evaluate {name}={}: document {shared:?} is also in the training data; an evaluation set must be disjoint from it",
+                path.display()
+            );
+        }
+        evaluation_sets.push((name, set.documents));
+    }
     let bar = if cli.quiet {
         ProgressBar::hidden()
     } else {
@@ -112,7 +144,12 @@ fn run(cli: Cli) -> Result<()> {
             .progress_chars("=> "),
     );
     bar.set_message("analysing");
-    let (model, summary) = train::train(&corpus.documents, &options, &Bar(bar.clone()))?;
+    let (mut model, summary) = train::train(&corpus.documents, &options, &Bar(bar.clone()))?;
+    for (name, documents) in &evaluation_sets {
+        bar.set_message(format!("scoring {name}"));
+        let evaluation = train::evaluate_named(&model, name, documents)?;
+        model.add_evaluation(evaluation);
+    }
     bar.finish_and_clear();
     model.save(&cli.output)?;
     if let Some(card) = &cli.card {
@@ -122,6 +159,7 @@ fn run(cli: Cli) -> Result<()> {
             "corpus_sha256": model.data().provenance.corpus_sha256,
             "options": options,
             "summary": summary,
+            "evaluations": model.data().provenance.evaluations,
         });
         std::fs::write(card, serde_json::to_string_pretty(&json)? + "\n")
             .with_context(|| format!("cannot write {}", card.display()))?;
@@ -166,6 +204,16 @@ fn run(cli: Cli) -> Result<()> {
                 r.documents, r.accuracy, r.macro_f1, r.micro_f1
             ),
             None => println!("no validation (--no-validation)"),
+        }
+        for e in &model.data().provenance.evaluations {
+            println!(
+                "{} ({} docs, not trained on): accuracy {:.4}, macro-F1 {:.4}, micro-F1 {:.4}",
+                e.name,
+                e.metrics.documents,
+                e.metrics.accuracy,
+                e.metrics.macro_f1,
+                e.metrics.micro_f1
+            );
         }
         if let Some(t) = &summary.tuning {
             print_tuning(t);

@@ -699,6 +699,19 @@ async fn topics(conn: &Connection, as_json: bool) -> Result<ExitCode> {
 // info
 // ---------------------------------------------------------------------------
 
+fn metrics_json(h: &pb::HeldOutMetrics) -> Value {
+    json!({
+        "documents": h.documents,
+        "accuracy": h.accuracy,
+        "macro_f1": h.macro_f1,
+        "micro_f1": h.micro_f1,
+        "topics": h.topics.iter().map(|t| json!({
+            "topic": t.topic,
+            "f1": t.f1,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 fn hyperparameters(raw: &str) -> Value {
     serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
 }
@@ -727,16 +740,12 @@ async fn info(conn: &Connection, as_json: bool) -> Result<ExitCode> {
                 })).collect::<Vec<_>>(),
             })),
             "hyperparameters": hyperparameters(&m.hyperparameters_json),
-            "held_out": m.held_out.as_ref().map(|h| json!({
-                "documents": h.documents,
-                "accuracy": h.accuracy,
-                "macro_f1": h.macro_f1,
-                "micro_f1": h.micro_f1,
-                "topics": h.topics.iter().map(|t| json!({
-                    "topic": t.topic,
-                    "f1": t.f1,
-                })).collect::<Vec<_>>(),
-            })),
+            "held_out": m.held_out.as_ref().map(metrics_json),
+            "evaluations": m.evaluations.iter().map(|e| json!({
+                "name": e.name,
+                "corpus_sha256": e.corpus_sha256,
+                "metrics": e.metrics.as_ref().map(metrics_json),
+            })).collect::<Vec<_>>(),
             "features": m.features,
             "loaded_at": m.loaded_at,
         }))?;
@@ -767,6 +776,20 @@ async fn info(conn: &Connection, as_json: bool) -> Result<ExitCode> {
             out.push_str(&table(&rows, &[Align::Left, Align::Left, Align::Right]));
         }
         None => out.push_str("held-out metrics: none (trained without validation)\n"),
+    }
+    for e in &m.evaluations {
+        let Some(h) = &e.metrics else { continue };
+        out.push_str(&format!(
+            "{} ({} documents, not trained on)\n",
+            e.name, h.documents
+        ));
+        let rows = [
+            ("accuracy", h.accuracy),
+            ("macro-F1", h.macro_f1),
+            ("micro-F1", h.micro_f1),
+        ]
+        .map(|(k, v)| vec![String::new(), k.to_string(), format!("{v:.4}")]);
+        out.push_str(&table(&rows, &[Align::Left, Align::Left, Align::Right]));
     }
 
     // Per topic: training documents and held-out F1, in the model's topic order.

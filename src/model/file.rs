@@ -17,9 +17,10 @@ use std::io::Write;
 use std::path::Path;
 
 pub const MAGIC: &[u8; 8] = b"DOCCLASS";
-/// The format this build writes. Version 2 added the probability
-/// temperature; version 1 files still load (with temperature 1).
-pub const FORMAT_VERSION: u32 = 2;
+/// The format this build writes. Version 3 added named evaluations to the
+/// provenance, version 2 the probability temperature; older files still load
+/// (with no evaluations, and temperature 1 for version 1).
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format this build reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
@@ -166,7 +167,34 @@ fn encode(data: &ModelData) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Format version 1's payload: `ModelData` without the temperature.
+/// Format versions 1 and 2's provenance: no named evaluations.
+#[derive(serde::Deserialize)]
+struct ProvenanceV2 {
+    created_at: String,
+    tool_version: String,
+    corpus_sha256: String,
+    documents: u64,
+    topic_documents: Vec<u64>,
+    train_options_json: String,
+    held_out: Option<super::HeldOutMetrics>,
+}
+
+impl From<ProvenanceV2> for super::Provenance {
+    fn from(v2: ProvenanceV2) -> super::Provenance {
+        super::Provenance {
+            created_at: v2.created_at,
+            tool_version: v2.tool_version,
+            corpus_sha256: v2.corpus_sha256,
+            documents: v2.documents,
+            topic_documents: v2.topic_documents,
+            train_options_json: v2.train_options_json,
+            held_out: v2.held_out,
+            evaluations: Vec::new(),
+        }
+    }
+}
+
+/// Format version 1's payload: version 2's without the temperature.
 #[derive(serde::Deserialize)]
 struct ModelDataV1 {
     analyzer: crate::text::AnalyzerConfig,
@@ -174,19 +202,46 @@ struct ModelDataV1 {
     nb: crate::nb::FittedNbData,
     decision: crate::nb::Decision,
     topics: Vec<super::TopicMeta>,
-    provenance: super::Provenance,
+    provenance: ProvenanceV2,
+}
+
+/// Format version 2's payload: `ModelData` with the older provenance.
+#[derive(serde::Deserialize)]
+struct ModelDataV2 {
+    analyzer: crate::text::AnalyzerConfig,
+    features: crate::features::FeatureSpaceData,
+    nb: crate::nb::FittedNbData,
+    decision: crate::nb::Decision,
+    topics: Vec<super::TopicMeta>,
+    provenance: ProvenanceV2,
+    temperature: f64,
 }
 
 impl From<ModelDataV1> for ModelData {
     fn from(v1: ModelDataV1) -> ModelData {
-        ModelData {
+        ModelDataV2 {
             analyzer: v1.analyzer,
-            features: v1.features.into(),
-            nb: v1.nb.into(),
+            features: v1.features,
+            nb: v1.nb,
             decision: v1.decision,
             topics: v1.topics,
             provenance: v1.provenance,
             temperature: 1.0,
+        }
+        .into()
+    }
+}
+
+impl From<ModelDataV2> for ModelData {
+    fn from(v2: ModelDataV2) -> ModelData {
+        ModelData {
+            analyzer: v2.analyzer,
+            features: v2.features.into(),
+            nb: v2.nb.into(),
+            decision: v2.decision,
+            topics: v2.topics,
+            provenance: v2.provenance.into(),
+            temperature: v2.temperature,
         }
     }
 }
@@ -254,6 +309,7 @@ fn decode(bytes: &[u8]) -> Result<(ModelData, u32)> {
     }
     let data = match version {
         1 => take_all::<ModelDataV1>(payload)?.into(),
+        2 => take_all::<ModelDataV2>(payload)?.into(),
         _ => take_all::<ModelData>(payload)?,
     };
     Ok((data, version))

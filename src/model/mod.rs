@@ -121,6 +121,20 @@ pub struct Provenance {
     /// The training options, as JSON, for reproducibility.
     pub train_options_json: String,
     pub held_out: Option<HeldOutMetrics>,
+    /// The finished model scored on labelled sets it never learned from
+    /// (such as the frozen real-news test split), recorded when it was trained.
+    pub evaluations: Vec<NamedEvaluation>,
+}
+
+/// A trained model's scores on one named labelled set that took no part in
+/// its training or tuning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedEvaluation {
+    /// What the set is, e.g. `real-news test (fr)`.
+    pub name: String,
+    /// SHA-256 of the set's documents (ids, texts and labels, in order).
+    pub corpus_sha256: String,
+    pub metrics: HeldOutMetrics,
 }
 
 /// Everything a model file stores.
@@ -305,6 +319,14 @@ impl Model {
     }
 
     /// The file format version the model was read from.
+    /// Records `evaluation` in the provenance. The content changes, so the
+    /// version is recomputed from the new encoding, in the current format.
+    pub fn add_evaluation(&mut self, evaluation: NamedEvaluation) {
+        self.data.provenance.evaluations.push(evaluation);
+        self.version = OnceLock::new();
+        self.format_version = FORMAT_VERSION;
+    }
+
     pub fn format_version(&self) -> u32 {
         self.format_version
     }

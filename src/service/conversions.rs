@@ -3,7 +3,7 @@
 use super::error::ServiceError;
 use super::pb;
 use super::state::{Limits, LoadedModel};
-use crate::model::Classification;
+use crate::model::{Classification, HeldOutMetrics, TopicMeta};
 use crate::text::Lang;
 
 /// A validated request, ready for `Model::classify`.
@@ -229,21 +229,34 @@ pub(crate) fn model_info(loaded: &LoadedModel) -> pb::ModelInfo {
                 .collect(),
         }),
         hyperparameters_json: p.train_options_json.clone(),
-        held_out: p.held_out.as_ref().map(|h| pb::HeldOutMetrics {
-            documents: h.documents,
-            accuracy: h.accuracy,
-            macro_f1: h.macro_f1,
-            micro_f1: h.micro_f1,
-            topics: topics
-                .iter()
-                .zip(&h.topic_f1)
-                .map(|(t, &f1)| pb::TopicMetric {
-                    topic: t.id.clone(),
-                    f1,
-                })
-                .collect(),
-        }),
+        held_out: p.held_out.as_ref().map(|h| held_out_metrics(h, topics)),
+        evaluations: p
+            .evaluations
+            .iter()
+            .map(|e| pb::NamedEvaluation {
+                name: e.name.clone(),
+                corpus_sha256: e.corpus_sha256.clone(),
+                metrics: Some(held_out_metrics(&e.metrics, topics)),
+            })
+            .collect(),
         features: model.features().n_features() as u64,
         loaded_at: loaded.loaded_at.clone(),
+    }
+}
+
+fn held_out_metrics(h: &HeldOutMetrics, topics: &[TopicMeta]) -> pb::HeldOutMetrics {
+    pb::HeldOutMetrics {
+        documents: h.documents,
+        accuracy: h.accuracy,
+        macro_f1: h.macro_f1,
+        micro_f1: h.micro_f1,
+        topics: topics
+            .iter()
+            .zip(&h.topic_f1)
+            .map(|(t, &f1)| pb::TopicMetric {
+                topic: t.id.clone(),
+                f1,
+            })
+            .collect(),
     }
 }
