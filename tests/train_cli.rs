@@ -742,24 +742,11 @@ fn output_in_missing_directory() {
 
 // ------------------------------------------------------- --evaluate
 
-/// Documents 20..24 of each topic: new word combinations, none of them in
-/// `corpus(14)`.
-fn unseen_corpus() -> String {
-    let mut out = String::new();
-    for t in 0..TOPICS.len() {
-        for i in 20..24 {
-            out.push_str(&doc_line(t, i));
-            out.push('\n');
-        }
-    }
-    out
-}
-
 #[test]
 fn evaluate_records_named_scores_in_the_model_and_card() {
     let dir = TempDir::new().unwrap();
     let input = write(dir.path(), "train.jsonl", corpus(14));
-    let unseen = write(dir.path(), "unseen.jsonl", unseen_corpus());
+    let unseen = write(dir.path(), "unseen.jsonl", eval_corpus());
     let model_path = dir.path().join("m.model");
     let card = dir.path().join("card.json");
     let named = format!("held test={}", s(&unseen));
@@ -805,7 +792,7 @@ fn evaluate_refuses_a_set_that_shares_a_training_document() {
     let leaky = write(
         dir.path(),
         "leaky.jsonl",
-        format!("{}{}\n", unseen_corpus(), doc_line(1, 3)),
+        format!("{}{}\n", eval_corpus(), doc_line(1, 3)),
     );
     let model_path = dir.path().join("m.model");
     let named = format!("leaky={}", s(&leaky));

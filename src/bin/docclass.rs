@@ -712,6 +712,17 @@ fn metrics_json(h: &pb::HeldOutMetrics) -> Value {
     })
 }
 
+/// Accuracy, macro-F1 and micro-F1, one indented row each.
+fn metrics_table(h: &pb::HeldOutMetrics) -> String {
+    let rows = [
+        ("accuracy", h.accuracy),
+        ("macro-F1", h.macro_f1),
+        ("micro-F1", h.micro_f1),
+    ]
+    .map(|(k, v)| vec![String::new(), k.to_string(), format!("{v:.4}")]);
+    table(&rows, &[Align::Left, Align::Left, Align::Right])
+}
+
 fn hyperparameters(raw: &str) -> Value {
     serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
 }
@@ -767,13 +778,7 @@ async fn info(conn: &Connection, as_json: bool) -> Result<ExitCode> {
     match &m.held_out {
         Some(h) => {
             out.push_str(&format!("held-out metrics ({} documents)\n", h.documents));
-            let rows = [
-                ("accuracy", h.accuracy),
-                ("macro-F1", h.macro_f1),
-                ("micro-F1", h.micro_f1),
-            ]
-            .map(|(k, v)| vec![String::new(), k.to_string(), format!("{v:.4}")]);
-            out.push_str(&table(&rows, &[Align::Left, Align::Left, Align::Right]));
+            out.push_str(&metrics_table(h));
         }
         None => out.push_str("held-out metrics: none (trained without validation)\n"),
     }
@@ -783,13 +788,7 @@ async fn info(conn: &Connection, as_json: bool) -> Result<ExitCode> {
             "{} ({} documents, not trained on)\n",
             e.name, h.documents
         ));
-        let rows = [
-            ("accuracy", h.accuracy),
-            ("macro-F1", h.macro_f1),
-            ("micro-F1", h.micro_f1),
-        ]
-        .map(|(k, v)| vec![String::new(), k.to_string(), format!("{v:.4}")]);
-        out.push_str(&table(&rows, &[Align::Left, Align::Left, Align::Right]));
+        out.push_str(&metrics_table(h));
     }
 
     // Per topic: training documents and held-out F1, in the model's topic order.
