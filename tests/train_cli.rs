@@ -844,6 +844,45 @@ fn eval_corpus() -> String {
 }
 
 #[test]
+fn eval_writes_each_documents_gold_and_decided_topics() {
+    let dir = TempDir::new().unwrap();
+    let model_path = trained_model(dir.path());
+    let data = write(dir.path(), "eval.jsonl", eval_corpus());
+    let predictions = dir.path().join("predictions.jsonl");
+    let o = run(
+        EVAL,
+        &[
+            "-m",
+            s(&model_path),
+            "-i",
+            s(&data),
+            "--predictions",
+            s(&predictions),
+            "--json",
+        ],
+        &[],
+    );
+    assert_success(&o);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&predictions)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 12);
+    let first_topic = TOPICS[0].0;
+    assert_eq!(lines[0]["id"], format!("{first_topic}-20"));
+    assert_eq!(lines[0]["gold"], serde_json::json!([first_topic]));
+    assert_eq!(lines[0]["predicted"], serde_json::json!([first_topic]));
+    let total: f64 = lines[0]["probabilities"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-9, "{total}");
+}
+
+#[test]
 fn eval_json_report() {
     let dir = TempDir::new().unwrap();
     let model_path = trained_model(dir.path());

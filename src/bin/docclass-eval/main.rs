@@ -51,6 +51,9 @@ struct Cli {
     /// Write SVG plots to this directory: the confusion matrix (or per-topic errors for multi-label data) and per-topic precision-recall curves.
     #[arg(long, value_name = "DIR")]
     plot: Option<PathBuf>,
+    /// Write every document's gold and decided topics here, one JSON object per line (`id`, `gold`, `predicted`, most probable first, and `probabilities` by topic), for error analysis. With several models, the first one's.
+    #[arg(long, value_name = "FILE", conflicts_with = "cv")]
+    predictions: Option<PathBuf>,
     #[command(flatten, next_help_heading = "Training (with --cv; as docclass-train)")]
     training: TrainArgs,
 }
@@ -62,6 +65,8 @@ struct Scoring {
     report: EvalReport,
     unknown: usize,
     seconds: f64,
+    topics: Vec<String>,
+    scored: Scored,
 }
 
 /// Maps gold labels to the topic indices of `topics`; unknown labels fail
@@ -117,7 +122,32 @@ fn score_model(path: &Path, corpus: &Corpus, ignore_unknown: bool) -> Result<Sco
         report: EvalReport::new(&scored, &topics, hashes),
         unknown,
         seconds,
+        topics,
+        scored,
     })
+}
+
+/// One JSON line per document: its gold and decided topics by id.
+fn write_predictions(path: &Path, corpus: &Corpus, s: &Scoring) -> Result<()> {
+    let ids = |set: &[usize]| -> Vec<&str> { set.iter().map(|&c| s.topics[c].as_str()).collect() };
+    let mut out = String::new();
+    for (i, d) in corpus.documents.iter().enumerate() {
+        let probabilities: serde_json::Map<String, Value> = s
+            .topics
+            .iter()
+            .zip(&s.scored.probabilities[i])
+            .map(|(t, &p)| (t.clone(), json!(p)))
+            .collect();
+        let line = json!({
+            "id": d.id,
+            "gold": ids(&s.scored.gold[i]),
+            "predicted": ids(&s.scored.predicted[i]),
+            "probabilities": probabilities,
+        });
+        out.push_str(&serde_json::to_string(&line)?);
+        out.push('\n');
+    }
+    std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The report as JSON with the fields every mode adds.
@@ -148,6 +178,9 @@ fn run_models(cli: &Cli) -> Result<()> {
         .iter()
         .map(|p| score_model(p, &corpus, cli.ignore_unknown))
         .collect::<Result<Vec<_>>>()?;
+    if let (Some(path), Some(first)) = (&cli.predictions, scorings.first()) {
+        write_predictions(path, &corpus, first)?;
+    }
     if let Some(dir) = &cli.plot {
         for (i, s) in scorings.iter().enumerate() {
             let sub = if scorings.len() == 1 {
