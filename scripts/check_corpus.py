@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
-"""Checks the domain corpus in training-data/ against the rules in its README.
+"""Checks the written corpus in training-data/{en,fr}/ and the real-news corpus in
+training-data/real/ against the rules in their READMEs.
 
-Rules (mirrored by tests/corpus_diversity.rs, which is what CI enforces):
+Written corpus (mirrored by tests/corpus_diversity.rs, which is what CI enforces):
   * every line is a JSON object with id, lang, title, text, labels
   * ids are unique; labels come from the taxonomy; `other` is never combined
   * no two documents share more than 30% of their word 5-gram shingles (Jaccard)
   * no sentence of 12 words or more appears twice in the whole corpus
   * per language: >= 60 docs per domain topic, >= 150 `other`, >= 15% of domain docs multi-label
   * per language and topic: >= 1,500 distinct word types
+Real-news corpus (mirrored by tests/real_news_corpus.rs):
+  * train/ and test/ {en,fr}.jsonl: id, lang, title, text, labels, source (listed in sources.json)
+  * ids unique across splits; labels from the taxonomy; `other` alone; no text twice
+  * no test document shares more than 30% of its word 5-gram shingles with a training document
+  * annotations/ holds both passes of every document, with its final labels
 Usage: python3 scripts/check_corpus.py [training-data]
 """
 import json, re, sys, os, itertools
@@ -24,7 +30,9 @@ def words(s):
 
 def main(root):
     docs, errors = [], []
-    for dirpath, _, files in os.walk(root):
+    for dirpath, dirs, files in os.walk(root):
+        if os.path.normpath(dirpath) == os.path.normpath(root):
+            dirs[:] = [d for d in dirs if d != "real"]  # checked by check_real()
         for f in sorted(files):
             if not f.endswith(".jsonl"):
                 continue
@@ -96,10 +104,83 @@ def main(root):
             need = 150 if t == "other" else 60
             flag = "" if len(td) >= need and len(types) >= 1500 else "   <-- SHORT"
             print(f"  {t:28s} docs={len(td):4d} (need {need})  types={len(types):5d} (need 1500){flag}")
+    real_dir = os.path.join(root, "real")
+    if os.path.isdir(real_dir):
+        errors += check_real(real_dir, docs)
     for e in errors[:200]:
         print("ERROR", e)
-    print(f"{len(docs)} documents, {len(errors)} problems")
+    print(f"{len(docs)} written documents, {len(errors)} problems")
     return 1 if errors else 0
+
+
+def shingles(text):
+    w = words(text)
+    return set(tuple(w[i:i+5]) for i in range(len(w) - 4))
+
+
+def check_real(real_dir, written):
+    errors = []
+    sources = {s["id"] for s in json.load(open(os.path.join(real_dir, "sources.json"), encoding="utf-8"))}
+    docs = []
+    for split in ("train", "test"):
+        for lang in ("en", "fr"):
+            p = os.path.join(real_dir, split, f"{lang}.jsonl")
+            for n, line in enumerate(open(p, encoding="utf-8"), 1):
+                if not line.strip():
+                    continue
+                d = json.loads(line)
+                where = f"{p}:{n}"
+                for k in ("id", "lang", "title", "text", "labels", "source"):
+                    if k not in d:
+                        errors.append(f"{where}: missing {k}")
+                if d.get("lang") != lang:
+                    errors.append(f"{where}: lang is not {lang}")
+                if d.get("source") not in sources:
+                    errors.append(f"{where}: source {d.get('source')!r} not in sources.json")
+                labels = d.get("labels", [])
+                if not labels or len(set(labels)) != len(labels) or any(l not in TOPICS for l in labels):
+                    errors.append(f"{where}: bad labels {labels}")
+                if "other" in labels and len(labels) > 1:
+                    errors.append(f"{where}: other combined with another topic")
+                d["_split"] = split
+                docs.append(d)
+    ids = Counter(d["id"] for d in docs)
+    errors += [f"real: duplicate id {i}" for i, c in ids.items() if c > 1]
+    texts = Counter(" ".join(d["text"].split()) for d in docs)
+    errors += [f"real: text repeated {c} times: {t[:60]}" for t, c in texts.items() if c > 1]
+    train = [(d["id"], shingles(d["text"])) for d in docs if d["_split"] == "train"]
+    train += [(d["id"], shingles(d.get("text", ""))) for d in written]
+    inv = defaultdict(list)
+    for k, (_, s) in enumerate(train):
+        for g in s:
+            inv[g].append(k)
+    for d in docs:
+        if d["_split"] != "test":
+            continue
+        s = shingles(d["text"])
+        shared = Counter(k for g in s for k in inv.get(g, ()))
+        for k, c in shared.items():
+            if c / max(1, min(len(s), len(train[k][1]))) > 0.30:
+                errors.append(f"real: test {d['id']} near-duplicates training {train[k][0]}")
+    final = {}
+    for lang in ("en", "fr"):
+        for line in open(os.path.join(real_dir, "annotations", f"{lang}.jsonl"), encoding="utf-8"):
+            a = json.loads(line)
+            if not a.get("pass_a") or not a.get("pass_b"):
+                errors.append(f"real: {a['id']} lacks a labelling pass")
+            final[a["id"]] = a["final"]
+    for d in docs:
+        if final.get(d["id"]) != d["labels"]:
+            errors.append(f"real: {d['id']} labels differ from annotations/")
+    for lang in ("en", "fr"):
+        ld = [d for d in docs if d["lang"] == lang]
+        test = sum(1 for d in ld if d["_split"] == "test")
+        print(f"[real {lang}] {len(ld)} docs, {test} in test")
+        for t in TOPICS:
+            tr = sum(1 for d in ld if t in d["labels"] and d["_split"] == "train")
+            te = sum(1 for d in ld if t in d["labels"] and d["_split"] == "test")
+            print(f"  {t:28s} train={tr:4d} test={te:4d}")
+    return errors
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "training-data"))

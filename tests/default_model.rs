@@ -485,6 +485,24 @@ fn coalition_political_directors_meeting_is_decided_diplomacy() {
     );
 }
 
+/// The article the project began from (French, June 2018: the political
+/// directors of the Global Coalition against Daesh meet in Rabat), as
+/// published. It must always come out as `diplomacy`, first.
+#[test]
+fn seed_article_rabat_2018_comes_out_as_diplomacy() {
+    let model = model();
+    let text = std::fs::read_to_string(manifest_dir().join("tests/fixtures/rabat-2018.txt"))
+        .expect("tests/fixtures/rabat-2018.txt is committed");
+    let c = model.classify(&text, None);
+    assert_eq!(c.language, Lang::Fr, "{}", describe(model, &c));
+    assert_eq!(
+        decided_ids(model, &c).first().copied(),
+        Some("diplomacy"),
+        "{}",
+        describe(model, &c)
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 4. Reproducibility: the committed model is what retraining produces.
 // ---------------------------------------------------------------------------
