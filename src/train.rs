@@ -21,7 +21,7 @@ use crate::nb::{
     fit_temperature, softmax_with_temperature, tune_thresholds_with_fallback, Decision, LabelSets,
     NbError, NbParams, NbValidParams,
 };
-use crate::text::{Analyzer, AnalyzerConfig, TextError};
+use crate::text::{Analyzer, AnalyzerConfig, Lang, TextError};
 use linfa::dataset::DatasetBase;
 use linfa::traits::Fit;
 use linfa::ParamGuard;
@@ -88,6 +88,9 @@ pub enum DecisionMode {
     Auto,
     Argmax,
     Thresholds,
+    /// Thresholds, with exclusive topics decided only when no other topic
+    /// reaches its threshold ([`Decision::Fallback`]).
+    Fallback,
 }
 
 /// A declared topic: metadata, and whether it is exclusive.
@@ -136,6 +139,12 @@ pub struct TrainOptions {
     /// stay as they were.)
     #[serde(default, skip_serializing_if = "TuneParams::is_inactive")]
     pub tune: TuneParams,
+    /// With [`DecisionMode::Fallback`]: thresholds tuned on each language's
+    /// validated documents too, for languages with at least
+    /// [`MIN_DOCUMENTS_FOR_LANGUAGE_THRESHOLDS`] of them. (Left out of the
+    /// saved options when off, so older models' options read as before.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_language_thresholds: bool,
     pub topics: Vec<TopicSpec>,
     #[serde(skip)]
     pub created_at: String,
@@ -152,11 +161,16 @@ impl Default for TrainOptions {
             seed: 42,
             calibrate: true,
             tune: TuneParams::default(),
+            per_language_thresholds: false,
             topics: Vec::new(),
             created_at: String::new(),
         }
     }
 }
+
+/// Validated documents a language needs for thresholds of its own; with
+/// fewer, a per-topic F1 optimum is mostly noise.
+pub const MIN_DOCUMENTS_FOR_LANGUAGE_THRESHOLDS: usize = 300;
 
 fn default_nb() -> NbValidParams {
     match NbParams::new().check() {
@@ -179,6 +193,8 @@ pub struct TrainSummary {
     /// Held-out metrics per document language (declared, else detected).
     pub held_out_by_language: std::collections::BTreeMap<String, eval::Report>,
     pub thresholds: Option<Vec<f64>>,
+    /// Thresholds of each language that has its own (per-language thresholds).
+    pub thresholds_by_language: std::collections::BTreeMap<String, Vec<f64>>,
     /// Probability temperature fitted out of fold (1 without validation).
     pub temperature: f64,
     /// The tuning grid's scores and choice, when a grid was given.
@@ -219,8 +235,14 @@ pub fn train(
     let use_thresholds = match options.decision {
         DecisionMode::Auto => multi_label,
         DecisionMode::Argmax => false,
-        DecisionMode::Thresholds => true,
+        DecisionMode::Thresholds | DecisionMode::Fallback => true,
     };
+    let fallback = options.decision == DecisionMode::Fallback;
+    if options.per_language_thresholds && !fallback {
+        return Err(TrainError::InvalidOption(
+            "per-language thresholds need the fallback decision (--decision fallback)".into(),
+        ));
+    }
 
     // Checked before the (long) analysis, so a bad option fails at once.
     let strata: Vec<usize> = labels
@@ -277,6 +299,8 @@ pub fn train(
         labels: &labels,
         splits: &splits,
         use_thresholds,
+        fallback,
+        per_language_thresholds: options.per_language_thresholds,
         exclusive: &exclusive,
         topic_ids: &topic_ids,
     };
@@ -297,6 +321,7 @@ pub fn train(
         held_out,
         held_out_by_language,
         thresholds,
+        thresholds_by_language,
         temperature,
     } = if splits.is_empty() {
         // No validation: raw posteriors, no metrics, untuned thresholds.
@@ -304,6 +329,7 @@ pub fn train(
             held_out: None,
             held_out_by_language: Default::default(),
             thresholds: None,
+            thresholds_by_language: Vec::new(),
             temperature: 1.0,
         }
     } else {
@@ -314,15 +340,16 @@ pub fn train(
         judge_out_of_fold(&inputs, oof.into_iter().next().unwrap_or_default())
     };
     let decision = match (&thresholds, use_thresholds) {
-        (Some(t), true) => Decision::Thresholds {
-            thresholds: t.clone(),
+        (Some(t), true) => Decision::thresholded(
+            t.clone(),
             exclusive,
-        },
+            fallback,
+            thresholds_by_language.clone(),
+        ),
         // No validation data to tune on: the posterior's natural cut.
-        (None, true) => Decision::Thresholds {
-            thresholds: vec![0.5; topics.len()],
-            exclusive,
-        },
+        (None, true) => {
+            Decision::thresholded(vec![0.5; topics.len()], exclusive, fallback, Vec::new())
+        }
         _ => Decision::Argmax,
     };
 
@@ -346,6 +373,10 @@ pub fn train(
         held_out: held_out.clone(),
         held_out_by_language,
         thresholds,
+        thresholds_by_language: thresholds_by_language
+            .iter()
+            .map(|(lang, t)| (lang.code().to_string(), t.clone()))
+            .collect(),
         temperature,
         tuning: tuning.clone(),
     };
@@ -390,6 +421,7 @@ pub(crate) struct OutOfFold {
     held_out: Option<eval::Report>,
     held_out_by_language: std::collections::BTreeMap<String, eval::Report>,
     thresholds: Option<Vec<f64>>,
+    thresholds_by_language: Vec<(Lang, Vec<f64>)>,
     temperature: f64,
 }
 
@@ -403,6 +435,10 @@ pub(crate) struct OutOfFoldInputs<'a> {
     labels: &'a LabelSets,
     splits: &'a [Split],
     use_thresholds: bool,
+    /// Thresholds decide as [`Decision::Fallback`].
+    fallback: bool,
+    /// See [`TrainOptions::per_language_thresholds`].
+    per_language_thresholds: bool,
     exclusive: &'a [bool],
     topic_ids: &'a [String],
 }
@@ -451,6 +487,8 @@ pub(crate) fn judge_out_of_fold(
         labels,
         splits,
         use_thresholds,
+        fallback,
+        per_language_thresholds,
         exclusive,
         topic_ids,
     } = *inputs;
@@ -504,8 +542,38 @@ pub(crate) fn judge_out_of_fold(
             all_rows.clone()
         }
     };
+    let language_of_row = |k: usize| docs[scored[k]].lang.or(corpus.docs[scored[k]].lang);
+    // Thresholds of each language with enough of `rows`, tuned on them alone.
+    let tune_by_language = |rows: &[usize], probs: &[Vec<f64>]| -> Vec<(Lang, Vec<f64>)> {
+        if !per_language_thresholds {
+            return Vec::new();
+        }
+        let mut languages: Vec<Lang> = rows.iter().filter_map(|&k| language_of_row(k)).collect();
+        languages.sort_unstable();
+        languages.dedup();
+        languages
+            .into_iter()
+            .filter_map(|lang| {
+                let own: Vec<usize> = rows
+                    .iter()
+                    .copied()
+                    .filter(|&k| language_of_row(k) == Some(lang))
+                    .collect();
+                (own.len() >= MIN_DOCUMENTS_FOR_LANGUAGE_THRESHOLDS).then(|| {
+                    let p: Vec<Vec<f64>> = own.iter().map(|&k| probs[k].clone()).collect();
+                    let g = LabelSets::new(
+                        gold.n_topics,
+                        own.iter().map(|&k| gold.labels[k].clone()).collect(),
+                    );
+                    (lang, tune_thresholds_with_fallback(&p, &g))
+                })
+            })
+            .collect()
+    };
+    let mut thresholds_by_language = Vec::new();
     if use_thresholds {
         thresholds = Some(tune_thresholds_with_fallback(&probs, &gold));
+        thresholds_by_language = tune_by_language(&all_rows, &probs);
     }
     let mut predicted: Vec<Vec<usize>> = vec![Vec::new(); scored.len()];
     for f in 0..splits.len() {
@@ -517,15 +585,20 @@ pub(crate) fn judge_out_of_fold(
                 gold.n_topics,
                 rows.iter().map(|&k| gold.labels[k].clone()).collect(),
             );
-            Decision::Thresholds {
-                thresholds: tune_thresholds_with_fallback(&p, &g),
-                exclusive: exclusive.to_vec(),
-            }
+            Decision::thresholded(
+                tune_thresholds_with_fallback(&p, &g),
+                exclusive.to_vec(),
+                fallback,
+                tune_by_language(&rows, &fold_probs),
+            )
         } else {
             Decision::Argmax
         };
         for k in (0..scored.len()).filter(|&k| fold_of[scored[k]] == f) {
-            predicted[k] = decision.decide(&fold_probs[k]);
+            predicted[k] = match language_of_row(k) {
+                Some(lang) => decision.decide_in(&fold_probs[k], lang),
+                None => decision.decide(&fold_probs[k]),
+            };
         }
     }
     let held_out = eval::evaluate(&gold.labels, &predicted, topic_ids);
@@ -550,6 +623,7 @@ pub(crate) fn judge_out_of_fold(
         held_out: Some(held_out),
         held_out_by_language,
         thresholds,
+        thresholds_by_language,
         temperature,
     }
 }

@@ -11,6 +11,7 @@ use docclass::nb::{
     softmax_in_place, tune_thresholds, ClassPriors, Decision, FittedNb, LabelSets, NbError,
     NbParams, NbVariant,
 };
+use docclass::text::Lang;
 use linfa::traits::{Fit, Predict, PredictInplace};
 use linfa::{DatasetBase, ParamGuard};
 use ndarray::Array2;
@@ -632,6 +633,58 @@ fn exclusive_topic_not_on_top_is_never_combined() {
     // Nothing else passes: the top (non-exclusive) topic, never the exclusive one.
     let strict = thresholds(&[0.9, 0.9, 0.1], &[false, false, true]);
     assert_eq!(strict.decide(&[0.5, 0.1, 0.4]), vec![0]);
+}
+
+fn fallback(
+    thresholds: &[f64],
+    exclusive: &[bool],
+    by_language: Vec<(Lang, Vec<f64>)>,
+) -> Decision {
+    Decision::Fallback {
+        thresholds: thresholds.to_vec(),
+        exclusive: exclusive.to_vec(),
+        by_language,
+    }
+}
+
+#[test]
+fn fallback_decides_topics_over_a_more_probable_exclusive_one() {
+    let d = fallback(&[0.2, 0.2, 0.2], &[false, false, true], Vec::new());
+    // `other` (2) is on top, but topic 0 clears its threshold: topic 0 alone.
+    assert_eq!(d.decide(&[0.3, 0.15, 0.55]), vec![0]);
+    // Several topics clear theirs: most probable first, `other` never added.
+    assert_eq!(d.decide(&[0.25, 0.3, 0.45]), vec![1, 0]);
+    assert_eq!(d.threshold(1), Some(0.2));
+    assert!(d.is_exclusive(2));
+}
+
+#[test]
+fn fallback_goes_to_the_exclusive_topic_when_no_topic_clears_its_threshold() {
+    let d = fallback(&[0.5, 0.5, 0.5], &[false, false, true], Vec::new());
+    // Even when a non-exclusive topic is the most probable.
+    assert_eq!(d.decide(&[0.45, 0.3, 0.25]), vec![2]);
+    // With no exclusive topic declared: the most probable topic.
+    let none = fallback(&[0.5, 0.5, 0.5], &[false; 3], Vec::new());
+    assert_eq!(none.decide(&[0.2, 0.45, 0.35]), vec![1]);
+    assert_eq!(none.decide(&[]), Vec::<usize>::new());
+}
+
+#[test]
+fn fallback_uses_a_languages_own_thresholds_and_the_default_for_others() {
+    let d = fallback(
+        &[0.5, 0.5, 0.5],
+        &[false, false, true],
+        vec![(Lang::Fr, vec![0.1, 0.9, 0.5])],
+    );
+    let probs = [0.2, 0.45, 0.35];
+    assert_eq!(d.decide_in(&probs, Lang::Fr), vec![0]);
+    assert_eq!(d.decide_in(&probs, Lang::En), vec![2]);
+    assert_eq!(d.decide(&probs), vec![2]);
+    assert_eq!(d.language_thresholds(Lang::Fr), Some(&[0.1, 0.9, 0.5][..]));
+    assert_eq!(d.language_thresholds(Lang::En), None);
+    // The other variants have no per-language thresholds.
+    let t = thresholds(&[0.1, 0.9, 0.5], &[false, false, true]);
+    assert_eq!(t.decide_in(&probs, Lang::Fr), t.decide(&probs));
 }
 
 #[test]

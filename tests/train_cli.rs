@@ -740,6 +740,55 @@ fn output_in_missing_directory() {
     assert!(!dir.path().join("no").exists());
 }
 
+// -------------------------------------------------- decision rules
+
+#[test]
+fn fallback_with_per_language_thresholds_stores_each_languages_own() {
+    let dir = TempDir::new().unwrap();
+    // 330 English documents (enough for thresholds of their own) and 30 French.
+    let mut lines = corpus(110);
+    for i in 0..10 {
+        for t in 0..TOPICS.len() {
+            lines.push_str(&doc_line_in(t, 200 + i, "fr"));
+            lines.push('\n');
+        }
+    }
+    let input = write(dir.path(), "train.jsonl", lines);
+    let model_path = dir.path().join("m.model");
+    let flags = ["--decision", "fallback", "--per-language-thresholds"];
+    assert_success(&train_quiet(&input, &model_path, &flags));
+    let model = Model::load(&model_path).unwrap();
+    match &model.data().decision {
+        docclass::nb::Decision::Fallback {
+            by_language,
+            thresholds,
+            ..
+        } => {
+            let langs: Vec<&str> = by_language.iter().map(|(l, _)| l.code()).collect();
+            assert_eq!(langs, ["en"], "French has too few documents for its own");
+            assert_eq!(by_language[0].1.len(), thresholds.len());
+        }
+        other => panic!("decision is {other:?}"),
+    }
+}
+
+#[test]
+fn per_language_thresholds_need_the_fallback_decision() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(8));
+    let model_path = dir.path().join("m.model");
+    let err = assert_failure(&train_quiet(
+        &input,
+        &model_path,
+        &["--per-language-thresholds"],
+    ));
+    assert!(
+        err.contains("per-language thresholds need the fallback decision"),
+        "{err}"
+    );
+    assert!(!model_path.exists());
+}
+
 // ------------------------------------------------------- --evaluate
 
 #[test]

@@ -252,11 +252,7 @@ impl Model {
                 "topic ids must be unique and non-empty".into(),
             ));
         }
-        if let Decision::Thresholds {
-            thresholds,
-            exclusive,
-        } = &data.decision
-        {
+        if let Some((thresholds, exclusive)) = data.decision.thresholds_and_exclusive() {
             if thresholds.len() != t || exclusive.len() != t {
                 return Err(ModelError::Invalid(format!(
                     "{} thresholds and {} exclusivity flags for {t} topics",
@@ -266,6 +262,16 @@ impl Model {
             }
             if thresholds.iter().any(|v| !(0.0..=1.0).contains(v)) {
                 return Err(ModelError::Invalid("a threshold is outside [0, 1]".into()));
+            }
+            if let Decision::Fallback { by_language, .. } = &data.decision {
+                for (lang, own) in by_language {
+                    if own.len() != t || own.iter().any(|v| !(0.0..=1.0).contains(v)) {
+                        return Err(ModelError::Invalid(format!(
+                            "the {} thresholds are not {t} values in [0, 1]",
+                            lang.code()
+                        )));
+                    }
+                }
             }
         }
         if !(data.temperature.is_finite() && data.temperature > 0.0) {
@@ -365,7 +371,7 @@ impl Model {
             }
             Err(_) => vec![1.0 / self.nb.n_topics() as f64; self.nb.n_topics()],
         };
-        let decided = self.data.decision.decide(&probabilities);
+        let decided = self.data.decision.decide_in(&probabilities, language);
         Classification {
             language,
             probabilities,

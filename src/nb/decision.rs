@@ -1,6 +1,9 @@
 //! From probabilities to a label set: argmax for single-label models,
-//! per-topic thresholds tuned on held-out data for multi-label ones.
+//! per-topic thresholds tuned on held-out data for multi-label ones, with an
+//! exclusive topic (such as `other`) either winning when most probable or
+//! kept as the fallback for documents no other topic claims.
 use super::LabelSets;
+use crate::text::Lang;
 use serde::{Deserialize, Serialize};
 
 /// How a model decides which topics a document carries.
@@ -16,29 +19,97 @@ pub enum Decision {
         thresholds: Vec<f64>,
         exclusive: Vec<bool>,
     },
+    /// Every non-exclusive topic whose probability reaches its threshold; an
+    /// exclusive topic (such as "other") only when none does. The thresholds
+    /// alone decide the topics: a long text whose words lean towards "other"
+    /// overall still gets the topics that clear their thresholds, which is
+    /// what each threshold was tuned for.
+    ///
+    /// A language in `by_language` uses its own thresholds (tuned on that
+    /// language's documents: texts of another length and register give
+    /// posteriors of another sharpness); other languages use `thresholds`.
+    Fallback {
+        thresholds: Vec<f64>,
+        exclusive: Vec<bool>,
+        by_language: Vec<(Lang, Vec<f64>)>,
+    },
 }
 
 impl Decision {
-    /// Whether `topic` passes, for reporting a per-topic `decided` flag.
-    pub fn threshold(&self, topic: usize) -> Option<f64> {
-        match self {
-            Decision::Argmax => None,
-            Decision::Thresholds { thresholds, .. } => thresholds.get(topic).copied(),
-        }
-    }
-
-    /// Whether `topic` is never combined with another.
-    pub fn is_exclusive(&self, topic: usize) -> bool {
-        match self {
-            Decision::Argmax => false,
-            Decision::Thresholds { exclusive, .. } => {
-                exclusive.get(topic).copied().unwrap_or(false)
+    /// Per-topic thresholds: [`Decision::Fallback`] when `fallback` (with
+    /// `by_language`), else [`Decision::Thresholds`].
+    pub fn thresholded(
+        thresholds: Vec<f64>,
+        exclusive: Vec<bool>,
+        fallback: bool,
+        by_language: Vec<(Lang, Vec<f64>)>,
+    ) -> Decision {
+        if fallback {
+            Decision::Fallback {
+                thresholds,
+                exclusive,
+                by_language,
+            }
+        } else {
+            Decision::Thresholds {
+                thresholds,
+                exclusive,
             }
         }
     }
 
+    /// The thresholds and exclusivity flags, for the variants that have them.
+    pub fn thresholds_and_exclusive(&self) -> Option<(&[f64], &[bool])> {
+        match self {
+            Decision::Argmax => None,
+            Decision::Thresholds {
+                thresholds,
+                exclusive,
+            }
+            | Decision::Fallback {
+                thresholds,
+                exclusive,
+                ..
+            } => Some((thresholds, exclusive)),
+        }
+    }
+
+    /// Whether `topic` passes, for reporting a per-topic `decided` flag.
+    pub fn threshold(&self, topic: usize) -> Option<f64> {
+        self.thresholds_and_exclusive()
+            .and_then(|(thresholds, _)| thresholds.get(topic).copied())
+    }
+
+    /// Whether `topic` is never combined with another.
+    pub fn is_exclusive(&self, topic: usize) -> bool {
+        self.thresholds_and_exclusive()
+            .and_then(|(_, exclusive)| exclusive.get(topic).copied())
+            .unwrap_or(false)
+    }
+
+    /// Per-language thresholds for `lang`, if the decision has its own.
+    pub fn language_thresholds(&self, lang: Lang) -> Option<&[f64]> {
+        match self {
+            Decision::Fallback { by_language, .. } => by_language
+                .iter()
+                .find(|(l, _)| *l == lang)
+                .map(|(_, t)| t.as_slice()),
+            _ => None,
+        }
+    }
+
+    /// [`Decision::decide`] for a document in `lang`.
+    pub fn decide_in(&self, probs: &[f64], lang: Lang) -> Vec<usize> {
+        match (self, self.language_thresholds(lang)) {
+            (Decision::Fallback { exclusive, .. }, Some(own)) => {
+                fallback_decide(probs, own, exclusive)
+            }
+            _ => self.decide(probs),
+        }
+    }
+
     /// Decided topic indices, most probable first. Never empty for a non-empty
-    /// `probs`.
+    /// `probs`. Language-independent: the default thresholds.
     pub fn decide(&self, probs: &[f64]) -> Vec<usize> {
         let mut order: Vec<usize> = (0..probs.len()).collect();
         order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
@@ -67,8 +138,38 @@ impl Decision {
                 }
                 picked
             }
+            Decision::Fallback {
+                thresholds,
+                exclusive,
+                ..
+            } => fallback_decide(probs, thresholds, exclusive),
         }
     }
+}
+
+/// [`Decision::Fallback`]'s rule: the non-exclusive topics that reach their
+/// thresholds, most probable first; if none, the most probable exclusive
+/// topic (or the top one when no topic is exclusive).
+fn fallback_decide(probs: &[f64], thresholds: &[f64], exclusive: &[bool]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..probs.len()).collect();
+    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+    let Some(&top) = order.first() else {
+        return Vec::new();
+    };
+    let is_exclusive = |c: usize| exclusive.get(c).copied().unwrap_or(false);
+    let picked: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&c| !is_exclusive(c) && probs[c] >= thresholds.get(c).copied().unwrap_or(0.5))
+        .collect();
+    if !picked.is_empty() {
+        return picked;
+    }
+    vec![order
+        .iter()
+        .copied()
+        .find(|&c| is_exclusive(c))
+        .unwrap_or(top)]
 }
 
 /// Held-out positives a topic needs to get its own tuned threshold; rarer

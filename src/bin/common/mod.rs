@@ -96,6 +96,8 @@ pub enum DecisionArg {
     Auto,
     Argmax,
     Thresholds,
+    /// Thresholds; an exclusive topic (e.g. `other`) only when no other topic reaches its threshold
+    Fallback,
 }
 
 /// The flags that decide training, shared by `docclass-train` and
@@ -188,6 +190,9 @@ pub struct TrainArgs {
     /// How label sets are decided.
     #[arg(long, value_enum, default_value_t = DecisionArg::Auto)]
     pub decision: DecisionArg,
+    /// With --decision fallback: also tune thresholds for each language with enough validated documents (300), used for texts detected in that language.
+    #[arg(long)]
+    pub per_language_thresholds: bool,
     /// Seed for the validation splits.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -319,6 +324,7 @@ impl TrainArgs {
             DecisionArg::Auto => DecisionMode::Auto,
             DecisionArg::Argmax => DecisionMode::Argmax,
             DecisionArg::Thresholds => DecisionMode::Thresholds,
+            DecisionArg::Fallback => DecisionMode::Fallback,
         };
         let mut topics: Vec<TopicSpec> = match &self.topics {
             Some(path) => serde_json::from_str(&read_to_string(path)?)
@@ -369,6 +375,7 @@ impl TrainArgs {
             seed: self.seed,
             calibrate: !self.no_calibration,
             tune,
+            per_language_thresholds: self.per_language_thresholds,
             topics,
             created_at: String::new(),
         })
