@@ -507,11 +507,12 @@ fn seed_article_rabat_2018_comes_out_as_diplomacy() {
 // 4. Reproducibility: the committed model is what retraining produces.
 // ---------------------------------------------------------------------------
 
-/// `training-data/en/*.jsonl training-data/fr/*.jsonl`, as the shell expands
-/// it in `scripts/train-default-model.sh`: the English files sorted, then
-/// the French files sorted. (The file names are lower-case ASCII letters and
-/// underscores, none a prefix of another, so byte order and the shell's
-/// locale collation agree.)
+/// `training-data/en/*.jsonl training-data/fr/*.jsonl
+/// training-data/real/train/en.jsonl training-data/real/train/fr.jsonl`, as
+/// the shell expands it in `scripts/train-default-model.sh`: the English
+/// files sorted, then the French files sorted, then the real-news train
+/// split. (The file names are lower-case ASCII letters and underscores, none
+/// a prefix of another, so byte order and the shell's locale collation agree.)
 fn training_inputs() -> Vec<PathBuf> {
     let mut inputs = Vec::new();
     for lang in ["en", "fr"] {
@@ -525,14 +526,41 @@ fn training_inputs() -> Vec<PathBuf> {
         assert!(!files.is_empty(), "no .jsonl files in {}", dir.display());
         inputs.extend(files);
     }
+    for lang in ["en", "fr"] {
+        inputs.push(
+            manifest_dir()
+                .join("training-data/real/train")
+                .join(format!("{lang}.jsonl")),
+        );
+    }
     inputs
+}
+
+/// The `--evaluate NAME=PATH` sets of `scripts/train-default-model.sh`, in
+/// order: the frozen real-news test split, scored after training.
+fn evaluation_sets() -> Vec<(&'static str, PathBuf)> {
+    ["en", "fr"]
+        .into_iter()
+        .map(|lang| {
+            let name = if lang == "en" {
+                "real-news test (en)"
+            } else {
+                "real-news test (fr)"
+            };
+            let path = manifest_dir()
+                .join("training-data/real/test")
+                .join(format!("{lang}.jsonl"));
+            (name, path)
+        })
+        .collect()
 }
 
 /// The `TrainOptions` that `docclass-train` (`Cli::options`) builds from the
 /// flags in `scripts/train-default-model.sh`:
 ///
-/// `--topics training-data/topics.json --nb complement --alpha 0.5 --no-idf
-///  --word-ngrams 1 --min-df 1 --no-calibration --folds 5 --seed 42 --created-at 2026-11-29T00:00:00Z`
+/// `--topics training-data/topics.json --nb complement --alpha 0.2
+///  --word-ngrams 1 --min-df 1 --no-calibration --decision fallback
+///  --per-language-thresholds --folds 5 --seed 42 --created-at 2026-12-06T00:00:00Z`
 ///
 /// and every other flag at its default.
 fn default_model_options() -> TrainOptions {
@@ -565,14 +593,14 @@ fn default_model_options() -> TrainOptions {
         },
         weighting: Weighting {
             sublinear_tf: true,
-            idf: false,
+            idf: true,
             l2_normalize: true,
         },
     };
     features.validate().expect("valid feature params");
     let nb = NbParams::new()
         .variant(NbVariant::Complement)
-        .alpha(0.5)
+        .alpha(0.2)
         .priors(ClassPriors::Learned)
         .check()
         .expect("valid NB params");
@@ -586,13 +614,14 @@ fn default_model_options() -> TrainOptions {
         features,
         nb,
         validation: Validation::KFold(5),
-        decision: DecisionMode::Auto,
+        decision: DecisionMode::Fallback,
         seed: 42,
         // --no-calibration: chosen by cross-validated macro-F1 (models/README.md).
         calibrate: false,
         tune: Default::default(),
+        per_language_thresholds: true,
         topics,
-        created_at: "2026-11-29T00:00:00Z".to_string(),
+        created_at: "2026-12-06T00:00:00Z".to_string(),
     }
 }
 
@@ -612,7 +641,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Cheap guards for the full retrain below: the committed model was trained
 /// on exactly the corpus in `training-data/`, read in the script's order, with
-/// exactly the options the script asks for.
+/// exactly the options the script asks for, and scored on the test split.
 #[test]
 fn committed_model_provenance_matches_training_data_and_script() {
     let model = model();
@@ -631,6 +660,20 @@ fn committed_model_provenance_matches_training_data_and_script() {
         "the model was trained with other options than scripts/train-default-model.sh gives"
     );
     assert_eq!(provenance.created_at, options.created_at);
+    // The frozen real-news test split was scored, not trained on.
+    let names: Vec<&str> = provenance
+        .evaluations
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    let expected: Vec<&str> = evaluation_sets().iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, expected);
+    for ((_, path), e) in evaluation_sets().iter().zip(&provenance.evaluations) {
+        let set = Corpus::read_all(std::slice::from_ref(path), &ReadOptions::default())
+            .expect("test split reads");
+        assert_eq!(e.corpus_sha256, train::corpus_hash(&set.documents));
+        assert!(train::first_shared_document(&corpus.documents, &set.documents).is_none());
+    }
 }
 
 /// Retrains the default model from `training-data/` exactly as
@@ -642,8 +685,14 @@ fn committed_model_is_exactly_what_retraining_produces() {
     let started = Instant::now();
     let corpus = read_training_corpus();
     let options = default_model_options();
-    let (retrained, _summary) =
+    let (mut retrained, _summary) =
         train::train(&corpus.documents, &options, &Silent).expect("training succeeds");
+    for (name, path) in evaluation_sets() {
+        let set = Corpus::read_all(&[path], &ReadOptions::default()).expect("test split reads");
+        let evaluation =
+            train::evaluate_named(&retrained, name, &set.documents).expect("test split scores");
+        retrained.add_evaluation(evaluation);
+    }
     let retrained_bytes = retrained.to_bytes().expect("model encodes");
     eprintln!(
         "retrained the default model in {:.2}s",
