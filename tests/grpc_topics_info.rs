@@ -166,3 +166,44 @@ async fn model_info_has_no_held_out_metrics_without_validation() {
     assert_eq!(info.held_out, None);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn model_info_reports_named_evaluations_by_topic() {
+    let mut model = common::tiny_model();
+    let documents = common::tiny_documents();
+    let evaluation = docclass::train::evaluate_named(&model, "real-news test (en)", &documents)
+        .expect("the tiny corpus scores");
+    model.add_evaluation(evaluation.clone());
+    let server = TestServer::start(Some(model)).await;
+    let info = server
+        .client()
+        .await
+        .get_model_info(GetModelInfoRequest {})
+        .await
+        .expect("model info")
+        .into_inner();
+    assert_eq!(info.evaluations.len(), 1);
+    let e = &info.evaluations[0];
+    assert_eq!(e.name, "real-news test (en)");
+    assert_eq!(e.corpus_sha256, evaluation.corpus_sha256);
+    let m = e.metrics.as_ref().expect("metrics");
+    assert_eq!(m.documents, documents.len() as u64);
+    assert_eq!(m.macro_f1, evaluation.metrics.macro_f1);
+    let topics: Vec<&str> = m.topics.iter().map(|t| t.topic.as_str()).collect();
+    assert_eq!(topics, TOPICS);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn model_info_has_no_evaluations_for_a_model_scored_on_none() {
+    let server = TestServer::start(Some(common::tiny_model())).await;
+    let info = server
+        .client()
+        .await
+        .get_model_info(GetModelInfoRequest {})
+        .await
+        .expect("model info")
+        .into_inner();
+    assert!(info.evaluations.is_empty());
+    server.stop().await;
+}
