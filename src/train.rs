@@ -18,8 +18,8 @@ use crate::features::{
 };
 use crate::model::{HeldOutMetrics, Model, ModelError, NamedEvaluation, Provenance, TopicMeta};
 use crate::nb::{
-    fit_temperature, softmax_with_temperature, tune_thresholds_with_fallback, Decision, LabelSets,
-    NbError, NbParams, NbValidParams,
+    fit_temperature, refine_thresholds_for_exact_sets, softmax_with_temperature,
+    tune_thresholds_with_fallback, Decision, LabelSets, NbError, NbParams, NbValidParams,
 };
 use crate::text::{Analyzer, AnalyzerConfig, Lang, TextError};
 use linfa::dataset::DatasetBase;
@@ -145,6 +145,10 @@ pub struct TrainOptions {
     /// saved options when off, so older models' options read as before.)
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub per_language_thresholds: bool,
+    /// What the thresholds are tuned for (left out of the saved options at
+    /// its default).
+    #[serde(default, skip_serializing_if = "ThresholdObjective::is_topic_f1")]
+    pub threshold_objective: ThresholdObjective,
     pub topics: Vec<TopicSpec>,
     #[serde(skip)]
     pub created_at: String,
@@ -162,9 +166,28 @@ impl Default for TrainOptions {
             calibrate: true,
             tune: TuneParams::default(),
             per_language_thresholds: false,
+            threshold_objective: ThresholdObjective::TopicF1,
             topics: Vec::new(),
             created_at: String::new(),
         }
+    }
+}
+
+/// What per-topic thresholds are tuned for on out-of-fold probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdObjective {
+    /// Each topic's own F1.
+    #[default]
+    TopicF1,
+    /// Then, with [`DecisionMode::Fallback`], the exact-set accuracy of the
+    /// whole decision ([`refine_thresholds_for_exact_sets`]).
+    ExactSet,
+}
+
+impl ThresholdObjective {
+    fn is_topic_f1(&self) -> bool {
+        *self == ThresholdObjective::TopicF1
     }
 }
 
@@ -243,6 +266,12 @@ pub fn train(
             "per-language thresholds need the fallback decision (--decision fallback)".into(),
         ));
     }
+    if options.threshold_objective == ThresholdObjective::ExactSet && !fallback {
+        return Err(TrainError::InvalidOption(
+            "thresholds tuned for exact sets need the fallback decision (--decision fallback)"
+                .into(),
+        ));
+    }
 
     // Checked before the (long) analysis, so a bad option fails at once.
     let strata: Vec<usize> = labels
@@ -301,6 +330,7 @@ pub fn train(
         use_thresholds,
         fallback,
         per_language_thresholds: options.per_language_thresholds,
+        threshold_objective: options.threshold_objective,
         exclusive: &exclusive,
         topic_ids: &topic_ids,
     };
@@ -439,6 +469,7 @@ pub(crate) struct OutOfFoldInputs<'a> {
     fallback: bool,
     /// See [`TrainOptions::per_language_thresholds`].
     per_language_thresholds: bool,
+    threshold_objective: ThresholdObjective,
     exclusive: &'a [bool],
     topic_ids: &'a [String],
 }
@@ -489,9 +520,19 @@ pub(crate) fn judge_out_of_fold(
         use_thresholds,
         fallback,
         per_language_thresholds,
+        threshold_objective,
         exclusive,
         topic_ids,
     } = *inputs;
+    let tune = |p: &[Vec<f64>], g: &LabelSets| -> Vec<f64> {
+        let per_topic = tune_thresholds_with_fallback(p, g);
+        match threshold_objective {
+            ThresholdObjective::TopicF1 => per_topic,
+            ThresholdObjective::ExactSet => {
+                refine_thresholds_for_exact_sets(p, g, exclusive, &per_topic)
+            }
+        }
+    };
     let mut held_out_by_language = std::collections::BTreeMap::new();
     let mut thresholds = None;
     let scored: Vec<usize> = (0..docs.len()).filter(|&i| oof[i].is_some()).collect();
@@ -565,14 +606,14 @@ pub(crate) fn judge_out_of_fold(
                         gold.n_topics,
                         own.iter().map(|&k| gold.labels[k].clone()).collect(),
                     );
-                    (lang, tune_thresholds_with_fallback(&p, &g))
+                    (lang, tune(&p, &g))
                 })
             })
             .collect()
     };
     let mut thresholds_by_language = Vec::new();
     if use_thresholds {
-        thresholds = Some(tune_thresholds_with_fallback(&probs, &gold));
+        thresholds = Some(tune(&probs, &gold));
         thresholds_by_language = tune_by_language(&all_rows, &probs);
     }
     let mut predicted: Vec<Vec<usize>> = vec![Vec::new(); scored.len()];
@@ -586,7 +627,7 @@ pub(crate) fn judge_out_of_fold(
                 rows.iter().map(|&k| gold.labels[k].clone()).collect(),
             );
             Decision::thresholded(
-                tune_thresholds_with_fallback(&p, &g),
+                tune(&p, &g),
                 exclusive.to_vec(),
                 fallback,
                 tune_by_language(&rows, &fold_probs),

@@ -620,6 +620,7 @@ fn default_model_options() -> TrainOptions {
         calibrate: false,
         tune: Default::default(),
         per_language_thresholds: true,
+        threshold_objective: Default::default(),
         topics,
         created_at: "2026-12-06T00:00:00Z".to_string(),
     }

@@ -688,6 +688,34 @@ fn fallback_uses_a_languages_own_thresholds_and_the_default_for_others() {
 }
 
 #[test]
+fn exact_set_refinement_raises_a_threshold_that_adds_topics_to_other_documents() {
+    // Topic 0 at 0.3 catches its one document but also claims two `other`
+    // documents (2 exact of 4); at 0.5 it keeps its document and leaves the
+    // others to `other` (4 of 4).
+    let probs = vec![
+        vec![0.6, 0.1, 0.3],
+        vec![0.35, 0.1, 0.55],
+        vec![0.4, 0.1, 0.5],
+        vec![0.1, 0.1, 0.8],
+    ];
+    let gold = LabelSets::new(3, vec![vec![0], vec![2], vec![2], vec![2]]);
+    let exclusive = [false, false, true];
+    let refined =
+        docclass::nb::refine_thresholds_for_exact_sets(&probs, &gold, &exclusive, &[0.3, 0.5, 0.5]);
+    assert!(refined[0] > 0.4 && refined[0] <= 0.6, "{refined:?}");
+    assert_eq!(
+        refined[2], 0.5,
+        "the exclusive topic's threshold is not used"
+    );
+    let d = fallback(&refined, &exclusive, Vec::new());
+    let decided: Vec<Vec<usize>> = probs.iter().map(|p| d.decide(p)).collect();
+    assert_eq!(decided, [vec![0], vec![2], vec![2], vec![2]]);
+    // Already exact: nothing moves.
+    let again = docclass::nb::refine_thresholds_for_exact_sets(&probs, &gold, &exclusive, &refined);
+    assert_eq!(again, refined);
+}
+
+#[test]
 fn tune_thresholds_picks_the_middle_of_the_first_best_run() {
     // Four held-out documents, three topics:
     //

@@ -773,7 +773,7 @@ fn fallback_with_per_language_thresholds_stores_each_languages_own() {
 }
 
 #[test]
-fn per_language_thresholds_need_the_fallback_decision() {
+fn per_language_thresholds_and_exact_set_tuning_need_the_fallback_decision() {
     let dir = TempDir::new().unwrap();
     let input = write(dir.path(), "train.jsonl", corpus(8));
     let model_path = dir.path().join("m.model");

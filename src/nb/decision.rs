@@ -172,6 +172,92 @@ fn fallback_decide(probs: &[f64], thresholds: &[f64], exclusive: &[bool]) -> Vec
         .unwrap_or(top)]
 }
 
+/// Refines `start` for the exact-set accuracy of [`Decision::Fallback`]'s
+/// decisions on `probs`, by coordinate ascent over the non-exclusive topics
+/// (two passes; candidates 0.01 … 0.99; a candidate must do strictly better
+/// to replace the current value). Per-topic F1 optima ignore that deciding a
+/// topic also decides whether the exclusive topic is decided: on short texts
+/// they add topics to documents that are about none.
+pub fn refine_thresholds_for_exact_sets(
+    probs: &[Vec<f64>],
+    gold: &LabelSets,
+    exclusive: &[bool],
+    start: &[f64],
+) -> Vec<f64> {
+    let t = start.len();
+    let mut thresholds = start.to_vec();
+    let is_exclusive = |c: usize| exclusive.get(c).copied().unwrap_or(false);
+    let gold_sets: Vec<Vec<usize>> = gold
+        .labels
+        .iter()
+        .map(|l| {
+            let mut g = l.clone();
+            g.sort_unstable();
+            g.dedup();
+            g
+        })
+        .collect();
+    // The topic each document falls back to when no topic passes.
+    let fallback: Vec<usize> = probs
+        .iter()
+        .map(|p| {
+            let mut order: Vec<usize> = (0..p.len()).collect();
+            order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+            order
+                .iter()
+                .copied()
+                .find(|&c| is_exclusive(c))
+                .or(order.first().copied())
+                .unwrap_or(0)
+        })
+        .collect();
+    for _ in 0..2 {
+        for c in (0..t).filter(|&c| !is_exclusive(c)) {
+            // Whether each document is decided exactly right with topic c
+            // decided, and without it, the other thresholds held fixed.
+            let mut with_c = Vec::with_capacity(probs.len());
+            let mut without_c = Vec::with_capacity(probs.len());
+            for ((p, g), &fb) in probs.iter().zip(&gold_sets).zip(&fallback) {
+                let others: Vec<usize> = (0..t)
+                    .filter(|&k| k != c && !is_exclusive(k) && p[k] >= thresholds[k])
+                    .collect();
+                let mut decided = others.clone();
+                decided.push(c);
+                decided.sort_unstable();
+                with_c.push(decided == *g);
+                without_c.push(if others.is_empty() {
+                    g.len() == 1 && g[0] == fb
+                } else {
+                    others == *g
+                });
+            }
+            let exact = |th: f64| -> usize {
+                probs
+                    .iter()
+                    .enumerate()
+                    .filter(|(d, p)| {
+                        if p[c] >= th {
+                            with_c[*d]
+                        } else {
+                            without_c[*d]
+                        }
+                    })
+                    .count()
+            };
+            let mut best = (exact(thresholds[c]), thresholds[c]);
+            for k in 1..100 {
+                let th = k as f64 / 100.0;
+                let score = exact(th);
+                if score > best.0 {
+                    best = (score, th);
+                }
+            }
+            thresholds[c] = best.1;
+        }
+    }
+    thresholds
+}
+
 /// Held-out positives a topic needs to get its own tuned threshold; rarer
 /// topics share one threshold tuned over all topics at once. A threshold fitted
 /// to two or three examples mostly fits their noise: on Reuters R90 it sent

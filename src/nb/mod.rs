@@ -18,7 +18,8 @@ mod fit;
 mod params;
 
 pub use decision::{
-    tune_thresholds, tune_thresholds_with_fallback, Decision, MIN_POSITIVES_FOR_OWN_THRESHOLD,
+    refine_thresholds_for_exact_sets, tune_thresholds, tune_thresholds_with_fallback, Decision,
+    MIN_POSITIVES_FOR_OWN_THRESHOLD,
 };
 pub use fit::{FittedNb, FittedNbData};
 pub use params::{ClassPriors, NbParams, NbValidParams, NbVariant};

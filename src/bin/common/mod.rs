@@ -10,7 +10,7 @@ use docclass::features::{FeatureMode, FeatureParams, Weighting};
 use docclass::nb::{ClassPriors, NbParams, NbVariant};
 use docclass::text::{AnalyzerConfig, CharNgrams, FilterConfig, Lang};
 use docclass::train::tune::{parse_weighting, TuneMetric, TuneParams};
-use docclass::train::{DecisionMode, TopicSpec, TrainOptions, Validation};
+use docclass::train::{DecisionMode, ThresholdObjective, TopicSpec, TrainOptions, Validation};
 use linfa::ParamGuard;
 use std::path::PathBuf;
 
@@ -89,6 +89,12 @@ pub enum TuneMetricArg {
     Accuracy,
     MicroF1,
     MacroF1,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ThresholdObjectiveArg {
+    TopicF1,
+    ExactSet,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -193,6 +199,9 @@ pub struct TrainArgs {
     /// With --decision fallback: also tune thresholds for each language with enough validated documents (300), used for texts detected in that language.
     #[arg(long)]
     pub per_language_thresholds: bool,
+    /// What thresholds are tuned for: each topic's F1, or then (with --decision fallback) the exact-set accuracy of the whole decision.
+    #[arg(long, value_enum, default_value_t = ThresholdObjectiveArg::TopicF1)]
+    pub threshold_objective: ThresholdObjectiveArg,
     /// Seed for the validation splits.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -376,6 +385,10 @@ impl TrainArgs {
             calibrate: !self.no_calibration,
             tune,
             per_language_thresholds: self.per_language_thresholds,
+            threshold_objective: match self.threshold_objective {
+                ThresholdObjectiveArg::TopicF1 => ThresholdObjective::TopicF1,
+                ThresholdObjectiveArg::ExactSet => ThresholdObjective::ExactSet,
+            },
             topics,
             created_at: String::new(),
         })
