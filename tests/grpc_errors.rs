@@ -440,3 +440,75 @@ async fn batch_limit_is_checked_before_the_model() {
     );
     server.stop().await;
 }
+
+/// Every byte the status carries in response headers: the message, and the
+/// `grpc-status-details-bin` payload that repeats it in a `BadRequest`.
+fn header_bytes(status: &Status) -> usize {
+    status.message().len() + status.details().len()
+}
+
+#[tokio::test]
+async fn caller_values_are_never_echoed_whole_into_error_headers() {
+    let server = TestServer::start(Some(common::tiny_model())).await;
+    // Oversized values are refused by length, without echoing them.
+    let huge = "\u{1}".repeat(3_000_000);
+    let cases = [
+        (
+            ClassifyRequest {
+                topics: vec!["conflict".into(), huge.clone()],
+                ..request("Troops clashed")
+            },
+            "topics[1]",
+            "topics[1] is 3000000 bytes, over the limit of 128 bytes".to_string(),
+        ),
+        (
+            ClassifyRequest {
+                id: huge.clone(),
+                ..request("Troops clashed")
+            },
+            "id",
+            "id is 3000000 bytes, over the limit of 512 bytes".to_string(),
+        ),
+        (
+            ClassifyRequest {
+                language: huge.clone(),
+                ..request("Troops clashed")
+            },
+            "language",
+            "language is 3000000 bytes, over the limit of 32 bytes".to_string(),
+        ),
+    ];
+    for (req, field, message) in cases {
+        let status = classify_err(&server, req).await;
+        assert_invalid_argument(&status, field, &message);
+        assert!(
+            header_bytes(&status) < 8 * 1024,
+            "{}",
+            header_bytes(&status)
+        );
+    }
+    // An unknown topic within the limit is shown cut and escaped once.
+    let status = classify_err(
+        &server,
+        ClassifyRequest {
+            topics: vec!["\u{1}".repeat(100)],
+            ..request("Troops clashed")
+        },
+    )
+    .await;
+    let shown = format!("\"{}\"… (cut; 100 bytes)", "\\u{1}".repeat(64));
+    assert_invalid_argument(
+        &status,
+        "topics[0]",
+        &format!("topics[0]: unknown topic {shown} (known topics: conflict, disaster, other)"),
+    );
+    assert!(header_bytes(&status) < 8 * 1024);
+    // The server is still up and answers a well-formed request.
+    let ok = server
+        .client()
+        .await
+        .classify(request("Troops clashed with rebels near the border"))
+        .await;
+    assert!(ok.is_ok(), "{ok:?}");
+    server.stop().await;
+}

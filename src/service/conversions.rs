@@ -1,6 +1,6 @@
 //! Conversions between proto messages and the core: request validation into
 //! core inputs, and core results into responses.
-use super::error::ServiceError;
+use super::error::{shown, ServiceError};
 use super::pb;
 use super::state::{Limits, LoadedModel};
 use crate::model::{Classification, HeldOutMetrics, TopicMeta};
@@ -19,6 +19,25 @@ pub(crate) struct DocumentInput {
 }
 
 const DEFAULT_EXPLAIN_TERMS: u32 = 10;
+
+/// Longest `id` a request may carry; it is echoed in batch and stream outcomes.
+pub(crate) const MAX_ID_BYTES: usize = 512;
+/// Longest entry of `topics`: topic ids are short words.
+pub(crate) const MAX_TOPIC_BYTES: usize = 128;
+/// Longest `language` hint: codes and names are a few letters.
+pub(crate) const MAX_LANGUAGE_BYTES: usize = 32;
+
+/// `value` within `limit` bytes, or the error naming `field`.
+fn within(value: &str, limit: usize, field: impl FnOnce() -> String) -> Result<(), ServiceError> {
+    if value.len() > limit {
+        return Err(ServiceError::FieldTooLong {
+            field: field(),
+            size: value.len(),
+            limit,
+        });
+    }
+    Ok(())
+}
 
 /// Where a request sits in its call, for the field paths of its errors:
 /// nothing for unary calls and streams, `documents[3].` inside a batch.
@@ -61,6 +80,8 @@ pub(crate) fn document_input(
             with_title: !req.title.is_empty(),
         });
     }
+    within(&req.id, MAX_ID_BYTES, || field("id"))?;
+    within(&req.language, MAX_LANGUAGE_BYTES, || field("language"))?;
     let hint = if req.language.trim().is_empty() {
         None
     } else {
@@ -79,11 +100,12 @@ pub(crate) fn document_input(
     } else {
         let mut indices = Vec::with_capacity(req.topics.len());
         for (i, topic) in req.topics.iter().enumerate() {
+            within(topic, MAX_TOPIC_BYTES, || field(&format!("topics[{i}]")))?;
             let index = model
                 .topic_index(topic)
                 .ok_or_else(|| ServiceError::UnknownTopic {
                     field: field(&format!("topics[{i}]")),
-                    topic: topic.clone(),
+                    topic: shown(topic),
                     known: model
                         .topics()
                         .iter()

@@ -4,6 +4,21 @@ use super::reload::ReloadError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+/// Characters of a caller-supplied value an error message shows.
+pub(crate) const SHOWN_CHARS: usize = 64;
+
+/// A caller-supplied value as an error message shows it: quoted and escaped
+/// once (`{:?}`), cut after [`SHOWN_CHARS`] characters with its full length
+/// said, so that an error never echoes a large or hostile value back into
+/// response headers (where gRPC carries the message, and again in the
+/// `BadRequest` details).
+pub(crate) fn shown(value: &str) -> String {
+    match value.char_indices().nth(SHOWN_CHARS) {
+        None => format!("{value:?}"),
+        Some((cut, _)) => format!("{:?}… (cut; {} bytes)", &value[..cut], value.len()),
+    }
+}
+
 /// What can go wrong with a request. Every variant that blames a request
 /// field names it, and becomes a `BadRequest` field violation.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -19,11 +34,19 @@ pub enum ServiceError {
     },
     #[error("batch has {size} documents, over the limit of {limit}")]
     BatchTooLarge { size: usize, limit: usize },
-    #[error("{field}: unknown topic {topic:?} (known topics: {known})")]
+    /// `topic` is the value as [`shown`]: the request's own string is never
+    /// kept whole in an error.
+    #[error("{field}: unknown topic {topic} (known topics: {known})")]
     UnknownTopic {
         field: String,
         topic: String,
         known: String,
+    },
+    #[error("{field} is {size} bytes, over the limit of {limit} bytes")]
+    FieldTooLong {
+        field: String,
+        size: usize,
+        limit: usize,
     },
     #[error("{field}: {reason}")]
     InvalidLanguage { field: String, reason: String },
@@ -54,6 +77,7 @@ impl ServiceError {
             | ServiceError::TextTooLarge { .. }
             | ServiceError::BatchTooLarge { .. }
             | ServiceError::UnknownTopic { .. }
+            | ServiceError::FieldTooLong { .. }
             | ServiceError::InvalidLanguage { .. }
             | ServiceError::TooManyExplainTerms { .. } => Code::InvalidArgument,
             ServiceError::ModelNotLoaded => Code::Unavailable,
@@ -80,6 +104,7 @@ impl ServiceError {
             ServiceError::EmptyText { field }
             | ServiceError::TextTooLarge { field, .. }
             | ServiceError::UnknownTopic { field, .. }
+            | ServiceError::FieldTooLong { field, .. }
             | ServiceError::InvalidLanguage { field, .. }
             | ServiceError::TooManyExplainTerms { field, .. } => Some(field),
             ServiceError::BatchTooLarge { .. } => Some("documents"),

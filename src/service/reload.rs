@@ -2,6 +2,7 @@
 //! directory), loading them off the request path, checking the topic set,
 //! and the atomic swap. The admin RPC, SIGHUP and the server's first load all
 //! go through [`Reloader::reload`], one reload at a time.
+use super::error::shown;
 use super::metrics::Metrics;
 use super::state::{LoadedModel, ModelHandle};
 use crate::model::{rfc3339_utc, Model};
@@ -15,15 +16,24 @@ use tokio::sync::Mutex;
 pub enum ReloadError {
     #[error("model_path: the server has no model directory configured, so it cannot reload")]
     NoModelDir,
-    #[error("model_path {path:?}: `..` is not allowed; name a file inside the model directory")]
+    #[error(
+        "model_path {}: `..` is not allowed; name a file inside the model directory",
+        shown(path)
+    )]
     ParentTraversal { path: String },
-    #[error("model_path {path:?} resolves outside the model directory")]
+    #[error("model_path {} resolves outside the model directory", shown(path))]
     OutsideModelDir { path: String },
-    #[error("model_path {path:?}: no such file in the model directory ({reason})")]
+    #[error(
+        "model_path {}: no such file in the model directory ({reason})",
+        shown(path)
+    )]
     NotFound { path: String, reason: String },
-    #[error("cannot load {path:?}: {reason}; the previous model stays in service")]
+    #[error(
+        "cannot load {}: {reason}; the previous model stays in service",
+        shown(path)
+    )]
     Load { path: String, reason: String },
-    #[error("{path:?} has topics [{new}], the serving model has [{old}]; set allow_topic_change to accept; the previous model stays in service")]
+    #[error("{} has topics [{new}], the serving model has [{old}]; set allow_topic_change to accept; the previous model stays in service", shown(path))]
     TopicsChanged {
         path: String,
         old: String,
