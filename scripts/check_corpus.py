@@ -13,7 +13,9 @@ Real-news corpus (mirrored by tests/real_news_corpus.rs):
   * train/ and test/ {en,fr}.jsonl: id, lang, title, text, labels, source (listed in sources.json)
   * ids unique across splits; labels from the taxonomy; `other` alone; no text twice
   * no test document shares more than 30% of its word 5-gram shingles with a training document
-  * annotations/ holds both passes of every document, with its final labels
+  * annotations/ holds both passes of every document, once, with its final labels
+  * per language: >= 1,200 documents, >= 250 in test
+  (the frozen test split's hashes are checked by tests/real_news_corpus.rs only)
 Usage: python3 scripts/check_corpus.py [training-data]
 """
 import json, re, sys, os, itertools
@@ -130,9 +132,12 @@ def check_real(real_dir, written):
                     continue
                 d = json.loads(line)
                 where = f"{p}:{n}"
-                for k in ("id", "lang", "title", "text", "labels", "source"):
-                    if k not in d:
-                        errors.append(f"{where}: missing {k}")
+                missing = [k for k in ("id", "lang", "title", "text", "labels", "source") if k not in d]
+                if missing:
+                    errors.append(f"{where}: missing {', '.join(missing)}")
+                    continue
+                if not d["text"].strip():
+                    errors.append(f"{where}: empty text")
                 if d.get("lang") != lang:
                     errors.append(f"{where}: lang is not {lang}")
                 if d.get("source") not in sources:
@@ -168,6 +173,8 @@ def check_real(real_dir, written):
             a = json.loads(line)
             if not a.get("pass_a") or not a.get("pass_b"):
                 errors.append(f"real: {a['id']} lacks a labelling pass")
+            if a["id"] in final:
+                errors.append(f"real: {a['id']} has two annotation lines")
             final[a["id"]] = a["final"]
     for d in docs:
         if final.get(d["id"]) != d["labels"]:
@@ -176,6 +183,8 @@ def check_real(real_dir, written):
         ld = [d for d in docs if d["lang"] == lang]
         test = sum(1 for d in ld if d["_split"] == "test")
         print(f"[real {lang}] {len(ld)} docs, {test} in test")
+        if len(ld) < 1200 or test < 250:
+            errors.append(f"real: [{lang}] {len(ld)} documents and {test} in test (want >= 1,200 and >= 250)")
         for t in TOPICS:
             tr = sum(1 for d in ld if t in d["labels"] and d["_split"] == "train")
             te = sum(1 for d in ld if t in d["labels"] and d["_split"] == "test")

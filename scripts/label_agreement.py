@@ -20,8 +20,12 @@ def table(rows, topics):
         both = sum(x and y for x, y in zip(a, b))
         po = sum(x == y for x, y in zip(a, b)) / n
         pe = (na / n) * (nb / n) + (1 - na / n) * (1 - nb / n)
+        if na + nb == 0:
+            # Neither pass used the topic: agreement is undefined, not perfect.
+            print(f"| `{t}` | 0 | 0 | 0 | n/a | n/a |")
+            continue
         kappa = (po - pe) / (1 - pe) if pe < 1 else 1.0
-        f1 = 2 * both / (na + nb) if na + nb else 1.0
+        f1 = 2 * both / (na + nb)
         print(f"| `{t}` | {na} | {nb} | {both} | {f1:.3f} | {kappa:.3f} |")
 
 

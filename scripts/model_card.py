@@ -33,7 +33,7 @@ w(f"- **probabilities:** raw posterior (temperature {s['temperature']:g}); `--no
   "since a fitted temperature lowered cross-validated macro-F1 (table below)")
 w("- **decisions:** `--decision fallback --per-language-thresholds`: every topic whose posterior reaches "
   "its threshold; `other` only when no topic does (never combined); thresholds tuned for each topic's F1 "
-  "on 5-fold out-of-fold probabilities, separately for English and French texts (by detected language); "
+  "on 5-fold out-of-fold probabilities, separately for English and French texts (by the language declared, else detected); "
   "a text with no known term gets no label\n")
 
 w("## On real news it never learned from\n")
@@ -76,7 +76,7 @@ w("Chosen by cross-validation on training data only, never on the test split: "
   "folds the real-news train split five ways (stratified by language and first label), trains on the "
   "other four folds plus the whole written corpus, and pools the held-out decisions. Macro-F1 there "
   "swings by a few points with each rare topic (French `terrorist_financing` has 6 training articles, "
-  "`stabilization` 4), so the choice went by the pooled score of both languages. All runs: Complement NB, "
+  "`stabilization` 5), so the choice went by the pooled score of both languages. All runs: Complement NB, "
   "sublinear TF, L2, unigrams, min_df 1, `--no-calibration --folds 5 --seed 42`, unless stated.\n")
 w("| flags | macro-F1 en | macro-F1 fr | macro-F1 both | exact-set accuracy both |")
 w("|---|---:|---:|---:|---:|")

@@ -540,10 +540,7 @@ pub(crate) fn judge_out_of_fold(
     let gold = labels.subset(&scored);
     let calibrate = |rows: &[usize]| -> (f64, Vec<Vec<f64>>) {
         let s: Vec<Vec<f64>> = rows.iter().map(|&k| scores[k].clone()).collect();
-        let g = LabelSets::new(
-            gold.n_topics,
-            rows.iter().map(|&k| gold.labels[k].clone()).collect(),
-        );
+        let g = gold.subset(rows);
         let t = if fit_temperature_out_of_fold {
             fit_temperature(&s, &g)
         } else {
@@ -583,31 +580,39 @@ pub(crate) fn judge_out_of_fold(
             all_rows.clone()
         }
     };
-    let language_of_row = |k: usize| docs[scored[k]].lang.or(corpus.docs[scored[k]].lang);
-    // Thresholds of each language with enough of `rows`, tuned on them alone.
-    let tune_by_language = |rows: &[usize], probs: &[Vec<f64>]| -> Vec<(Lang, Vec<f64>)> {
-        if !per_language_thresholds {
-            return Vec::new();
+    // A document's language: declared, else detected (as `Model::classify`
+    // picks the thresholds it applies).
+    let language_of = |i: usize| docs[i].lang.or(corpus.docs[i].lang);
+    let language_of_row = |k: usize| language_of(scored[k]);
+    // Languages with thresholds of their own: decided once, on every scored
+    // document, so that each fold is decided as the model will be.
+    let own_languages: Vec<Lang> = if per_language_thresholds {
+        let mut counts: std::collections::BTreeMap<Lang, usize> = Default::default();
+        for k in 0..scored.len() {
+            if let Some(lang) = language_of_row(k) {
+                *counts.entry(lang).or_default() += 1;
+            }
         }
-        let mut languages: Vec<Lang> = rows.iter().filter_map(|&k| language_of_row(k)).collect();
-        languages.sort_unstable();
-        languages.dedup();
-        languages
+        counts
             .into_iter()
-            .filter_map(|lang| {
+            .filter(|&(_, n)| n >= MIN_DOCUMENTS_FOR_LANGUAGE_THRESHOLDS)
+            .map(|(lang, _)| lang)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Thresholds of each of those languages, tuned on its part of `rows`.
+    let tune_by_language = |rows: &[usize], probs: &[Vec<f64>]| -> Vec<(Lang, Vec<f64>)> {
+        own_languages
+            .iter()
+            .map(|&lang| {
                 let own: Vec<usize> = rows
                     .iter()
                     .copied()
                     .filter(|&k| language_of_row(k) == Some(lang))
                     .collect();
-                (own.len() >= MIN_DOCUMENTS_FOR_LANGUAGE_THRESHOLDS).then(|| {
-                    let p: Vec<Vec<f64>> = own.iter().map(|&k| probs[k].clone()).collect();
-                    let g = LabelSets::new(
-                        gold.n_topics,
-                        own.iter().map(|&k| gold.labels[k].clone()).collect(),
-                    );
-                    (lang, tune(&p, &g))
-                })
+                let p: Vec<Vec<f64>> = own.iter().map(|&k| probs[k].clone()).collect();
+                (lang, tune(&p, &gold.subset(&own)))
             })
             .collect()
     };
@@ -622,12 +627,8 @@ pub(crate) fn judge_out_of_fold(
         let (_, fold_probs) = calibrate(&rows);
         let decision = if use_thresholds {
             let p: Vec<Vec<f64>> = rows.iter().map(|&k| fold_probs[k].clone()).collect();
-            let g = LabelSets::new(
-                gold.n_topics,
-                rows.iter().map(|&k| gold.labels[k].clone()).collect(),
-            );
             Decision::thresholded(
-                tune(&p, &g),
+                tune(&p, &gold.subset(&rows)),
                 exclusive.to_vec(),
                 fallback,
                 tune_by_language(&rows, &fold_probs),
@@ -643,18 +644,13 @@ pub(crate) fn judge_out_of_fold(
         }
     }
     let held_out = eval::evaluate(&gold.labels, &predicted, topic_ids);
-    let language_of = |i: usize| {
-        docs[i]
-            .lang
-            .or(corpus.docs[i].lang)
-            .map_or("und", |l| l.code())
-    };
-    let mut languages: Vec<&str> = scored.iter().map(|&i| language_of(i)).collect();
+    let language_code = |i: usize| language_of(i).map_or("und", |l| l.code());
+    let mut languages: Vec<&str> = scored.iter().map(|&i| language_code(i)).collect();
     languages.sort_unstable();
     languages.dedup();
     for lang in languages {
         let rows: Vec<usize> = (0..scored.len())
-            .filter(|&k| language_of(scored[k]) == lang)
+            .filter(|&k| language_code(scored[k]) == lang)
             .collect();
         let g: Vec<Vec<usize>> = rows.iter().map(|&k| gold.labels[k].clone()).collect();
         let p: Vec<Vec<usize>> = rows.iter().map(|&k| predicted[k].clone()).collect();
@@ -770,13 +766,44 @@ pub fn evaluate_named(model: &Model, name: &str, docs: &[Document]) -> Result<Na
 }
 
 /// The id of the first document of `held` that is also in `training`, by id
-/// or by identical text: a set that shares one is no independent test.
+/// or by the same text (white space aside): a set that shares one is no
+/// independent test.
 pub fn first_shared_document(training: &[Document], held: &[Document]) -> Option<String> {
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
     let ids: std::collections::HashSet<&str> = training.iter().map(|d| d.id.as_str()).collect();
-    let texts: std::collections::HashSet<&str> = training.iter().map(|d| d.text.trim()).collect();
+    let texts: std::collections::HashSet<String> =
+        training.iter().map(|d| words(&d.text)).collect();
     held.iter()
-        .find(|d| ids.contains(d.id.as_str()) || texts.contains(d.text.trim()))
+        .find(|d| ids.contains(d.id.as_str()) || texts.contains(&words(&d.text)))
         .map(|d| d.id.clone())
+}
+
+/// Checks, before a long training run, that `set` can be scored under
+/// `name` as an evaluation of the model `training` and `options` give: not
+/// empty, every label one of the model's topics, and no document shared
+/// with the training data.
+pub fn check_evaluation_set(
+    name: &str,
+    training: &[Document],
+    options: &TrainOptions,
+    set: &[Document],
+) -> Result<()> {
+    if set.is_empty() {
+        return Err(TrainError::InvalidOption(format!(
+            "evaluation set {name:?} has no documents"
+        )));
+    }
+    let topic_ids: Vec<String> = topic_specs(training, &options.topics)
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    label_sets(set, &topic_ids)?;
+    if let Some(id) = first_shared_document(training, set) {
+        return Err(TrainError::InvalidOption(format!(
+            "evaluation set {name:?}: document {id:?} is also in the training data; an evaluation set must be disjoint from it"
+        )));
+    }
+    Ok(())
 }
 
 /// SHA-256 over every document's id, text and labels, in order.

@@ -485,3 +485,46 @@ async fn multi_label_document_gets_both_labels_and_not_the_exclusive_one() {
     );
     server.stop().await;
 }
+
+/// A model with the fallback decision and thresholds of its own for French
+/// reports, for each document, the thresholds it applied.
+#[tokio::test]
+async fn responses_report_the_thresholds_of_the_documents_language() {
+    let model = common::tiny_model();
+    let mut data = model.data().clone();
+    let (default, exclusive) = match &data.decision {
+        docclass::nb::Decision::Thresholds {
+            thresholds,
+            exclusive,
+        } => (thresholds.clone(), exclusive.clone()),
+        other => panic!("the tiny model decides by {other:?}"),
+    };
+    let french: Vec<f64> = default.iter().map(|t| (t / 2.0).max(0.01)).collect();
+    data.decision = docclass::nb::Decision::Fallback {
+        thresholds: default.clone(),
+        exclusive,
+        by_language: vec![(Lang::Fr, french.clone())],
+    };
+    let model = Model::from_data(data).expect("valid");
+    let server = TestServer::start(Some(model)).await;
+    let mut client = server.client().await;
+    for (language, expected) in [("fr", &french), ("en", &default)] {
+        let response = client
+            .classify(ClassifyRequest {
+                text: "Troops clashed with rebels near the border".into(),
+                language: language.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("classify")
+            .into_inner();
+        for score in &response.topics {
+            let c = TOPICS
+                .iter()
+                .position(|t| *t == score.topic)
+                .expect("known topic");
+            assert_eq!(score.threshold, expected[c], "{language} {}", score.topic);
+        }
+    }
+    server.stop().await;
+}

@@ -703,6 +703,7 @@ fn exact_set_refinement_raises_a_threshold_that_adds_topics_to_other_documents()
     let refined =
         docclass::nb::refine_thresholds_for_exact_sets(&probs, &gold, &exclusive, &[0.3, 0.5, 0.5]);
     assert!(refined[0] > 0.4 && refined[0] <= 0.6, "{refined:?}");
+    assert_eq!(refined[0], 0.51, "the middle of the run 0.41..=0.60");
     assert_eq!(
         refined[2], 0.5,
         "the exclusive topic's threshold is not used"
@@ -890,4 +891,62 @@ fn multi_label_metrics() {
         .map(|m| (m.support, m.predicted, m.true_positives))
         .collect();
     assert_eq!(per, vec![(2, 2, 2), (3, 3, 3), (2, 1, 0)]);
+}
+
+/// Exactly decided documents under [`Decision::Fallback`], decided one by
+/// one: the slow reference for the exact-set refinement.
+fn exact_sets(
+    probs: &[Vec<f64>],
+    gold: &[Vec<usize>],
+    thresholds: &[f64],
+    exclusive: &[bool],
+) -> usize {
+    let d = fallback(thresholds, exclusive, Vec::new());
+    probs
+        .iter()
+        .zip(gold)
+        .filter(|(p, g)| {
+            let mut decided = d.decide(p);
+            decided.sort_unstable();
+            decided == **g
+        })
+        .count()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, ..Default::default() })]
+    /// Refining never decides fewer documents exactly than the thresholds it
+    /// starts from, counted by deciding each document with `Decision::decide`.
+    #[test]
+    fn exact_set_refinement_never_loses_exact_documents(
+        docs in proptest::collection::vec(
+            (proptest::collection::vec(0.0f64..1.0, 4), 0usize..8),
+            1..40,
+        ),
+        start in proptest::collection::vec(1usize..100, 4),
+    ) {
+        // Topic 3 is exclusive; gold is {3} or a non-empty subset of {0, 1, 2}.
+        let exclusive = [false, false, false, true];
+        let probs: Vec<Vec<f64>> = docs
+            .iter()
+            .map(|(raw, _)| {
+                let total: f64 = raw.iter().sum::<f64>() + 1e-9;
+                raw.iter().map(|x| x / total).collect()
+            })
+            .collect();
+        let gold: Vec<Vec<usize>> = docs
+            .iter()
+            .map(|(_, bits)| {
+                let set: Vec<usize> = (0..3).filter(|c| bits & (1 << c) != 0).collect();
+                if set.is_empty() { vec![3] } else { set }
+            })
+            .collect();
+        let start: Vec<f64> = start.iter().map(|&k| k as f64 / 100.0).collect();
+        let labels = LabelSets::new(4, gold.clone());
+        let refined = docclass::nb::refine_thresholds_for_exact_sets(&probs, &labels, &exclusive, &start);
+        proptest::prop_assert_eq!(refined[3], start[3]);
+        proptest::prop_assert!(
+            exact_sets(&probs, &gold, &refined, &exclusive) >= exact_sets(&probs, &gold, &start, &exclusive)
+        );
+    }
 }

@@ -351,10 +351,10 @@ fn annotations_hold_both_passes_and_the_final_labels() {
             if list("pass_a").is_empty() || list("pass_b").is_empty() {
                 violations.push(format!("{location}: a labelling pass is missing"));
             }
-            finals.insert(
-                v["id"].as_str().unwrap_or_default().to_owned(),
-                list("final"),
-            );
+            let id = v["id"].as_str().unwrap_or_default().to_owned();
+            if finals.insert(id.clone(), list("final")).is_some() {
+                violations.push(format!("{location}: a second annotation line for {id}"));
+            }
         }
         for d in docs.iter().filter(|d| d.lang == lang) {
             match finals.get(&d.id) {

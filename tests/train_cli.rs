@@ -863,6 +863,24 @@ fn evaluate_needs_name_equals_path_and_a_readable_set() {
     let o = train_quiet(&input, &model_path, &["--evaluate", "no-name"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("expected NAME=PATH"), "{}", stderr(&o));
+    // An empty set, or one with a label the model has no topic for, fails
+    // before training.
+    let empty = write(dir.path(), "empty.jsonl", "");
+    let named = format!("empty={}", s(&empty));
+    let err = assert_failure(&train_quiet(&input, &model_path, &["--evaluate", &named]));
+    assert!(
+        err.contains("evaluation set \"empty\" has no documents"),
+        "{err}"
+    );
+    let odd = write(
+        dir.path(),
+        "odd.jsonl",
+        r#"{"id": "x", "text": "alpha beta gamma", "labels": ["sports"]}"#,
+    );
+    let named = format!("odd={}", s(&odd));
+    let err = assert_failure(&train_quiet(&input, &model_path, &["--evaluate", &named]));
+    assert!(err.contains("\"sports\""), "{err}");
+    assert!(!model_path.exists());
     let missing = dir.path().join("missing.jsonl");
     let named = format!("gone={}", s(&missing));
     let err = assert_failure(&train_quiet(&input, &model_path, &["--evaluate", &named]));

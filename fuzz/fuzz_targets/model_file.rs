@@ -7,8 +7,8 @@
 //! - even: the rest is a whole file, so the header checks are fuzzed (magic,
 //!   version, length, checksum);
 //! - odd: the rest is a payload, and the target writes a valid header for it
-//!   (format version 1 when bit 1 is set, else 2; the right length and
-//!   SHA-256), so mutations get past the checksum to postcard decoding and the
+//!   (format version 1 when bit 1 is set, else 2 when bit 2 is set, else
+//!   the current one; the right length and SHA-256), so mutations get past the checksum to postcard decoding and the
 //!   model's cross-checks, which a random file never would.
 #![no_main]
 
@@ -62,7 +62,13 @@ fuzz_target!(|data: &[u8]| {
     let loaded = if mode & 1 == 0 {
         Model::from_bytes(rest)
     } else {
-        let version = if mode & 2 != 0 { 1 } else { FORMAT_VERSION };
+        let version = if mode & 2 != 0 {
+            1
+        } else if mode & 4 != 0 {
+            2
+        } else {
+            FORMAT_VERSION
+        };
         Model::from_bytes(&with_header(version, rest))
     };
     match loaded {

@@ -22,7 +22,8 @@ seed nfkc-ligatures-hint-ar '\016\357\254\201\357\254\202 \357\274\241\357\274\2
 seed control-chars-hint-und '\021a\001b\002c\033[31mred\033[0m\rline\000nul\177del'
 
 # model_file: byte 0 even = a whole file, odd = a payload the target wraps
-# in a valid header (bit 1 set: format version 1, else 2).
+# in a valid header (bit 1 set: format version 1; else bit 2 set: version 2;
+# else the current version).
 mkdir -p model_file
 fixture="$root/tests/fixtures/tiny-v1.model"
 { printf '\000'; cat "$fixture"; } >model_file/tiny-v1-file

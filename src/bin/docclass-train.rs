@@ -123,14 +123,11 @@ fn run(cli: Cli) -> Result<()> {
     // Read and checked before training, so a bad set fails at once.
     let mut evaluation_sets = Vec::with_capacity(cli.evaluate.len());
     for (name, path) in &cli.evaluate {
+        let context = || format!("--evaluate {name}={}", path.display());
         let set = Corpus::read_all(std::slice::from_ref(path), &ReadOptions::default())
-            .with_context(|| format!("--evaluate {name}={}", path.display()))?;
-        if let Some(shared) = train::first_shared_document(&corpus.documents, &set.documents) {
-            bail!(
-                "--evaluate {name}={}: document {shared:?} is also in the training data; an evaluation set must be disjoint from it",
-                path.display()
-            );
-        }
+            .with_context(context)?;
+        train::check_evaluation_set(name, &corpus.documents, &options, &set.documents)
+            .with_context(context)?;
         evaluation_sets.push((name, set.documents));
     }
     let bar = if cli.quiet {

@@ -324,7 +324,6 @@ impl Model {
         self.version.get_or_init(|| file::version_of(&self.data))
     }
 
-    /// The file format version the model was read from.
     /// Records `evaluation` in the provenance. The content changes, so the
     /// version is recomputed from the new encoding, in the current format.
     pub fn add_evaluation(&mut self, evaluation: NamedEvaluation) {
@@ -333,6 +332,7 @@ impl Model {
         self.format_version = FORMAT_VERSION;
     }
 
+    /// The file format version the model was read from.
     pub fn format_version(&self) -> u32 {
         self.format_version
     }

@@ -80,6 +80,15 @@ impl Decision {
             .and_then(|(thresholds, _)| thresholds.get(topic).copied())
     }
 
+    /// The threshold [`Decision::decide_in`] applies to `topic` for a
+    /// document in `lang`: the language's own where it has one.
+    pub fn threshold_in(&self, topic: usize, lang: Lang) -> Option<f64> {
+        match self.language_thresholds(lang) {
+            Some(own) => own.get(topic).copied(),
+            None => self.threshold(topic),
+        }
+    }
+
     /// Whether `topic` is never combined with another.
     pub fn is_exclusive(&self, topic: usize) -> bool {
         self.thresholds_and_exclusive()
@@ -165,17 +174,22 @@ fn fallback_decide(probs: &[f64], thresholds: &[f64], exclusive: &[bool]) -> Vec
     if !picked.is_empty() {
         return picked;
     }
-    vec![order
+    vec![fallback_topic(&order, exclusive).unwrap_or(top)]
+}
+
+/// The most probable exclusive topic, given the topics in `order` (most
+/// probable first); `None` when no topic is exclusive.
+fn fallback_topic(order: &[usize], exclusive: &[bool]) -> Option<usize> {
+    order
         .iter()
         .copied()
-        .find(|&c| is_exclusive(c))
-        .unwrap_or(top)]
+        .find(|&c| exclusive.get(c).copied().unwrap_or(false))
 }
 
 /// Refines `start` for the exact-set accuracy of [`Decision::Fallback`]'s
 /// decisions on `probs`, by coordinate ascent over the non-exclusive topics
-/// (two passes; candidates 0.01 … 0.99; a candidate must do strictly better
-/// to replace the current value). Per-topic F1 optima ignore that deciding a
+/// (two passes; candidates 0.01 … 0.99; a topic's threshold moves only when
+/// a candidate does strictly better, to the middle of the first best run). Per-topic F1 optima ignore that deciding a
 /// topic also decides whether the exclusive topic is decided: on short texts
 /// they add topics to documents that are about none.
 pub fn refine_thresholds_for_exact_sets(
@@ -203,10 +217,7 @@ pub fn refine_thresholds_for_exact_sets(
         .map(|p| {
             let mut order: Vec<usize> = (0..p.len()).collect();
             order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
-            order
-                .iter()
-                .copied()
-                .find(|&c| is_exclusive(c))
+            fallback_topic(&order, exclusive)
                 .or(order.first().copied())
                 .unwrap_or(0)
         })
@@ -244,15 +255,15 @@ pub fn refine_thresholds_for_exact_sets(
                     })
                     .count()
             };
-            let mut best = (exact(thresholds[c]), thresholds[c]);
-            for k in 1..100 {
-                let th = k as f64 / 100.0;
-                let score = exact(th);
-                if score > best.0 {
-                    best = (score, th);
-                }
+            // The middle of the first best run, as `best_threshold` picks,
+            // unless the current value is already as good.
+            let scores: Vec<usize> = (1..100).map(|k| exact(k as f64 / 100.0)).collect();
+            let best = scores.iter().copied().max().unwrap_or(0);
+            if exact(thresholds[c]) < best {
+                let start = scores.iter().position(|&n| n == best).unwrap_or(0);
+                let len = scores[start..].iter().take_while(|&&n| n == best).count();
+                thresholds[c] = (start + len / 2 + 1) as f64 / 100.0;
             }
-            thresholds[c] = best.1;
         }
     }
     thresholds

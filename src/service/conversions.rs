@@ -196,7 +196,10 @@ pub(crate) fn classify_response(
                 name: topics[c].name(result.language).to_string(),
                 probability: result.probabilities[c],
                 decided: result.decided.contains(&c),
-                threshold: model.decision().threshold(c).unwrap_or(0.0),
+                threshold: model
+                    .decision()
+                    .threshold_in(c, result.language)
+                    .unwrap_or(0.0),
             })
             .collect(),
         labels: decided.iter().map(|&c| topics[c].id.clone()).collect(),
