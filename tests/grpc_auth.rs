@@ -150,3 +150,43 @@ async fn a_client_token_guards_classification_but_not_health() {
     assert_eq!(health.status, 1, "SERVING");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_noop_rpc_needs_the_client_token_too() {
+    use docclass::service::pb::transport_client::TransportClient;
+    let dir = ModelDir::new();
+    let server = dir
+        .server_with(
+            Limits::default(),
+            Security {
+                admin_token: None,
+                client_token: Secret::new(CLIENT_TOKEN),
+            },
+        )
+        .await
+        .with_noop_rpc(true);
+    let server = TestServer::start_built(server, None).await;
+    let mut client = TransportClient::new(server.channel().await);
+    let noop = |token: Option<&str>| {
+        let message = conflict_document();
+        match token {
+            Some(token) => with_token(message, token),
+            None => tonic::Request::new(message),
+        }
+    };
+    assert_code(
+        client.noop(noop(None)).await.map(|_| ()),
+        Code::Unauthenticated,
+        MISSING,
+    );
+    assert_code(
+        client.noop(noop(Some(ADMIN_TOKEN))).await.map(|_| ()),
+        Code::Unauthenticated,
+        WRONG,
+    );
+    client
+        .noop(noop(Some(CLIENT_TOKEN)))
+        .await
+        .expect("the client token passes");
+    server.stop().await;
+}

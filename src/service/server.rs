@@ -197,9 +197,14 @@ impl Server {
             AdminServer::new(AdminApi::new(self.reloader.clone())),
             RequireToken::new(self.security.admin_token.clone(), WhenUnset::Refuse),
         );
-        // Same decode limit as Classify, so both read the same requests.
+        // Same decode limit and client token as Classify: Noop measures the
+        // transport of the same requests, and is no way around the token.
         let noop = self.noop_rpc.then(|| {
-            TransportServer::new(NoopApi).max_decoding_message_size(self.limits.max_message_bytes)
+            InterceptedService::new(
+                TransportServer::new(NoopApi)
+                    .max_decoding_message_size(self.limits.max_message_bytes),
+                RequireToken::new(self.security.client_token.clone(), WhenUnset::Allow),
+            )
         });
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = &self.tls {
