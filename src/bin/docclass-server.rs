@@ -64,6 +64,12 @@ struct Cli {
     /// A ClassifyStream that sends nothing for this many seconds is ended (DEADLINE_EXCEEDED).
     #[arg(long, env = "DOCCLASS_STREAM_IDLE_TIMEOUT_SECS", default_value_t = Limits::default().stream_idle_timeout.as_secs())]
     stream_idle_timeout_secs: u64,
+    /// Client connections open at once on the gRPC port; one more is closed at once (counted in docclass_connections_refused).
+    #[arg(long, env = "DOCCLASS_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// A new connection that sends nothing for this many seconds is closed (plain or TLS).
+    #[arg(long, env = "DOCCLASS_CONNECTION_TIMEOUT_SECS", default_value_t = Limits::default().connection_first_bytes_timeout.as_secs())]
+    connection_timeout_secs: u64,
     /// TLS certificate chain (PEM). With --tls-key, the server speaks TLS only.
     #[arg(long, env = "DOCCLASS_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -233,10 +239,16 @@ async fn run(cli: Cli) -> Result<bool> {
         max_concurrent_requests: cli.max_concurrent_requests,
         max_concurrent_streams: cli.max_concurrent_streams,
         stream_idle_timeout: Duration::from_secs(cli.stream_idle_timeout_secs),
+        max_connections: cli.max_connections,
+        connection_first_bytes_timeout: Duration::from_secs(cli.connection_timeout_secs),
         ..Limits::default()
     };
-    if limits.max_concurrent_requests == 0 || limits.max_concurrent_streams == 0 {
-        bail!("--max-concurrent-requests and --max-concurrent-streams must be at least 1");
+    if limits.max_concurrent_requests == 0
+        || limits.max_concurrent_streams == 0
+        || limits.max_connections == 0
+        || limits.connection_first_bytes_timeout.is_zero()
+    {
+        bail!("--max-concurrent-requests, --max-concurrent-streams, --max-connections and --connection-timeout-secs must be at least 1");
     }
     let model_dir = match &cli.model_dir {
         Some(dir) => dir.clone(),

@@ -172,6 +172,10 @@ pub struct Metrics {
     model_info: Family<Labels, Gauge>,
     model_load_seconds: Gauge<f64, AtomicU64>,
     reloads: Family<Labels, Counter>,
+    connections_open: Gauge,
+    connections_refused: Counter,
+    connections_timed_out: Counter,
+    accept_failures: Counter,
 }
 
 impl Metrics {
@@ -188,8 +192,32 @@ impl Metrics {
         for result in ["success", "failure"] {
             drop(reloads.get_or_create(&vec![("result".to_string(), result.to_string())]));
         }
+        let connections_open = Gauge::default();
+        let connections_refused = Counter::default();
+        let connections_timed_out = Counter::default();
+        let accept_failures = Counter::default();
         let mut registry = Registry::default();
         registry.register_collector(Box::new(RpcCollector(rpcs.clone())));
+        registry.register(
+            "docclass_connections_open",
+            "Client connections open on the gRPC port",
+            connections_open.clone(),
+        );
+        registry.register(
+            "docclass_connections_refused",
+            "Connections closed at once because --max-connections were open",
+            connections_refused.clone(),
+        );
+        registry.register(
+            "docclass_connections_timed_out",
+            "Connections closed because the client sent nothing before the connection deadline",
+            connections_timed_out.clone(),
+        );
+        registry.register(
+            "docclass_accept_failures",
+            "Accepts that failed for want of file descriptors (the server backs off)",
+            accept_failures.clone(),
+        );
         registry.register(
             "docclass_rpc_in_flight",
             "RPCs in progress (streams count for their whole life)",
@@ -229,7 +257,31 @@ impl Metrics {
             model_info,
             model_load_seconds,
             reloads,
+            connections_open,
+            connections_refused,
+            connections_timed_out,
+            accept_failures,
         }
+    }
+
+    pub(crate) fn connection_opened(&self) {
+        self.connections_open.inc();
+    }
+
+    pub(crate) fn connection_closed(&self) {
+        self.connections_open.dec();
+    }
+
+    pub(crate) fn connection_refused(&self) {
+        self.connections_refused.inc();
+    }
+
+    pub(crate) fn connection_timed_out(&self) {
+        self.connections_timed_out.inc();
+    }
+
+    pub(crate) fn accept_failed(&self) {
+        self.accept_failures.inc();
     }
 
     /// The row for a request path such as `/docclass.v1.Classifier/Classify`.

@@ -23,6 +23,7 @@ mod auth;
 mod classifier_api;
 mod conversions;
 mod error;
+mod incoming;
 mod metrics;
 mod metrics_http;
 mod noop_api;

@@ -5,6 +5,7 @@
 use super::admin_api::AdminApi;
 use super::auth::{RequireToken, Security, WhenUnset};
 use super::classifier_api::ClassifierApi;
+use super::incoming::Incoming;
 use super::metrics::Metrics;
 use super::noop_api::NoopApi;
 use super::pb;
@@ -19,7 +20,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 
@@ -211,11 +211,14 @@ impl Server {
             builder = builder.tls_config(tls.to_tonic())?;
         }
         let admission = Admission::new(self.limits.max_concurrent_requests);
-        // tonic ignores the builder's `tcp_nodelay` for a listener we bind
-        // ourselves, so set it on each accepted socket: with Nagle on, a
-        // response written in two pieces waited for the client's delayed ACK
-        // (about 40 ms per unary Classify, measured by bench/perf.sh).
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        // Bounded accepting (cap, first-bytes deadline, EMFILE backoff); it
+        // also sets TCP_NODELAY, which tonic ignores for a listener we bind.
+        let incoming = Incoming::new(
+            listener,
+            self.limits.max_connections,
+            self.limits.connection_first_bytes_timeout,
+            self.metrics.clone(),
+        );
         builder
             .timeout(self.request_timeout)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))

@@ -19,6 +19,8 @@ use tonic_health::ServingStatus;
 /// | `max_concurrent_requests` | 64 | classification RPCs in progress server-wide (a stream counts until it ends); past it, RESOURCE_EXHAUSTED at once. Health, reflection and admin calls are exempt |
 /// | `max_concurrent_streams` | 100 | HTTP/2 streams (RPCs) one connection may have open (`SETTINGS_MAX_CONCURRENT_STREAMS`) |
 /// | `stream_idle_timeout` | 60 s | a `ClassifyStream` that sends no message for this long ends with DEADLINE_EXCEEDED, freeing its slot |
+/// | `max_connections` | 1,024 | client connections open at once on the gRPC port; one more is closed at once (each holds a file descriptor) |
+/// | `connection_first_bytes_timeout` | 10 s | a new connection that sends nothing for this long is closed (plain or TLS: the deadline is on the socket) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_text_bytes: usize,
@@ -28,6 +30,8 @@ pub struct Limits {
     pub max_concurrent_requests: usize,
     pub max_concurrent_streams: u32,
     pub stream_idle_timeout: Duration,
+    pub max_connections: usize,
+    pub connection_first_bytes_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -40,6 +44,8 @@ impl Default for Limits {
             max_concurrent_requests: 64,
             max_concurrent_streams: 100,
             stream_idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            connection_first_bytes_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -1,0 +1,243 @@
+//! Accepting connections, bounded: at most `max_connections` open at once (a
+//! new one beyond is closed at once and counted), a deadline for a new
+//! connection's first bytes (a socket that never speaks holds a descriptor,
+//! and nothing above this layer would ever close it), and a backoff when
+//! accept fails for want of descriptors, logged once per interval (retrying
+//! at once spun a core and starved every other task).
+use super::metrics::Metrics;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Sleep;
+use tonic::transport::server::{Connected, TcpConnectInfo};
+
+/// The first and the longest wait before accepting again after EMFILE/ENFILE.
+const BACKOFF_FIRST: Duration = Duration::from_millis(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// At most one log line per this long about running out of descriptors.
+const LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The listener as a stream of bounded connections, for tonic.
+pub(crate) struct Incoming {
+    listener: TcpListener,
+    permits: Arc<Semaphore>,
+    first_bytes_timeout: Duration,
+    metrics: Arc<Metrics>,
+    backoff: Option<Pin<Box<Sleep>>>,
+    next_backoff: Duration,
+    last_logged: Option<Instant>,
+    failures_since_log: u64,
+}
+
+impl Incoming {
+    pub(crate) fn new(
+        listener: TcpListener,
+        max_connections: usize,
+        first_bytes_timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Incoming {
+        Incoming {
+            listener,
+            permits: Arc::new(Semaphore::new(max_connections)),
+            first_bytes_timeout,
+            metrics,
+            backoff: None,
+            next_backoff: BACKOFF_FIRST,
+            last_logged: None,
+            failures_since_log: 0,
+        }
+    }
+
+    fn out_of_descriptors(&mut self, error: &io::Error) {
+        self.metrics.accept_failed();
+        self.failures_since_log += 1;
+        let now = Instant::now();
+        if self
+            .last_logged
+            .is_none_or(|at| now.duration_since(at) >= LOG_INTERVAL)
+        {
+            tracing::warn!(
+                error = %error,
+                failures = self.failures_since_log,
+                "accept failed: out of file descriptors; backing off (raise the descriptor limit or lower --max-connections)"
+            );
+            self.last_logged = Some(now);
+            self.failures_since_log = 0;
+        }
+        self.backoff = Some(Box::pin(tokio::time::sleep(self.next_backoff)));
+        self.next_backoff = (self.next_backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+/// EMFILE or ENFILE: the process or the system has no descriptor left.
+fn is_out_of_descriptors(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(code) if code == libc_emfile() || code == libc_enfile())
+}
+
+#[cfg(target_os = "linux")]
+fn libc_emfile() -> i32 {
+    libc::EMFILE
+}
+#[cfg(target_os = "linux")]
+fn libc_enfile() -> i32 {
+    libc::ENFILE
+}
+// The POSIX values, for platforms where libc is not a dependency.
+#[cfg(not(target_os = "linux"))]
+fn libc_emfile() -> i32 {
+    24
+}
+#[cfg(not(target_os = "linux"))]
+fn libc_enfile() -> i32 {
+    23
+}
+
+impl tokio_stream::Stream for Incoming {
+    type Item = io::Result<Connection>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(sleep) = this.backoff.as_mut() {
+                ready!(sleep.as_mut().poll(cx));
+                this.backoff = None;
+            }
+            match ready!(this.listener.poll_accept(cx)) {
+                Ok((stream, _)) => {
+                    this.next_backoff = BACKOFF_FIRST;
+                    let Ok(permit) = this.permits.clone().try_acquire_owned() else {
+                        // Over the cap: closed at once (dropping it), counted.
+                        this.metrics.connection_refused();
+                        continue;
+                    };
+                    // With Nagle on, a response written in two pieces waited
+                    // for the client's delayed ACK (about 40 ms per unary RPC).
+                    if let Err(e) = stream.set_nodelay(true) {
+                        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                    }
+                    return Poll::Ready(Some(Ok(Connection::new(
+                        stream,
+                        permit,
+                        this.first_bytes_timeout,
+                        this.metrics.clone(),
+                    ))));
+                }
+                Err(e) if is_out_of_descriptors(&e) => this.out_of_descriptors(&e),
+                // A connection that failed before it was accepted (reset,
+                // aborted): nothing to serve, nothing to back off from.
+                Err(e) => tracing::debug!(error = %e, "accept failed"),
+            }
+        }
+    }
+}
+
+/// An accepted connection: holds its place under the cap until dropped, and
+/// fails its reads if the peer sends nothing before the first-bytes deadline.
+pub(crate) struct Connection {
+    stream: TcpStream,
+    _permit: OwnedSemaphorePermit,
+    /// Until the first bytes arrive.
+    deadline: Option<Pin<Box<Sleep>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Connection {
+    fn new(
+        stream: TcpStream,
+        permit: OwnedSemaphorePermit,
+        first_bytes_timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Connection {
+        metrics.connection_opened();
+        Connection {
+            stream,
+            _permit: permit,
+            deadline: Some(Box::pin(tokio::time::sleep(first_bytes_timeout))),
+            metrics,
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.metrics.connection_closed();
+    }
+}
+
+impl Connected for Connection {
+    type ConnectInfo = TcpConnectInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.stream.connect_info()
+    }
+}
+
+impl AsyncRead for Connection {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    this.deadline = None;
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                let expired = this
+                    .deadline
+                    .as_mut()
+                    .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready());
+                if !expired {
+                    return Poll::Pending;
+                }
+                this.deadline = None;
+                this.metrics.connection_timed_out();
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no bytes from the client before the connection deadline",
+                )))
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
