@@ -267,3 +267,44 @@ fn a_stalled_stderr_reader_does_not_stop_serving() {
     std::io::Read::read_to_string(&mut stderr, &mut log).expect("read stderr");
     assert!(log.contains("method=\"Classify\""), "{log}");
 }
+
+/// Started under a soft descriptor limit of 200, the server raises it to the
+/// hard limit, so a typical soft limit of 1,024 is not an outage at about
+/// 1,000 idle sockets.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_raises_its_soft_descriptor_limit_to_the_hard_one() {
+    let limits = |pid: u32| -> Option<(u64, u64)> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok()?;
+        let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        Some((fields[3].parse().ok()?, fields[4].parse().ok()?))
+    };
+    let (_, hard) = limits(std::process::id()).expect("this process's limits");
+    if hard <= 200 {
+        eprintln!("hard descriptor limit {hard}: nothing to raise here");
+        return;
+    }
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -Sn 200 && exec {SERVER} --model {FIXTURE} --addr {addr}"
+        ))
+        .current_dir(manifest_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sh starts");
+    // The limit is raised before the server binds its port: once it
+    // accepts a connection, the limit read is the server's own.
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(started.elapsed() < STARTUP, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (soft, _) = limits(child.id()).expect("the server's limits");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(soft, hard, "soft limit {soft}, hard {hard}");
+}

@@ -231,6 +231,31 @@ async fn watch_model_file(reloader: Arc<Reloader>, mut last: Option<std::time::S
     }
 }
 
+/// Descriptors kept beyond the connection cap: the listener, the model and
+/// token files, the metrics port, the log pipe, tokio's own.
+const SPARE_DESCRIPTORS: u64 = 64;
+
+/// Raises the soft descriptor limit to the hard one (a typical soft limit of
+/// 1,024 is a full outage at about 1,000 idle sockets), and warns when the
+/// connection cap cannot fit under it.
+fn raise_descriptor_limit(max_connections: usize) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            let needed = max_connections as u64 + SPARE_DESCRIPTORS;
+            if limit < needed {
+                tracing::warn!(
+                    descriptor_limit = limit,
+                    max_connections,
+                    "the descriptor limit leaves too little room for --max-connections; accept will back off when it runs out"
+                );
+            } else {
+                tracing::debug!(descriptor_limit = limit, "descriptor limit");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read or raise the descriptor limit"),
+    }
+}
+
 async fn run(cli: Cli) -> Result<bool> {
     let limits = Limits {
         max_text_bytes: cli.max_text_bytes,
@@ -274,6 +299,7 @@ async fn run(cli: Cli) -> Result<bool> {
         client_token: read_token(cli.client_token_file.as_deref(), "DOCCLASS_CLIENT_TOKEN")?,
     };
     let tls = read_tls(&cli)?;
+    raise_descriptor_limit(limits.max_connections);
     let listener = tokio::net::TcpListener::bind(cli.addr)
         .await
         .with_context(|| format!("cannot listen on {}", cli.addr))?;
