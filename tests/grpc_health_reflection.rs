@@ -418,3 +418,101 @@ async fn reflection_of_an_unknown_symbol_ends_the_stream_with_not_found() {
     assert_eq!(status.message(), "symbol 'docclass.v1.Nope' not found");
     server.stop().await;
 }
+
+fn watch_request() -> HealthCheckRequest {
+    HealthCheckRequest {
+        service: String::new(),
+    }
+}
+
+/// Watch and reflection streams need no token, so they are bounded: past
+/// `max_side_streams` one is refused, while checks and classification go on.
+#[tokio::test]
+async fn side_streams_have_their_own_cap_and_the_rest_is_served() {
+    let limits = docclass::service::Limits {
+        max_side_streams: 3,
+        ..Default::default()
+    };
+    let server =
+        TestServer::start_with(Some(common::tiny_model()), limits, Duration::from_secs(30)).await;
+    let mut health = HealthClient::new(server.channel().await);
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut watch = health
+            .watch(watch_request())
+            .await
+            .expect("watch")
+            .into_inner();
+        // The first message: the stream is open and holds its place.
+        watch.message().await.expect("status").expect("a status");
+        open.push(watch);
+    }
+    let refused = health
+        .watch(watch_request())
+        .await
+        .expect_err("a fourth watch is refused");
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    let mut reflection = ServerReflectionClient::new(server.channel().await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let refused = reflection
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .expect_err("reflection streams share the cap");
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    // Checks and classification are not side streams.
+    assert_eq!(
+        status_of(&mut health, "").await,
+        ServingStatus::Serving as i32
+    );
+    server
+        .client()
+        .await
+        .classify(ClassifyRequest {
+            text: "Troops clashed with rebels".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("classification is served");
+    // A stream that ends gives its place back.
+    drop(open.pop());
+    let mut served = false;
+    for _ in 0..50 {
+        if health.watch(watch_request()).await.is_ok() {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(served, "no watch was admitted after one ended");
+    // Open streams would hold the graceful shutdown until their lifetime.
+    drop(open);
+    drop(health);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_side_stream_ends_with_deadline_exceeded_at_its_lifetime() {
+    let limits = docclass::service::Limits {
+        side_stream_lifetime: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let server =
+        TestServer::start_with(Some(common::tiny_model()), limits, Duration::from_secs(30)).await;
+    let mut health = HealthClient::new(server.channel().await);
+    let mut watch = health
+        .watch(watch_request())
+        .await
+        .expect("watch")
+        .into_inner();
+    let first = watch.message().await.expect("status").expect("a status");
+    assert_eq!(first.status, ServingStatus::Serving as i32);
+    let ended = timeout(Duration::from_secs(5), watch.message())
+        .await
+        .expect("the stream ends within its lifetime")
+        .expect_err("it ends with a status");
+    assert_eq!(ended.code(), Code::DeadlineExceeded, "{ended:?}");
+    server.stop().await;
+}

@@ -70,6 +70,12 @@ struct Cli {
     /// A new connection that sends nothing for this many seconds is closed (plain or TLS).
     #[arg(long, env = "DOCCLASS_CONNECTION_TIMEOUT_SECS", default_value_t = Limits::default().connection_first_bytes_timeout.as_secs())]
     connection_timeout_secs: u64,
+    /// Health Watch and reflection streams open at once (they need no token); more are refused with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "DOCCLASS_MAX_SIDE_STREAMS", default_value_t = Limits::default().max_side_streams)]
+    max_side_streams: usize,
+    /// A health Watch or reflection stream ends with DEADLINE_EXCEEDED after this many seconds.
+    #[arg(long, env = "DOCCLASS_SIDE_STREAM_LIFETIME_SECS", default_value_t = Limits::default().side_stream_lifetime.as_secs())]
+    side_stream_lifetime_secs: u64,
     /// TLS certificate chain (PEM). With --tls-key, the server speaks TLS only.
     #[arg(long, env = "DOCCLASS_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -266,14 +272,18 @@ async fn run(cli: Cli) -> Result<bool> {
         stream_idle_timeout: Duration::from_secs(cli.stream_idle_timeout_secs),
         max_connections: cli.max_connections,
         connection_first_bytes_timeout: Duration::from_secs(cli.connection_timeout_secs),
+        max_side_streams: cli.max_side_streams,
+        side_stream_lifetime: Duration::from_secs(cli.side_stream_lifetime_secs),
         ..Limits::default()
     };
     if limits.max_concurrent_requests == 0
         || limits.max_concurrent_streams == 0
         || limits.max_connections == 0
         || limits.connection_first_bytes_timeout.is_zero()
+        || limits.max_side_streams == 0
+        || limits.side_stream_lifetime.is_zero()
     {
-        bail!("--max-concurrent-requests, --max-concurrent-streams, --max-connections and --connection-timeout-secs must be at least 1");
+        bail!("--max-concurrent-requests, --max-concurrent-streams, --max-connections, --connection-timeout-secs, --max-side-streams and --side-stream-lifetime-secs must be at least 1");
     }
     let model_dir = match &cli.model_dir {
         Some(dir) => dir.clone(),

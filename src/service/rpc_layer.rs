@@ -7,7 +7,10 @@
 //! stream counts for its whole life, not just until its headers are sent
 //! (tower's `ConcurrencyLimit` would release it then, and it queues instead
 //! of refusing). Health checks, reflection and admin calls are exempt, so a
-//! saturated server still answers probes and can be reloaded.
+//! saturated server still answers probes and can be reloaded. The long-lived
+//! side streams (health `Watch`, reflection) need no token, so they have an
+//! admission of their own and a bounded life: past it they end with
+//! DEADLINE_EXCEEDED (clients watch again).
 use super::error::ServiceError;
 use super::metrics::Metrics;
 use http_body::{Body, Frame, SizeHint};
@@ -16,12 +19,21 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use tokio::time::Sleep;
 use tonic::codegen::Bytes;
 use tonic::{Code, Status};
 
 /// Path prefixes of services that are never shed.
 const EXEMPT_PREFIXES: &[&str] = &["/grpc.health.", "/grpc.reflection.", "/docclass.v1.Admin/"];
+
+/// Streams open to anyone, without a token: bounded by their own admission
+/// and lifetime instead.
+const SIDE_STREAMS: &[&str] = &[
+    "/grpc.health.v1.Health/Watch",
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
 
 /// Counts RPCs in progress against a limit, without a lock.
 #[derive(Debug)]
@@ -61,12 +73,24 @@ impl Drop for AdmissionSlot {
 #[derive(Clone)]
 pub(crate) struct RpcLayer {
     admission: Arc<Admission>,
+    side: SideStreams,
     metrics: Arc<Metrics>,
 }
 
+/// The side streams' own admission and lifetime.
+#[derive(Clone)]
+pub(crate) struct SideStreams {
+    pub(crate) admission: Arc<Admission>,
+    pub(crate) lifetime: Duration,
+}
+
 impl RpcLayer {
-    pub(crate) fn new(admission: Arc<Admission>, metrics: Arc<Metrics>) -> Self {
-        Self { admission, metrics }
+    pub(crate) fn new(admission: Arc<Admission>, side: SideStreams, metrics: Arc<Metrics>) -> Self {
+        Self {
+            admission,
+            side,
+            metrics,
+        }
     }
 }
 
@@ -77,6 +101,7 @@ impl<S> tower_layer::Layer<S> for RpcLayer {
         RpcService {
             inner,
             admission: self.admission.clone(),
+            side: self.side.clone(),
             metrics: self.metrics.clone(),
         }
     }
@@ -86,6 +111,7 @@ impl<S> tower_layer::Layer<S> for RpcLayer {
 pub(crate) struct RpcService<S> {
     inner: S,
     admission: Arc<Admission>,
+    side: SideStreams,
     metrics: Arc<Metrics>,
 }
 
@@ -114,21 +140,29 @@ where
         let started = Instant::now();
         let path = request.uri().path();
         let method = self.metrics.method_index(path);
-        let slot = if EXEMPT_PREFIXES.iter().any(|p| path.starts_with(p)) {
+        let side = SIDE_STREAMS.contains(&path);
+        let admission = if side {
+            Some(&self.side.admission)
+        } else if EXEMPT_PREFIXES.iter().any(|p| path.starts_with(p)) {
             None
         } else {
-            match self.admission.try_enter() {
+            Some(&self.admission)
+        };
+        let slot = match admission {
+            None => None,
+            Some(admission) => match admission.try_enter() {
                 Some(slot) => Some(slot),
                 None => {
                     let status = Status::from(ServiceError::Overloaded {
-                        limit: self.admission.limit,
+                        limit: admission.limit,
                     });
                     self.metrics
                         .rpc_shed(method, status.code(), started.elapsed());
                     return Box::pin(std::future::ready(Ok(status.into_http())));
                 }
-            }
+            },
         };
+        let lifetime = side.then_some(self.side.lifetime);
         self.metrics.rpc_started();
         let mut tracker = RpcTracker {
             metrics: self.metrics.clone(),
@@ -151,6 +185,8 @@ where
             let body = TrackedBody {
                 inner: body,
                 tracker,
+                deadline: lifetime.map(|d| Box::pin(tokio::time::sleep(d))),
+                ended: false,
             };
             Ok(http::Response::from_parts(
                 parts,
@@ -194,10 +230,13 @@ impl Drop for RpcTracker {
     }
 }
 
-/// A response body that reports the status in its trailers as they pass.
+/// A response body that reports the status in its trailers as they pass;
+/// with a deadline (side streams), it ends there with DEADLINE_EXCEEDED.
 struct TrackedBody<B> {
     inner: B,
     tracker: RpcTracker,
+    deadline: Option<Pin<Box<Sleep>>>,
+    ended: bool,
 }
 
 impl<B> Body for TrackedBody<B>
@@ -211,6 +250,24 @@ where
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let expired = self
+            .deadline
+            .as_mut()
+            .is_some_and(|d| d.as_mut().poll(cx).is_ready());
+        if expired {
+            self.ended = true;
+            self.tracker.finish(Code::DeadlineExceeded);
+            let mut trailers = http::HeaderMap::new();
+            trailers.insert("grpc-status", http::HeaderValue::from_static("4"));
+            trailers.insert(
+                "grpc-message",
+                http::HeaderValue::from_static("stream lifetime reached; open a new one"),
+            );
+            return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+        }
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
@@ -226,7 +283,7 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.ended || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {

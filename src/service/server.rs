@@ -13,7 +13,7 @@ use super::pb::admin_server::AdminServer;
 use super::pb::classifier_server::ClassifierServer;
 use super::pb::transport_server::TransportServer;
 use super::reload::{ModelFiles, Reloader};
-use super::rpc_layer::{Admission, RpcLayer};
+use super::rpc_layer::{Admission, RpcLayer, SideStreams};
 use super::state::{Limits, ModelHandle, State};
 use arc_swap::ArcSwapOption;
 use std::future::Future;
@@ -211,6 +211,10 @@ impl Server {
             builder = builder.tls_config(tls.to_tonic())?;
         }
         let admission = Admission::new(self.limits.max_concurrent_requests);
+        let side_streams = SideStreams {
+            admission: Admission::new(self.limits.max_side_streams),
+            lifetime: self.limits.side_stream_lifetime,
+        };
         // Bounded accepting (cap, first-bytes deadline, EMFILE backoff); it
         // also sets TCP_NODELAY, which tonic ignores for a listener we bind.
         let incoming = Incoming::new(
@@ -223,7 +227,7 @@ impl Server {
             .timeout(self.request_timeout)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .max_concurrent_streams(self.limits.max_concurrent_streams)
-            .layer(RpcLayer::new(admission, self.metrics.clone()))
+            .layer(RpcLayer::new(admission, side_streams, self.metrics.clone()))
             .add_service(self.health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -21,6 +21,8 @@ use tonic_health::ServingStatus;
 /// | `stream_idle_timeout` | 60 s | a `ClassifyStream` that sends no message for this long ends with DEADLINE_EXCEEDED, freeing its slot |
 /// | `max_connections` | 1,024 | client connections open at once on the gRPC port; one more is closed at once (each holds a file descriptor) |
 /// | `connection_first_bytes_timeout` | 10 s | a new connection that sends nothing for this long is closed (plain or TLS: the deadline is on the socket) |
+/// | `max_side_streams` | 256 | health `Watch` and reflection streams open at once server-wide (they need no token); past it, RESOURCE_EXHAUSTED |
+/// | `side_stream_lifetime` | 10 min | such a stream then ends with DEADLINE_EXCEEDED; the client opens a new one |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_text_bytes: usize,
@@ -32,6 +34,8 @@ pub struct Limits {
     pub stream_idle_timeout: Duration,
     pub max_connections: usize,
     pub connection_first_bytes_timeout: Duration,
+    pub max_side_streams: usize,
+    pub side_stream_lifetime: Duration,
 }
 
 impl Default for Limits {
@@ -46,6 +50,8 @@ impl Default for Limits {
             stream_idle_timeout: Duration::from_secs(60),
             max_connections: 1024,
             connection_first_bytes_timeout: Duration::from_secs(10),
+            max_side_streams: 256,
+            side_stream_lifetime: Duration::from_secs(600),
         }
     }
 }
