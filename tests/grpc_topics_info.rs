@@ -7,6 +7,16 @@ use docclass::service::pb::{
     GetModelInfoRequest, ListTopicsRequest, TopicCount, TopicMetric, TrainingCorpus,
 };
 
+async fn model_info(server: &TestServer) -> docclass::service::pb::ModelInfo {
+    server
+        .client()
+        .await
+        .get_model_info(GetModelInfoRequest {})
+        .await
+        .expect("model info")
+        .into_inner()
+}
+
 #[tokio::test]
 async fn list_topics_reports_ids_names_exclusivity_thresholds_and_counts() {
     let model = common::tiny_model();
@@ -56,13 +66,7 @@ async fn model_info_reports_version_provenance_hyperparameters_and_metrics() {
         .clone()
         .expect("trained with k-fold validation");
     let server = TestServer::start(Some(model)).await;
-    let info = server
-        .client()
-        .await
-        .get_model_info(GetModelInfoRequest {})
-        .await
-        .expect("model info")
-        .into_inner();
+    let info = model_info(&server).await;
 
     assert_eq!(info.model_version, version);
     assert_eq!(info.model_id, "tiny.model");
@@ -156,13 +160,7 @@ async fn model_info_has_no_held_out_metrics_without_validation() {
     data.provenance.held_out = None;
     let model = docclass::model::Model::from_data(data).expect("valid");
     let server = TestServer::start(Some(model)).await;
-    let info = server
-        .client()
-        .await
-        .get_model_info(GetModelInfoRequest {})
-        .await
-        .expect("model info")
-        .into_inner();
+    let info = model_info(&server).await;
     assert_eq!(info.held_out, None);
     server.stop().await;
 }
@@ -175,13 +173,7 @@ async fn model_info_reports_named_evaluations_by_topic() {
         .expect("the tiny corpus scores");
     model.add_evaluation(evaluation.clone());
     let server = TestServer::start(Some(model)).await;
-    let info = server
-        .client()
-        .await
-        .get_model_info(GetModelInfoRequest {})
-        .await
-        .expect("model info")
-        .into_inner();
+    let info = model_info(&server).await;
     assert_eq!(info.evaluations.len(), 1);
     let e = &info.evaluations[0];
     assert_eq!(e.name, "real-news test (en)");
@@ -197,13 +189,7 @@ async fn model_info_reports_named_evaluations_by_topic() {
 #[tokio::test]
 async fn model_info_has_no_evaluations_for_a_model_scored_on_none() {
     let server = TestServer::start(Some(common::tiny_model())).await;
-    let info = server
-        .client()
-        .await
-        .get_model_info(GetModelInfoRequest {})
-        .await
-        .expect("model info")
-        .into_inner();
+    let info = model_info(&server).await;
     assert!(info.evaluations.is_empty());
     server.stop().await;
 }
