@@ -2,8 +2,8 @@
 //! new one beyond is closed at once and counted), a deadline for a new
 //! connection's first bytes (a socket that never speaks holds a descriptor,
 //! and nothing above this layer would ever close it), and a backoff when
-//! accept fails for want of descriptors, logged once per interval (retrying
-//! at once spun a core and starved every other task).
+//! accept fails for want of descriptors (or any other resource), logged once
+//! per interval (retrying at once spun a core and starved every other task).
 use super::metrics::Metrics;
 use std::future::Future;
 use std::io;
@@ -54,7 +54,8 @@ impl Incoming {
         }
     }
 
-    fn out_of_descriptors(&mut self, error: &io::Error) {
+    /// Backs off before accepting again, logging at most once per interval.
+    fn accept_failed(&mut self, error: &io::Error) {
         self.metrics.accept_failed();
         self.failures_since_log += 1;
         let now = Instant::now();
@@ -62,11 +63,15 @@ impl Incoming {
             .last_logged
             .is_none_or(|at| now.duration_since(at) >= LOG_INTERVAL)
         {
-            tracing::warn!(
-                error = %error,
-                failures = self.failures_since_log,
-                "accept failed: out of file descriptors; backing off (raise the descriptor limit or lower --max-connections)"
-            );
+            if is_out_of_descriptors(error) {
+                tracing::warn!(
+                    error = %error,
+                    failures = self.failures_since_log,
+                    "accept failed: out of file descriptors; backing off (raise the descriptor limit or lower --max-connections)"
+                );
+            } else {
+                tracing::warn!(error = %error, failures = self.failures_since_log, "accept failed; backing off");
+            }
             self.last_logged = Some(now);
             self.failures_since_log = 0;
         }
@@ -128,10 +133,20 @@ impl tokio_stream::Stream for Incoming {
                         this.metrics.clone(),
                     ))));
                 }
-                Err(e) if is_out_of_descriptors(&e) => this.out_of_descriptors(&e),
                 // A connection that failed before it was accepted (reset,
                 // aborted): nothing to serve, nothing to back off from.
-                Err(e) => tracing::debug!(error = %e, "accept failed"),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    tracing::debug!(error = %e, "accept failed")
+                }
+                // Out of descriptors or memory: retrying at once would spin.
+                Err(e) => this.accept_failed(&e),
             }
         }
     }

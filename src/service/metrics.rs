@@ -215,7 +215,7 @@ impl Metrics {
         );
         registry.register(
             "docclass_accept_failures",
-            "Accepts that failed for want of file descriptors (the server backs off)",
+            "Accepts that failed for want of file descriptors or another resource (the server backs off)",
             accept_failures.clone(),
         );
         registry.register(
