@@ -34,6 +34,10 @@ const LIMITS: Limits = Limits {
     max_concurrent_requests: 64,
     max_concurrent_streams: 100,
     stream_idle_timeout: Duration::from_secs(60),
+    max_connections: 1024,
+    connection_first_bytes_timeout: Duration::from_secs(10),
+    max_side_streams: 256,
+    side_stream_lifetime: Duration::from_secs(600),
 };
 
 const MODEL_FILE: &[u8] = include_bytes!("../../tests/fixtures/tiny-v1.model");
