@@ -111,7 +111,7 @@ impl Decision {
     pub fn decide_in(&self, probs: &[f64], lang: Lang) -> Vec<usize> {
         match (self, self.language_thresholds(lang)) {
             (Decision::Fallback { exclusive, .. }, Some(own)) => {
-                fallback_decide(probs, own, exclusive)
+                fallback_decide(probs, &ranked(probs), own, exclusive)
             }
             _ => self.decide(probs),
         }
@@ -120,8 +120,7 @@ impl Decision {
     /// Decided topic indices, most probable first. Never empty for a non-empty
     /// `probs`. Language-independent: the default thresholds.
     pub fn decide(&self, probs: &[f64]) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..probs.len()).collect();
-        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+        let order = ranked(probs);
         let Some(&top) = order.first() else {
             return Vec::new();
         };
@@ -151,17 +150,28 @@ impl Decision {
                 thresholds,
                 exclusive,
                 ..
-            } => fallback_decide(probs, thresholds, exclusive),
+            } => fallback_decide(probs, &order, thresholds, exclusive),
         }
     }
 }
 
-/// [`Decision::Fallback`]'s rule: the non-exclusive topics that reach their
-/// thresholds, most probable first; if none, the most probable exclusive
-/// topic (or the top one when no topic is exclusive).
-fn fallback_decide(probs: &[f64], thresholds: &[f64], exclusive: &[bool]) -> Vec<usize> {
+/// Topic indices, most probable first (ties: the lower index first).
+fn ranked(probs: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..probs.len()).collect();
     order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+    order
+}
+
+/// [`Decision::Fallback`]'s rule, given `order` = [`ranked`] `probs`: the
+/// non-exclusive topics that reach their thresholds, most probable first; if
+/// none, the most probable exclusive topic (or the top one when no topic is
+/// exclusive).
+fn fallback_decide(
+    probs: &[f64],
+    order: &[usize],
+    thresholds: &[f64],
+    exclusive: &[bool],
+) -> Vec<usize> {
     let Some(&top) = order.first() else {
         return Vec::new();
     };
@@ -174,7 +184,7 @@ fn fallback_decide(probs: &[f64], thresholds: &[f64], exclusive: &[bool]) -> Vec
     if !picked.is_empty() {
         return picked;
     }
-    vec![fallback_topic(&order, exclusive).unwrap_or(top)]
+    vec![fallback_topic(order, exclusive).unwrap_or(top)]
 }
 
 /// The most probable exclusive topic, given the topics in `order` (most
@@ -189,9 +199,10 @@ fn fallback_topic(order: &[usize], exclusive: &[bool]) -> Option<usize> {
 /// Refines `start` for the exact-set accuracy of [`Decision::Fallback`]'s
 /// decisions on `probs`, by coordinate ascent over the non-exclusive topics
 /// (two passes; candidates 0.01 … 0.99; a topic's threshold moves only when
-/// a candidate does strictly better, to the middle of the first best run). Per-topic F1 optima ignore that deciding a
-/// topic also decides whether the exclusive topic is decided: on short texts
-/// they add topics to documents that are about none.
+/// a candidate does strictly better, to the middle of the first best run).
+/// Per-topic F1 optima ignore that deciding a topic also decides whether the
+/// exclusive topic is decided: on short texts they add topics to documents
+/// that are about none.
 pub fn refine_thresholds_for_exact_sets(
     probs: &[Vec<f64>],
     gold: &LabelSets,
@@ -215,8 +226,7 @@ pub fn refine_thresholds_for_exact_sets(
     let fallback: Vec<usize> = probs
         .iter()
         .map(|p| {
-            let mut order: Vec<usize> = (0..p.len()).collect();
-            order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+            let order = ranked(p);
             fallback_topic(&order, exclusive)
                 .or(order.first().copied())
                 .unwrap_or(0)
