@@ -88,6 +88,7 @@ fn main() {
             train_options_json: String::new(),
             held_out: None,
             evaluations: Vec::new(),
+            semi_supervised: None,
         };
         let topic_meta = topics
             .iter()
@@ -100,7 +101,7 @@ fn main() {
             Decision::Argmax,
             topic_meta,
             provenance,
-            1.0,
+            docclass::model::ProbabilityCalibration::none(),
         ) else {
             return;
         };

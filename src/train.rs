@@ -2,24 +2,33 @@
 //! summary. Binaries and the evaluation harness share it, so cross-validation
 //! trains exactly as `docclass-train` does.
 //!
-//! Steps: analyse every document once; if a tuning grid is given, choose its
-//! best candidate by inner cross-validation on these documents ([`tune`]);
-//! if validation is on, fit on each training part and collect out-of-fold
-//! probabilities, tune per-topic thresholds on them (multi-label data) and
-//! measure held-out metrics; then fit the final model on all documents with
-//! those thresholds.
+//! Steps: analyse every document once (unlabelled ones too, for
+//! semi-supervised training); if a tuning grid is given, choose its best
+//! candidate by inner cross-validation on these documents ([`tune`]); if
+//! validation is on, fit on each training part (by EM with the unlabelled
+//! documents, when given) and collect out-of-fold scores, fit the
+//! probability calibration and tune per-topic thresholds on them (labelled
+//! documents only) and measure held-out metrics; then fit the final model
+//! on all documents with that calibration and those thresholds.
 
 pub mod tune;
 
 use crate::corpus::Document;
 use crate::eval::{self, Split};
+use crate::features::CsrMatrix;
 use crate::features::{
-    AnalyzedCorpus, FeatureError, FeatureMode, FeatureParams, FeatureSpace, SparseVec,
+    AnalyzedCorpus, FeatureError, FeatureMode, FeatureParams, FeatureSpace, FittedFeatures,
+    SparseVec,
 };
-use crate::model::{HeldOutMetrics, Model, ModelError, NamedEvaluation, Provenance, TopicMeta};
+use crate::model::{
+    HeldOutMetrics, Model, ModelError, NamedEvaluation, ProbabilityCalibration, Provenance,
+    SemiSupervised, TopicMeta,
+};
 use crate::nb::{
-    fit_temperature, refine_thresholds_for_exact_sets, softmax_with_temperature,
-    tune_thresholds_with_fallback, Decision, LabelSets, NbError, NbParams, NbValidParams,
+    fit_semi_supervised, fit_temperature, refine_thresholds_for_exact_sets,
+    softmax_with_temperature, tune_thresholds_with_fallback, Decision, EmParams, EmReport,
+    FittedNb, LabelSets, Memberships, NbError, NbParams, NbValidParams, PerTopicCalibration,
+    PerTopicMethod,
 };
 use crate::text::{Analyzer, AnalyzerConfig, Lang, TextError};
 use linfa::dataset::DatasetBase;
@@ -48,6 +57,10 @@ pub enum TrainError {
     TopicWithoutDocuments(String),
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    #[error(
+        "semi-supervised training needs unlabelled documents, and the unlabelled set is empty"
+    )]
+    NoUnlabelledDocuments,
     /// Cross-validation: training on one fold's training part failed.
     #[error("cross-validation fold {fold} of {folds}: {source}")]
     Fold {
@@ -118,7 +131,9 @@ pub struct TopicSpec {
 /// | `validation` | `KFold(5)` | threshold tuning and reported metrics |
 /// | `decision` | `Auto` | argmax or per-topic thresholds |
 /// | `seed` | `42` | shuffles for splits |
-/// | `calibrate` | `true` | fit a probability temperature out of fold |
+/// | `calibrate` | `true` | fit probability calibration out of fold |
+/// | `calibration` | `Auto` | temperature, or per-topic Platt / isotonic maps |
+/// | `semi_supervised` | off | EM with unlabelled documents, see [`SemiSupervisedOptions`] |
 /// | `tune` | nothing tuned | candidates chosen by inner CV, see [`TuneParams`] |
 /// | `topics` | from the labels, sorted | ids, names, exclusivity |
 /// | `created_at` | now | RFC 3339 time stored in the model |
@@ -130,9 +145,16 @@ pub struct TrainOptions {
     pub validation: Validation,
     pub decision: DecisionMode,
     pub seed: u64,
-    /// Fit a probability temperature on out-of-fold scores (needs validation).
+    /// Fit probability calibration on out-of-fold scores (needs validation).
     #[serde(default)]
     pub calibrate: bool,
+    /// Which calibration `calibrate` fits.
+    #[serde(default)]
+    pub calibration: CalibrationMethod,
+    /// Learn from unlabelled documents too, by EM (left out of the saved
+    /// options when off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semi_supervised: Option<SemiSupervisedOptions>,
     /// Candidates for NB variant, alpha, min_df and weighting, chosen by
     /// inner cross-validation on the training documents before the final fit.
     /// (Left out of the saved options when nothing is tuned, so such models
@@ -164,11 +186,154 @@ impl Default for TrainOptions {
             decision: DecisionMode::Auto,
             seed: 42,
             calibrate: true,
+            calibration: CalibrationMethod::Auto,
+            semi_supervised: None,
             tune: TuneParams::default(),
             per_language_thresholds: false,
             threshold_objective: ThresholdObjective::TopicF1,
             topics: Vec::new(),
             created_at: String::new(),
+        }
+    }
+}
+
+/// How out-of-fold scores calibrate the probabilities a model serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalibrationMethod {
+    /// Single-label data: `Temperature`. Multi-label data: per-topic
+    /// [`AUTO_PER_TOPIC_METHOD`] maps.
+    #[default]
+    Auto,
+    /// One temperature for the softmax over topics (probabilities sum to 1).
+    Temperature,
+    /// Per topic, Platt scaling of the topic's one-vs-rest log-odds.
+    Platt,
+    /// Per topic, isotonic regression of the topic's one-vs-rest log-odds.
+    Isotonic,
+}
+
+/// The per-topic method `Auto` picks for multi-label data (see
+/// docs/BENCHMARKS.md for the measurement that chose it).
+pub const AUTO_PER_TOPIC_METHOD: PerTopicMethod = PerTopicMethod::Isotonic;
+
+/// The calibration a training run fits, once the data is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CalibrationPlan {
+    /// Raw posteriors (temperature 1).
+    Off,
+    Temperature,
+    PerTopic(PerTopicMethod),
+}
+
+impl CalibrationPlan {
+    fn new(options: &TrainOptions, multi_label: bool) -> CalibrationPlan {
+        match (options.calibrate, options.calibration, multi_label) {
+            (false, _, _) => CalibrationPlan::Off,
+            (true, CalibrationMethod::Auto, false) | (true, CalibrationMethod::Temperature, _) => {
+                CalibrationPlan::Temperature
+            }
+            (true, CalibrationMethod::Auto, true) => {
+                CalibrationPlan::PerTopic(AUTO_PER_TOPIC_METHOD)
+            }
+            (true, CalibrationMethod::Platt, _) => CalibrationPlan::PerTopic(PerTopicMethod::Platt),
+            (true, CalibrationMethod::Isotonic, _) => {
+                CalibrationPlan::PerTopic(PerTopicMethod::Isotonic)
+            }
+        }
+    }
+
+    /// Fits the calibration on rows of joint log-likelihoods.
+    fn fit(self, scores: &[Vec<f64>], gold: &LabelSets) -> Calibrator {
+        match self {
+            CalibrationPlan::Off => Calibrator::Temperature(1.0),
+            CalibrationPlan::Temperature => Calibrator::Temperature(fit_temperature(scores, gold)),
+            CalibrationPlan::PerTopic(method) => {
+                Calibrator::PerTopic(PerTopicCalibration::fit(method, scores, gold))
+            }
+        }
+    }
+}
+
+/// A fitted calibration: from joint log-likelihoods to probabilities.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Calibrator {
+    Temperature(f64),
+    PerTopic(PerTopicCalibration),
+}
+
+impl Calibrator {
+    fn apply(&self, scores: &mut [f64]) {
+        match self {
+            Calibrator::Temperature(t) => softmax_with_temperature(scores, *t),
+            Calibrator::PerTopic(maps) => maps.apply(scores),
+        }
+    }
+
+    /// The model's temperature and per-topic maps.
+    fn into_model_calibration(self) -> ProbabilityCalibration {
+        match self {
+            Calibrator::Temperature(temperature) => ProbabilityCalibration {
+                temperature,
+                per_topic: None,
+            },
+            Calibrator::PerTopic(maps) => ProbabilityCalibration {
+                temperature: 1.0,
+                per_topic: Some(maps),
+            },
+        }
+    }
+}
+
+/// Semi-supervised training by EM (Nigam et al. 2000, EM-λ).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SemiSupervisedOptions {
+    /// λ, the weight of an unlabelled document against a labelled one, in [0, 1].
+    pub lambda: f64,
+    /// EM iterations (M-steps) at most.
+    pub max_iterations: u32,
+    /// Relative change of the log-likelihood under which EM stops.
+    pub tolerance: f64,
+    /// Use at most this many unlabelled documents, drawn with `seed`.
+    #[serde(default)]
+    pub sample: Option<usize>,
+    /// Seed of that draw.
+    pub seed: u64,
+}
+
+impl Default for SemiSupervisedOptions {
+    fn default() -> Self {
+        Self {
+            lambda: 0.1,
+            max_iterations: 10,
+            tolerance: 1e-4,
+            sample: None,
+            seed: 42,
+        }
+    }
+}
+
+impl SemiSupervisedOptions {
+    fn em(&self) -> EmParams {
+        EmParams {
+            lambda: self.lambda,
+            max_iterations: self.max_iterations,
+            tolerance: self.tolerance,
+        }
+    }
+
+    /// The unlabelled documents used: all of them, or a seeded draw of
+    /// `sample`, in input order.
+    fn draw<'a>(&self, unlabelled: &'a [Document]) -> Vec<&'a Document> {
+        match self.sample {
+            Some(n) if n < unlabelled.len() => {
+                let mut picked: Vec<usize> = (0..unlabelled.len()).collect();
+                crate::rng::SplitMix64::new(self.seed).shuffle(&mut picked);
+                picked.truncate(n);
+                picked.sort_unstable();
+                picked.iter().map(|&i| &unlabelled[i]).collect()
+            }
+            _ => unlabelled.iter().collect(),
         }
     }
 }
@@ -218,10 +383,24 @@ pub struct TrainSummary {
     pub thresholds: Option<Vec<f64>>,
     /// Thresholds of each language that has its own (per-language thresholds).
     pub thresholds_by_language: std::collections::BTreeMap<String, Vec<f64>>,
-    /// Probability temperature fitted out of fold (1 without validation).
+    /// Probability temperature fitted out of fold (1 without validation,
+    /// and with per-topic calibration).
     pub temperature: f64,
+    /// The per-topic calibration method, when the model has one.
+    pub per_topic_calibration: Option<PerTopicMethod>,
+    /// What EM did in the final fit, when unlabelled documents were given.
+    pub semi_supervised: Option<SemiSupervisedSummary>,
     /// The tuning grid's scores and choice, when a grid was given.
     pub tuning: Option<TuningReport>,
+}
+
+/// EM in the final fit.
+#[derive(Debug, Clone, Serialize)]
+pub struct SemiSupervisedSummary {
+    pub unlabelled_documents: usize,
+    pub corpus_sha256: String,
+    pub lambda: f64,
+    pub report: EmReport,
 }
 
 /// Progress callbacks: `analysed(n)` after each document, `stage(name)` at each step.
@@ -240,9 +419,35 @@ pub fn train(
     options: &TrainOptions,
     progress: &dyn Progress,
 ) -> Result<(Model, TrainSummary)> {
+    train_with_unlabelled(docs, &[], options, progress)
+}
+
+/// Trains a model on labelled `docs` and, with
+/// [`TrainOptions::semi_supervised`], on `unlabelled` documents by EM (their
+/// labels, if any, are ignored). Calibration and thresholds are fitted on
+/// the labelled documents' out-of-fold scores only.
+pub fn train_with_unlabelled(
+    docs: &[Document],
+    unlabelled: &[Document],
+    options: &TrainOptions,
+    progress: &dyn Progress,
+) -> Result<(Model, TrainSummary)> {
     if docs.is_empty() {
         return Err(TrainError::NoDocuments);
     }
+    let unlabelled: Vec<&Document> = match &options.semi_supervised {
+        None if !unlabelled.is_empty() => {
+            return Err(TrainError::InvalidOption(
+                "unlabelled documents were given without semi-supervised settings".into(),
+            ))
+        }
+        None => Vec::new(),
+        Some(_) if unlabelled.is_empty() => return Err(TrainError::NoUnlabelledDocuments),
+        Some(semi) => {
+            semi.em().validate()?;
+            semi.draw(unlabelled)
+        }
+    };
     let (topics, exclusive) = resolve_topics(docs, &options.topics);
     let topic_ids: Vec<String> = topics.iter().map(|t| t.id.clone()).collect();
     let labels = label_sets(docs, &topic_ids)?;
@@ -317,13 +522,27 @@ pub fn train(
             .map(|d| d.text.len() + d.title.as_ref().map_or(0, String::len))
             .sum(),
     );
-    for (i, d) in docs.iter().enumerate() {
+    for (i, d) in docs.iter().chain(unlabelled.iter().copied()).enumerate() {
         corpus.push(&analyzer, &d.full_text(), d.lang);
         progress.analysed(i + 1);
     }
+    // Unlabelled documents follow the labelled ones in the analysed corpus.
+    let unlabelled_rows: Vec<usize> = (docs.len()..docs.len() + unlabelled.len()).collect();
+    let exclusive_topics = exclusive.clone();
+    let semi = options.semi_supervised.map(|semi| SemiSupervisedFit {
+        rows: &unlabelled_rows,
+        em: semi.em(),
+        memberships: if multi_label {
+            Memberships::MultiLabel
+        } else {
+            Memberships::Posterior
+        },
+        exclusive: &exclusive_topics,
+    });
     let inputs = OutOfFoldInputs {
         docs,
-        calibrate: options.calibrate,
+        calibration: CalibrationPlan::new(options, multi_label),
+        semi,
         corpus: &corpus,
         labels: &labels,
         splits: &splits,
@@ -352,7 +571,7 @@ pub fn train(
         held_out_by_language,
         thresholds,
         thresholds_by_language,
-        temperature,
+        calibrator,
     } = if splits.is_empty() {
         // No validation: raw posteriors, no metrics, untuned thresholds.
         OutOfFold {
@@ -360,15 +579,16 @@ pub fn train(
             held_out_by_language: Default::default(),
             thresholds: None,
             thresholds_by_language: Vec::new(),
-            temperature: 1.0,
+            calibrator: Calibrator::Temperature(1.0),
         }
     } else {
         progress.stage("validating");
         // A rare topic can be missing from a fold's training part.
         let nb = [options.nb.allowing_empty_topics()];
-        let oof = fold_scores(&options.features, &nb, &corpus, &labels, &splits)?;
+        let oof = fold_scores(&options.features, &nb, &corpus, &labels, &splits, semi)?;
         judge_out_of_fold(&inputs, oof.into_iter().next().unwrap_or_default())
     };
+    let calibration = calibrator.into_model_calibration();
     let decision = match (&thresholds, use_thresholds) {
         (Some(t), true) => Decision::thresholded(
             t.clone(),
@@ -385,14 +605,17 @@ pub fn train(
 
     progress.stage("fitting");
     let all: Vec<usize> = (0..docs.len()).collect();
-    let features = FeatureSpace::fit(&options.features, &corpus, &all)?;
+    let features = fit_space(&options.features, &corpus, &all, semi)?;
     let x = features.matrix(&corpus, &all);
+    let u = semi.map(|semi| features.matrix(&corpus, semi.rows));
     let space = features.into_space();
     let distinct_terms = corpus.distinct_terms();
     // The analysed corpus is the largest structure; free it before the
     // features × topics table is built.
     drop(corpus);
-    let nb = options.nb.fit(&DatasetBase::new(x, labels))?;
+    let labelled = DatasetBase::new(x, labels);
+    let (nb, em_report) = fit_nb(&options.nb, &labelled, u.as_ref(), semi)?;
+    drop(labelled);
     let summary = TrainSummary {
         documents: docs.len(),
         distinct_terms,
@@ -407,7 +630,14 @@ pub fn train(
             .iter()
             .map(|(lang, t)| (lang.code().to_string(), t.clone()))
             .collect(),
-        temperature,
+        temperature: calibration.temperature,
+        per_topic_calibration: calibration.per_topic.as_ref().map(|c| c.method),
+        semi_supervised: em_report.as_ref().map(|report| SemiSupervisedSummary {
+            unlabelled_documents: unlabelled.len(),
+            corpus_sha256: corpus_hash(unlabelled.iter().copied()),
+            lambda: options.semi_supervised.map_or(0.0, |s| s.lambda),
+            report: report.clone(),
+        }),
         tuning: tuning.clone(),
     };
     // The options as used (tuned values in place), and what tuning measured.
@@ -433,6 +663,18 @@ pub fn train(
         train_options_json: options_json,
         held_out: held_out.as_ref().map(stored_metrics),
         evaluations: Vec::new(),
+        semi_supervised: match (&summary.semi_supervised, options.semi_supervised) {
+            (Some(done), Some(semi)) => Some(SemiSupervised {
+                corpus_sha256: done.corpus_sha256.clone(),
+                documents: done.unlabelled_documents as u64,
+                lambda: semi.lambda,
+                max_iterations: semi.max_iterations,
+                tolerance: semi.tolerance,
+                iterations: done.report.iterations,
+                converged: done.report.converged,
+            }),
+            _ => None,
+        },
     };
     let model = Model::from_parts(
         analyzer,
@@ -441,9 +683,61 @@ pub fn train(
         decision,
         topics,
         provenance,
-        temperature,
+        calibration,
     )?;
     Ok((model, summary))
+}
+
+/// The unlabelled side of a semi-supervised fit.
+#[derive(Clone, Copy)]
+pub(crate) struct SemiSupervisedFit<'a> {
+    /// The unlabelled documents' rows in the analysed corpus.
+    rows: &'a [usize],
+    em: EmParams,
+    memberships: Memberships,
+    exclusive: &'a [bool],
+}
+
+/// The feature space of a fit: learned from the labelled `rows` and the
+/// unlabelled documents, so that words only they hold get weights.
+fn fit_space(
+    features: &FeatureParams,
+    corpus: &AnalyzedCorpus,
+    rows: &[usize],
+    semi: Option<SemiSupervisedFit<'_>>,
+) -> Result<FittedFeatures> {
+    Ok(match semi {
+        None => FeatureSpace::fit(features, corpus, rows)?,
+        Some(semi) => {
+            let both: Vec<usize> = rows.iter().chain(semi.rows).copied().collect();
+            FeatureSpace::fit(features, corpus, &both)?
+        }
+    })
+}
+
+/// NB on the labelled matrix `x`; by EM with the unlabelled matrix `u`
+/// when `semi` is given.
+fn fit_nb(
+    params: &NbValidParams,
+    labelled: &DatasetBase<CsrMatrix, LabelSets>,
+    u: Option<&CsrMatrix>,
+    semi: Option<SemiSupervisedFit<'_>>,
+) -> Result<(FittedNb, Option<EmReport>)> {
+    match (semi, u) {
+        (Some(semi), Some(u)) => {
+            let (nb, report) = fit_semi_supervised(
+                params,
+                &labelled.records,
+                &labelled.targets,
+                u,
+                &semi.em,
+                semi.memberships,
+                semi.exclusive,
+            )?;
+            Ok((nb, Some(report)))
+        }
+        _ => Ok((params.fit(labelled)?, None)),
+    }
 }
 
 /// What validation measured and fitted.
@@ -452,15 +746,17 @@ pub(crate) struct OutOfFold {
     held_out_by_language: std::collections::BTreeMap<String, eval::Report>,
     thresholds: Option<Vec<f64>>,
     thresholds_by_language: Vec<(Lang, Vec<f64>)>,
-    temperature: f64,
+    calibrator: Calibrator,
 }
 
 /// What judging out-of-fold scores needs besides the scores.
 #[derive(Clone, Copy)]
 pub(crate) struct OutOfFoldInputs<'a> {
     docs: &'a [Document],
-    /// Fit a probability temperature (see [`TrainOptions::calibrate`]).
-    calibrate: bool,
+    /// The calibration to fit (see [`TrainOptions::calibration`]).
+    calibration: CalibrationPlan,
+    /// Unlabelled documents for EM, if any.
+    semi: Option<SemiSupervisedFit<'a>>,
     corpus: &'a AnalyzedCorpus,
     labels: &'a LabelSets,
     splits: &'a [Split],
@@ -483,10 +779,11 @@ pub(crate) fn fold_scores(
     corpus: &AnalyzedCorpus,
     labels: &LabelSets,
     splits: &[Split],
+    semi: Option<SemiSupervisedFit<'_>>,
 ) -> Result<Vec<Vec<Option<Vec<f64>>>>> {
-    let mut oof: Vec<Vec<Option<Vec<f64>>>> = vec![vec![None; corpus.len()]; nbs.len()];
+    let mut oof: Vec<Vec<Option<Vec<f64>>>> = vec![vec![None; labels.labels.len()]; nbs.len()];
     for split in splits {
-        let fitted = FeatureSpace::fit(features, corpus, &split.train)?;
+        let fitted = fit_space(features, corpus, &split.train, semi)?;
         let x = fitted.matrix(corpus, &split.train);
         let test: Vec<SparseVec> = split
             .test
@@ -494,8 +791,9 @@ pub(crate) fn fold_scores(
             .map(|&i| fitted.transform(&corpus.docs[i]))
             .collect();
         let dataset = DatasetBase::new(x, labels.subset(&split.train));
+        let u = semi.map(|semi| fitted.matrix(corpus, semi.rows));
         for (params, scores) in nbs.iter().zip(oof.iter_mut()) {
-            let nb = params.fit(&dataset)?;
+            let (nb, _) = fit_nb(params, &dataset, u.as_ref(), semi)?;
             for (&i, v) in split.test.iter().zip(&test) {
                 scores[i] = Some(nb.joint_log_likelihood(v)?);
             }
@@ -513,7 +811,8 @@ pub(crate) fn judge_out_of_fold(
 ) -> OutOfFold {
     let OutOfFoldInputs {
         docs,
-        calibrate: fit_temperature_out_of_fold,
+        calibration,
+        semi: _,
         corpus,
         labels,
         splits,
@@ -538,23 +837,18 @@ pub(crate) fn judge_out_of_fold(
     let scored: Vec<usize> = (0..docs.len()).filter(|&i| oof[i].is_some()).collect();
     let scores: Vec<Vec<f64>> = scored.iter().filter_map(|&i| oof[i].clone()).collect();
     let gold = labels.subset(&scored);
-    let calibrate = |rows: &[usize]| -> (f64, Vec<Vec<f64>>) {
+    let calibrate = |rows: &[usize]| -> (Calibrator, Vec<Vec<f64>>) {
         let s: Vec<Vec<f64>> = rows.iter().map(|&k| scores[k].clone()).collect();
-        let g = gold.subset(rows);
-        let t = if fit_temperature_out_of_fold {
-            fit_temperature(&s, &g)
-        } else {
-            1.0
-        };
+        let calibrator = calibration.fit(&s, &gold.subset(rows));
         let probs = scores
             .iter()
             .map(|row| {
                 let mut p = row.clone();
-                softmax_with_temperature(&mut p, t);
+                calibrator.apply(&mut p);
                 p
             })
             .collect();
-        (t, probs)
+        (calibrator, probs)
     };
     // The model keeps the temperature and thresholds fitted on every
     // out-of-fold score. The *reported* metrics must not be measured on
@@ -563,8 +857,7 @@ pub(crate) fn judge_out_of_fold(
     // only. (A single hold-out split has nothing else to fit on, so its
     // metrics are optimistic.)
     let all_rows: Vec<usize> = (0..scored.len()).collect();
-    let (t, probs) = calibrate(&all_rows);
-    let temperature = t;
+    let (calibrator, probs) = calibrate(&all_rows);
     let mut fold_of = vec![0usize; docs.len()];
     for (f, split) in splits.iter().enumerate() {
         for &i in &split.test {
@@ -661,7 +954,7 @@ pub(crate) fn judge_out_of_fold(
         held_out_by_language,
         thresholds,
         thresholds_by_language,
-        temperature,
+        calibrator,
     }
 }
 
@@ -806,8 +1099,8 @@ pub fn check_evaluation_set(
     Ok(())
 }
 
-/// SHA-256 over every document's id, text and labels, in order.
-pub fn corpus_hash(docs: &[Document]) -> String {
+/// SHA-256 over every document's id, title, text and labels, in order.
+pub fn corpus_hash<'a>(docs: impl IntoIterator<Item = &'a Document>) -> String {
     let mut h = Sha256::new();
     for d in docs {
         for part in [

@@ -763,7 +763,7 @@ fn unknown_extension() {
     assert!(matches!(&err, CorpusError::UnknownFormat(p) if p == &path));
     assert_eq!(
         err.to_string(),
-        format!("cannot tell the format of {} (use a .jsonl, .csv or .txt extension, a directory, or --format)", path.display())
+        format!("cannot tell the format of {} (use a .jsonl, .csv or .txt extension, optionally followed by .gz, a directory, or --format)", path.display())
     );
     let path = write(&dir, "no_extension", "x");
     assert!(matches!(
@@ -818,4 +818,74 @@ fn read_all_concatenates_inputs() {
     let texts: Vec<&str> = c.documents.iter().map(|d| d.text.as_str()).collect();
     assert_eq!(texts, ["one", "two", "three"]);
     assert_eq!(c.labels(), ["x", "y", "z"]);
+}
+
+// ------------------------------------------------------- unlabelled and gzip
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn gzip_files_read_as_their_inner_format() {
+    let dir = TempDir::new().unwrap();
+    let jsonl = "{\"id\": \"a\", \"text\": \"troops crossed\", \"labels\": [\"war\"]}\n";
+    let path = dir.path().join("corpus.jsonl.gz");
+    std::fs::write(&path, gzip(jsonl.as_bytes())).unwrap();
+    let corpus = read_path(&path, &ReadOptions::default()).unwrap();
+    assert_eq!(corpus.documents.len(), 1);
+    assert_eq!(corpus.documents[0].labels, ["war"]);
+    let csv = "text,labels\nmarkets fell,money\n";
+    let path = dir.path().join("corpus.csv.gz");
+    std::fs::write(&path, gzip(csv.as_bytes())).unwrap();
+    assert_eq!(
+        read_path(&path, &ReadOptions::default()).unwrap().documents[0].labels,
+        ["money"]
+    );
+    // Not gzip inside: a clear error naming the file.
+    let path = write(&dir, "broken.jsonl.gz", "not gzip");
+    let err = read_path(&path, &ReadOptions::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("broken.jsonl.gz") && err.to_string().contains("not valid gzip"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unlabelled_reading_needs_no_labels_and_drops_given_ones() {
+    let dir = TempDir::new().unwrap();
+    let path = write(
+        &dir,
+        "pool.jsonl",
+        "{\"text\": \"no labels here\"}\n{\"text\": \"labelled anyway\", \"labels\": [\"war\"]}\n",
+    );
+    let options = ReadOptions {
+        ignore_labels: true,
+        ..ReadOptions::default()
+    };
+    let corpus = read_path(&path, &options).unwrap();
+    assert_eq!(corpus.documents.len(), 2);
+    assert!(corpus.documents.iter().all(|d| d.labels.is_empty()));
+    // Labelled reading still wants labels.
+    let err = read_path(&path, &ReadOptions::default()).unwrap_err();
+    assert_eq!(err.to_string(), format!("{}:1: no labels", path.display()));
+    // A CSV without a label column reads unlabelled; malformed lines still name file:line.
+    let path = write(&dir, "pool.csv", "text\nmarkets fell\n");
+    assert_eq!(read_path(&path, &options).unwrap().documents.len(), 1);
+    let path = write(&dir, "bad.jsonl", "{\"text\": \"fine\"}\n{not json\n");
+    let err = read_path(&path, &options).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}:2: malformed JSON", path.display())),
+        "{err}"
+    );
+    let skipping = ReadOptions {
+        skip_invalid: true,
+        ..options
+    };
+    let corpus = read_path(&path, &skipping).unwrap();
+    assert_eq!((corpus.documents.len(), corpus.skipped.len()), (1, 1));
 }

@@ -618,6 +618,8 @@ fn default_model_options() -> TrainOptions {
         seed: 42,
         // --no-calibration: chosen by cross-validated macro-F1 (models/README.md).
         calibrate: false,
+        calibration: Default::default(),
+        semi_supervised: None,
         tune: Default::default(),
         per_language_thresholds: true,
         threshold_objective: Default::default(),

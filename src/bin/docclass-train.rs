@@ -120,6 +120,9 @@ fn run(cli: Cli) -> Result<()> {
     }
     let corpus = cli.input.read()?;
     cli.training.derive_topics(&mut options, &corpus)?;
+    let unlabelled = cli
+        .training
+        .unlabelled_documents(&cli.input, &corpus.documents)?;
     // Read and checked before training, so a bad set fails at once.
     let mut evaluation_sets = Vec::with_capacity(cli.evaluate.len());
     for (name, path) in &cli.evaluate {
@@ -128,6 +131,12 @@ fn run(cli: Cli) -> Result<()> {
             .with_context(context)?;
         train::check_evaluation_set(name, &corpus.documents, &options, &set.documents)
             .with_context(context)?;
+        if let Some(id) = train::first_shared_document(&unlabelled, &set.documents) {
+            bail!(
+                "{}: document {id:?} is also in the --unlabeled documents; an evaluation set must be disjoint from everything the model learns from",
+                context()
+            );
+        }
         evaluation_sets.push((name, set.documents));
     }
     let bar = if cli.quiet {
@@ -141,7 +150,9 @@ fn run(cli: Cli) -> Result<()> {
             .progress_chars("=> "),
     );
     bar.set_message("analysing");
-    let (mut model, summary) = train::train(&corpus.documents, &options, &Bar(bar.clone()))?;
+    bar.set_length((corpus.documents.len() + unlabelled.len()) as u64);
+    let (mut model, summary) =
+        train::train_with_unlabelled(&corpus.documents, &unlabelled, &options, &Bar(bar.clone()))?;
     for (name, documents) in &evaluation_sets {
         bar.set_message(format!("scoring {name}"));
         let evaluation = train::evaluate_named(&model, name, documents)?;

@@ -1,6 +1,8 @@
-//! Corpus readers: JSONL, CSV, fastText and directory trees, into
-//! [`Document`]s. Every bad record is reported as `file:line` with a reason;
-//! with `skip_invalid` such records are counted and skipped instead.
+//! Corpus readers: JSONL, CSV, fastText and directory trees (files may be
+//! gzip-compressed, `.jsonl.gz`), into [`Document`]s. Every bad record is
+//! reported as `file:line` with a reason; with `skip_invalid` such records
+//! are counted and skipped instead. Unlabelled corpora are read with
+//! `ignore_labels`.
 
 mod readers;
 
@@ -11,7 +13,7 @@ use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// One labelled document.
+/// One document, labelled unless read with `ignore_labels`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Document {
     pub id: String,
@@ -46,11 +48,17 @@ pub enum Format {
 }
 
 impl Format {
-    /// Guesses the format from the path: a directory, or the file extension.
+    /// Guesses the format from the path: a directory, or the file extension
+    /// (under a `.gz` one).
     pub fn detect(path: &Path) -> Option<Format> {
         if path.is_dir() {
             return Some(Format::Directory);
         }
+        let path = if is_gzip(path) {
+            Path::new(path.file_stem()?)
+        } else {
+            path
+        };
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "jsonl" | "ndjson" => Some(Format::Jsonl),
             "csv" => Some(Format::Csv),
@@ -75,6 +83,13 @@ impl std::str::FromStr for Format {
     }
 }
 
+/// Whether a file is read through gzip (its name ends in `.gz`).
+pub fn is_gzip(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+}
+
 /// How to read a corpus.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
@@ -89,6 +104,9 @@ pub struct ReadOptions {
     pub csv_title_column: Option<String>,
     /// Separates several labels inside one CSV cell.
     pub csv_label_separator: char,
+    /// Read documents without labels (an unlabelled corpus): labels are not
+    /// required, and any given are dropped.
+    pub ignore_labels: bool,
 }
 
 impl Default for ReadOptions {
@@ -101,6 +119,7 @@ impl Default for ReadOptions {
             csv_label_column: "labels".into(),
             csv_title_column: None,
             csv_label_separator: '|',
+            ignore_labels: false,
         }
     }
 }
@@ -157,7 +176,7 @@ pub enum CorpusError {
         location: Location,
         reason: InvalidRecord,
     },
-    #[error("cannot tell the format of {0} (use a .jsonl, .csv or .txt extension, a directory, or --format)")]
+    #[error("cannot tell the format of {0} (use a .jsonl, .csv or .txt extension, optionally followed by .gz, a directory, or --format)")]
     UnknownFormat(PathBuf),
     #[error("{path}: CSV has no column {column:?} (columns: {available})")]
     MissingColumn {

@@ -18,16 +18,18 @@ impl Sink<'_> {
         record: std::result::Result<Document, InvalidRecord>,
     ) -> Result<()> {
         match record {
-            Ok(doc) => {
-                if let Some(split) = &self.options.split {
-                    if doc.split.as_deref() != Some(split.as_str()) {
-                        self.corpus.filtered_out += 1;
-                        return Ok(());
-                    }
-                }
-                self.corpus.documents.push(doc);
+            Ok(mut doc) if self.options.ignore_labels => {
+                doc.labels.clear();
+                self.keep(doc);
                 Ok(())
             }
+            Ok(doc) => match check_labels(&doc) {
+                Ok(()) => {
+                    self.keep(doc);
+                    Ok(())
+                }
+                Err(reason) => self.record(location, Err(reason)),
+            },
             Err(reason) if self.options.skip_invalid => {
                 self.corpus.skipped.push((location, reason));
                 Ok(())
@@ -35,6 +37,32 @@ impl Sink<'_> {
             Err(reason) => Err(CorpusError::Invalid { location, reason }),
         }
     }
+
+    /// Keeps a valid document, unless the split filter leaves it out.
+    fn keep(&mut self, doc: Document) {
+        if let Some(split) = &self.options.split {
+            if doc.split.as_deref() != Some(split.as_str()) {
+                self.corpus.filtered_out += 1;
+                return;
+            }
+        }
+        self.corpus.documents.push(doc);
+    }
+}
+
+/// A file's bytes, decompressed when its name ends in `.gz`.
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(io_err(path))?;
+    if !super::is_gzip(path) {
+        return Ok(raw);
+    }
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
+        .map_err(|e| CorpusError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(e.kind(), format!("not valid gzip: {e}")),
+        })?;
+    Ok(out)
 }
 
 /// Reads one input path.
@@ -70,7 +98,7 @@ fn read_lines(
     sink: &mut Sink<'_>,
     parse: fn(&str, &str) -> std::result::Result<Document, InvalidRecord>,
 ) -> Result<()> {
-    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let bytes = read_bytes(path)?;
     // A UTF-8 byte order mark (Windows tools write one) is not part of line 1.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let name = path.display().to_string();
@@ -91,17 +119,23 @@ fn read_lines(
     Ok(())
 }
 
-fn check_text_and_labels(doc: Document) -> std::result::Result<Document, InvalidRecord> {
+/// Every reader's check of a record's text; labels are checked by [`Sink`],
+/// which knows whether they are wanted.
+fn check_text(doc: Document) -> std::result::Result<Document, InvalidRecord> {
     if doc.text.trim().is_empty() {
         return Err(InvalidRecord::EmptyText);
     }
+    Ok(doc)
+}
+
+fn check_labels(doc: &Document) -> std::result::Result<(), InvalidRecord> {
     if doc.labels.is_empty() {
         return Err(InvalidRecord::MissingLabels);
     }
     if doc.labels.iter().any(|l| l.trim().is_empty()) {
         return Err(InvalidRecord::EmptyLabel);
     }
-    Ok(doc)
+    Ok(())
 }
 
 fn optional_string(
@@ -124,7 +158,7 @@ fn parse_jsonl_line(line: &str, default_id: &str) -> std::result::Result<Documen
     };
     let text = optional_string(&obj, "text")?.ok_or(InvalidRecord::MissingField("text"))?;
     let labels = match obj.get("labels").or_else(|| obj.get("label")) {
-        None | Some(Value::Null) => return Err(InvalidRecord::MissingLabels),
+        None | Some(Value::Null) => Vec::new(),
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(items)) => items
             .iter()
@@ -145,7 +179,7 @@ fn parse_jsonl_line(line: &str, default_id: &str) -> std::result::Result<Documen
         Some(code) => Some(code.parse::<Lang>().map_err(InvalidRecord::Lang)?),
         None => None,
     };
-    check_text_and_labels(Document {
+    check_text(Document {
         id: optional_string(&obj, "id")?.unwrap_or_else(|| default_id.to_string()),
         title: optional_string(&obj, "title")?,
         text,
@@ -168,7 +202,7 @@ fn parse_fasttext_line(
         labels.push(after[..end].to_string());
         rest = after[end..].trim_start();
     }
-    check_text_and_labels(Document {
+    check_text(Document {
         id: default_id.to_string(),
         title: None,
         text: rest.to_string(),
@@ -180,10 +214,10 @@ fn parse_fasttext_line(
 
 fn read_csv(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
     let options = sink.options;
+    let bytes = read_bytes(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
-        .from_path(path)
-        .map_err(|e| csv_io(path, e))?;
+        .from_reader(&bytes[..]);
     let headers = reader.byte_headers().map_err(|e| csv_io(path, e))?.clone();
     let column = |name: &str| -> Result<usize> {
         headers
@@ -200,7 +234,12 @@ fn read_csv(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
             })
     };
     let text_col = column(&options.csv_text_column)?;
-    let label_col = column(&options.csv_label_column)?;
+    // An unlabelled corpus needs no label column.
+    let label_col = if options.ignore_labels {
+        None
+    } else {
+        Some(column(&options.csv_label_column)?)
+    };
     let title_col = options
         .csv_title_column
         .as_deref()
@@ -228,12 +267,15 @@ fn read_csv(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
                         .map_err(|e| InvalidRecord::InvalidUtf8(e.valid_up_to()))
                 };
                 let doc = (|| {
-                    let labels = field(label_col)?
-                        .split(options.csv_label_separator)
-                        .map(|l| l.trim().to_string())
-                        .filter(|l| !l.is_empty())
-                        .collect();
-                    check_text_and_labels(Document {
+                    let labels = match label_col {
+                        Some(col) => field(col)?
+                            .split(options.csv_label_separator)
+                            .map(|l| l.trim().to_string())
+                            .filter(|l| !l.is_empty())
+                            .collect(),
+                        None => Vec::new(),
+                    };
+                    check_text(Document {
                         id: format!("{}:{line}", path.display()),
                         title: title_col.map(field).transpose()?,
                         text: field(text_col)?,
@@ -302,7 +344,7 @@ fn read_dir(root: &Path, sink: &mut Sink<'_>) -> Result<()> {
                 line: None,
             };
             let record = match String::from_utf8(bytes) {
-                Ok(text) => check_text_and_labels(Document {
+                Ok(text) => check_text(Document {
                     id: file
                         .strip_prefix(root)
                         .unwrap_or(&file)

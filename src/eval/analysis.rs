@@ -219,10 +219,51 @@ pub struct Calibration {
     pub expected_calibration_error: f64,
     /// Mean squared difference between probability and 0/1 outcome.
     pub brier_score: f64,
+    /// The same two figures for each topic's own pairs, in topic order.
+    pub per_topic: Vec<TopicCalibration>,
 }
 
-/// Bins every (document, topic) probability into [`CALIBRATION_BINS`] bins.
+/// One topic's calibration: over its (document, topic) pairs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopicCalibration {
+    /// Documents whose gold topics include it.
+    pub positives: u64,
+    pub expected_calibration_error: f64,
+    pub brier_score: f64,
+    /// Mean predicted probability against the share of positives.
+    pub mean_predicted: f64,
+}
+
+/// Bins every (document, topic) probability into [`CALIBRATION_BINS`] bins,
+/// over all pairs and per topic.
 pub fn calibration(gold: &[Vec<usize>], probabilities: &[Vec<f64>]) -> Calibration {
+    let n_topics = probabilities.iter().map(Vec::len).max().unwrap_or(0);
+    let per_topic = (0..n_topics)
+        .map(|t| {
+            let pairs = pooled_calibration(gold, probabilities, Some(t));
+            let n = pairs.pairs.max(1) as f64;
+            let positives = gold.iter().filter(|g| g.contains(&t)).count() as u64;
+            let mean_predicted = probabilities.iter().filter_map(|p| p.get(t)).sum::<f64>() / n;
+            TopicCalibration {
+                positives,
+                expected_calibration_error: pairs.expected_calibration_error,
+                brier_score: pairs.brier_score,
+                mean_predicted,
+            }
+        })
+        .collect();
+    Calibration {
+        per_topic,
+        ..pooled_calibration(gold, probabilities, None)
+    }
+}
+
+/// [`calibration`] over the pairs of `only` topic, or of every topic.
+fn pooled_calibration(
+    gold: &[Vec<usize>],
+    probabilities: &[Vec<f64>],
+    only: Option<usize>,
+) -> Calibration {
     let b = CALIBRATION_BINS;
     let mut count = vec![0u64; b];
     let mut sum_p = vec![0.0f64; b];
@@ -230,6 +271,9 @@ pub fn calibration(gold: &[Vec<usize>], probabilities: &[Vec<f64>]) -> Calibrati
     let mut squared = 0.0;
     for (g, probs) in gold.iter().zip(probabilities) {
         for (c, &p) in probs.iter().enumerate() {
+            if only.is_some_and(|t| t != c) {
+                continue;
+            }
             let bin = ((p * b as f64).floor().max(0.0) as usize).min(b - 1);
             let y = g.contains(&c);
             count[bin] += 1;
@@ -258,6 +302,7 @@ pub fn calibration(gold: &[Vec<usize>], probabilities: &[Vec<f64>]) -> Calibrati
         })
         .sum();
     Calibration {
+        per_topic: Vec::new(),
         bins,
         pairs,
         expected_calibration_error,

@@ -118,12 +118,15 @@ pub fn cross_validate(
     k: usize,
     seed: u64,
 ) -> train::Result<CvResult> {
-    cross_validate_with(docs, options, k, seed, &Silent)
+    cross_validate_with(docs, &[], options, k, seed, &Silent)
 }
 
-/// [`cross_validate`], reporting `stage("fold i/k")` before each fold.
+/// [`cross_validate`] with unlabelled documents for semi-supervised
+/// training (every fold learns from all of them; they are never scored),
+/// reporting `stage("fold i/k")` before each fold.
 pub fn cross_validate_with(
     docs: &[Document],
+    unlabelled: &[Document],
     options: &TrainOptions,
     k: usize,
     seed: u64,
@@ -162,11 +165,13 @@ pub fn cross_validate_with(
         progress.stage(&format!("fold {}/{k}", f + 1));
         let train_docs: Vec<Document> = split.train.iter().map(|&i| docs[i].clone()).collect();
         let (model, _) =
-            train::train(&train_docs, &fold_options, &Silent).map_err(|e| TrainError::Fold {
-                fold: f + 1,
-                folds: k,
-                source: Box::new(e),
-            })?;
+            train::train_with_unlabelled(&train_docs, unlabelled, &fold_options, &Silent).map_err(
+                |e| TrainError::Fold {
+                    fold: f + 1,
+                    folds: k,
+                    source: Box::new(e),
+                },
+            )?;
         let mut gold = Vec::with_capacity(split.test.len());
         let mut predicted = Vec::with_capacity(split.test.len());
         for &i in &split.test {

@@ -14,8 +14,8 @@ mod split;
 pub use analysis::{
     calibration, confusion_matrix, difference, sha256_hex, sweep_thresholds, threshold_sweep,
     topic_errors, Calibration, CalibrationBin, ConfusionMatrix, Difference, EvalReport, Hashes,
-    ModelHashSource, Scored, SweepPoint, TopicDifference, TopicErrors, TopicSweep,
-    CALIBRATION_BINS, NONE_LABEL,
+    ModelHashSource, Scored, SweepPoint, TopicCalibration, TopicDifference, TopicErrors,
+    TopicSweep, CALIBRATION_BINS, NONE_LABEL,
 };
 pub use cv::{
     cross_validate, cross_validate_with, cv_splits, CvResult, CvSummary, FoldSummary,

@@ -17,10 +17,12 @@ use std::io::Write;
 use std::path::Path;
 
 pub const MAGIC: &[u8; 8] = b"DOCCLASS";
-/// The format this build writes. Version 3 added named evaluations to the
-/// provenance, version 2 the probability temperature; older files still load
-/// (with no evaluations, and temperature 1 for version 1).
-pub const FORMAT_VERSION: u32 = 3;
+/// The format this build writes. Version 4 added per-topic calibration and
+/// the semi-supervised record to the provenance, version 3 named evaluations,
+/// version 2 the probability temperature; older files still load and
+/// classify as before (no per-topic calibration, no evaluations, and
+/// temperature 1 for version 1).
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest format this build reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
@@ -181,7 +183,7 @@ struct ProvenanceV2 {
 
 impl From<ProvenanceV2> for super::Provenance {
     fn from(v2: ProvenanceV2) -> super::Provenance {
-        super::Provenance {
+        ProvenanceV3 {
             created_at: v2.created_at,
             tool_version: v2.tool_version,
             corpus_sha256: v2.corpus_sha256,
@@ -190,6 +192,64 @@ impl From<ProvenanceV2> for super::Provenance {
             train_options_json: v2.train_options_json,
             held_out: v2.held_out,
             evaluations: Vec::new(),
+        }
+        .into()
+    }
+}
+
+/// Format version 3's provenance: no semi-supervised record.
+#[derive(serde::Deserialize)]
+struct ProvenanceV3 {
+    created_at: String,
+    tool_version: String,
+    corpus_sha256: String,
+    documents: u64,
+    topic_documents: Vec<u64>,
+    train_options_json: String,
+    held_out: Option<super::HeldOutMetrics>,
+    evaluations: Vec<super::NamedEvaluation>,
+}
+
+impl From<ProvenanceV3> for super::Provenance {
+    fn from(v3: ProvenanceV3) -> super::Provenance {
+        super::Provenance {
+            created_at: v3.created_at,
+            tool_version: v3.tool_version,
+            corpus_sha256: v3.corpus_sha256,
+            documents: v3.documents,
+            topic_documents: v3.topic_documents,
+            train_options_json: v3.train_options_json,
+            held_out: v3.held_out,
+            evaluations: v3.evaluations,
+            semi_supervised: None,
+        }
+    }
+}
+
+/// Format versions 2 and 3's payload: no per-topic calibration, and the
+/// provenance of their version (`P`).
+#[derive(serde::Deserialize)]
+struct ModelDataV3<P> {
+    analyzer: crate::text::AnalyzerConfig,
+    features: crate::features::FeatureSpaceData,
+    nb: crate::nb::FittedNbData,
+    decision: crate::nb::Decision,
+    topics: Vec<super::TopicMeta>,
+    provenance: P,
+    temperature: f64,
+}
+
+impl<P: Into<super::Provenance>> From<ModelDataV3<P>> for ModelData {
+    fn from(v3: ModelDataV3<P>) -> ModelData {
+        ModelData {
+            analyzer: v3.analyzer,
+            features: v3.features.into(),
+            nb: v3.nb.into(),
+            decision: v3.decision,
+            topics: v3.topics,
+            provenance: v3.provenance.into(),
+            temperature: v3.temperature,
+            per_topic: None,
         }
     }
 }
@@ -205,21 +265,9 @@ struct ModelDataV1 {
     provenance: ProvenanceV2,
 }
 
-/// Format version 2's payload: `ModelData` with the older provenance.
-#[derive(serde::Deserialize)]
-struct ModelDataV2 {
-    analyzer: crate::text::AnalyzerConfig,
-    features: crate::features::FeatureSpaceData,
-    nb: crate::nb::FittedNbData,
-    decision: crate::nb::Decision,
-    topics: Vec<super::TopicMeta>,
-    provenance: ProvenanceV2,
-    temperature: f64,
-}
-
 impl From<ModelDataV1> for ModelData {
     fn from(v1: ModelDataV1) -> ModelData {
-        ModelDataV2 {
+        ModelDataV3 {
             analyzer: v1.analyzer,
             features: v1.features,
             nb: v1.nb,
@@ -229,20 +277,6 @@ impl From<ModelDataV1> for ModelData {
             temperature: 1.0,
         }
         .into()
-    }
-}
-
-impl From<ModelDataV2> for ModelData {
-    fn from(v2: ModelDataV2) -> ModelData {
-        ModelData {
-            analyzer: v2.analyzer,
-            features: v2.features.into(),
-            nb: v2.nb.into(),
-            decision: v2.decision,
-            topics: v2.topics,
-            provenance: v2.provenance.into(),
-            temperature: v2.temperature,
-        }
     }
 }
 
@@ -309,7 +343,8 @@ fn decode(bytes: &[u8]) -> Result<(ModelData, u32)> {
     }
     let data = match version {
         1 => take_all::<ModelDataV1>(payload)?.into(),
-        2 => take_all::<ModelDataV2>(payload)?.into(),
+        2 => take_all::<ModelDataV3<ProvenanceV2>>(payload)?.into(),
+        3 => take_all::<ModelDataV3<ProvenanceV3>>(payload)?.into(),
         _ => take_all::<ModelData>(payload)?,
     };
     Ok((data, version))

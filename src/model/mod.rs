@@ -9,7 +9,9 @@ mod file;
 pub use file::{FORMAT_VERSION, MAGIC, OLDEST_READABLE_VERSION};
 
 use crate::features::{FeatureError, FeatureSpace, FeatureSpaceData, SparseVec};
-use crate::nb::{softmax_with_temperature, Decision, FittedNb, FittedNbData, NbError};
+use crate::nb::{
+    softmax_with_temperature, Decision, FittedNb, FittedNbData, NbError, PerTopicCalibration,
+};
 use crate::text::{Analyzer, AnalyzerConfig, Lang, TextError};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
@@ -124,6 +126,24 @@ pub struct Provenance {
     /// The finished model scored on labelled sets it never learned from
     /// (such as the frozen real-news test split), recorded when it was trained.
     pub evaluations: Vec<NamedEvaluation>,
+    /// Unlabelled documents the model also learned from, by EM.
+    pub semi_supervised: Option<SemiSupervised>,
+}
+
+/// What semi-supervised (EM) training used and did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SemiSupervised {
+    /// SHA-256 of the unlabelled documents used (ids, titles and texts, in order).
+    pub corpus_sha256: String,
+    pub documents: u64,
+    /// Weight of an unlabelled document against a labelled one.
+    pub lambda: f64,
+    pub max_iterations: u32,
+    pub tolerance: f64,
+    /// M-steps run in the final fit.
+    pub iterations: u32,
+    /// Whether the tolerance stopped EM before `max_iterations`.
+    pub converged: bool,
 }
 
 /// A trained model's scores on one named labelled set that took no part in
@@ -151,7 +171,30 @@ pub struct ModelData {
     /// Probability temperature: topic probabilities are
     /// `softmax(joint log-likelihood / temperature)`. Fitted on out-of-fold
     /// scores so that probabilities are calibrated; 1 when not fitted.
+    /// Unused when `per_topic` is set.
     pub temperature: f64,
+    /// Per-topic calibration (multi-label models): each topic's probability
+    /// is its own calibrated chance of applying, and the probabilities of a
+    /// document need not sum to 1.
+    pub per_topic: Option<PerTopicCalibration>,
+}
+
+/// How a model turns joint log-likelihoods into probabilities (see
+/// [`ModelData::temperature`] and [`ModelData::per_topic`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbabilityCalibration {
+    pub temperature: f64,
+    pub per_topic: Option<PerTopicCalibration>,
+}
+
+impl ProbabilityCalibration {
+    /// Raw posteriors: temperature 1, no per-topic maps.
+    pub fn none() -> Self {
+        Self {
+            temperature: 1.0,
+            per_topic: None,
+        }
+    }
 }
 
 /// A loaded, validated model, ready to classify.
@@ -174,7 +217,9 @@ pub struct Model {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Classification {
     pub language: Lang,
-    /// Probability per topic, in topic order; sums to 1.
+    /// Probability per topic, in topic order: the chance each topic applies
+    /// (per-topic calibration; need not sum to 1), else the posterior over
+    /// topics (sums to 1).
     pub probabilities: Vec<f64>,
     /// Decided topic indices, most probable first. Empty when the text has
     /// no term the model knows.
@@ -207,8 +252,12 @@ impl Model {
         decision: Decision,
         topics: Vec<TopicMeta>,
         provenance: Provenance,
-        temperature: f64,
+        calibration: ProbabilityCalibration,
     ) -> Result<Self> {
+        let ProbabilityCalibration {
+            temperature,
+            per_topic,
+        } = calibration;
         let data = ModelData {
             analyzer: analyzer.config().clone(),
             features: features.shared_data(),
@@ -217,6 +266,7 @@ impl Model {
             topics,
             provenance,
             temperature,
+            per_topic,
         };
         Self::assemble(data, analyzer, features, nb, None)
     }
@@ -280,6 +330,9 @@ impl Model {
                 data.temperature
             )));
         }
+        if let Some(per_topic) = &data.per_topic {
+            per_topic.validate(t).map_err(ModelError::Invalid)?;
+        }
         Ok(Self {
             data,
             analyzer,
@@ -342,6 +395,20 @@ impl Model {
         self.data.temperature
     }
 
+    /// The per-topic calibration, if the model has one (see [`ModelData::per_topic`]).
+    pub fn per_topic_calibration(&self) -> Option<&PerTopicCalibration> {
+        self.data.per_topic.as_ref()
+    }
+
+    /// Probabilities from joint log-likelihoods, in place: per-topic
+    /// calibrated, or the tempered softmax.
+    pub fn probabilities_in_place(&self, scores: &mut [f64]) {
+        match &self.data.per_topic {
+            Some(per_topic) => per_topic.apply(scores),
+            None => softmax_with_temperature(scores, self.data.temperature),
+        }
+    }
+
     /// Classifies one text. `hint` overrides language detection.
     pub fn classify(&self, text: &str, hint: Option<Lang>) -> Classification {
         let mut ids = crate::scratch::Reused::take(&FEATURE_IDS, MAX_KEPT_IDS);
@@ -351,10 +418,18 @@ impl Model {
         if vector.nnz() == 0 {
             // No term the model knows: there is no evidence for any topic.
             // Report the training prior and decide nothing, rather than let
-            // flat scores pass low thresholds.
+            // flat scores pass low thresholds. Per topic, the prior is the
+            // share of training documents that carry it.
             let counts = &self.nb.data().topic_doc_counts;
-            let total = counts.iter().sum::<u64>().max(1) as f64;
-            let probabilities = counts.iter().map(|&n| n as f64 / total).collect();
+            let total = match self.data.per_topic {
+                Some(_) => self.data.provenance.documents,
+                None => counts.iter().sum::<u64>(),
+            }
+            .max(1) as f64;
+            let probabilities = counts
+                .iter()
+                .map(|&n| (n as f64 / total).min(1.0))
+                .collect();
             return Classification {
                 language,
                 probabilities,
@@ -366,7 +441,7 @@ impl Model {
         // feature is in range; uniform probabilities are the safe fallback.
         let probabilities = match self.nb.joint_log_likelihood(&vector) {
             Ok(mut scores) => {
-                softmax_with_temperature(&mut scores, self.data.temperature);
+                self.probabilities_in_place(&mut scores);
                 scores
             }
             Err(_) => vec![1.0 / self.nb.n_topics() as f64; self.nb.n_topics()],

@@ -33,8 +33,31 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
     type Object = FittedNb;
 
     fn fit(&self, dataset: &DatasetBase<CsrMatrix, LabelSets>) -> Result<FittedNb> {
-        let x = &dataset.records;
-        let y = &dataset.targets;
+        let counts = TopicCounts::of_labelled(&dataset.records, &dataset.targets)?;
+        self.fit_counts(counts)
+    }
+}
+
+/// What fitting needs from the training documents: summed feature values
+/// per topic, per feature, and each topic's document mass.
+#[derive(Debug, Clone)]
+pub(crate) struct TopicCounts {
+    pub(crate) n_topics: usize,
+    pub(crate) n_features: usize,
+    /// `counts[f * n_topics + c]`: summed values of feature `f` in documents of topic `c`.
+    pub(crate) counts: Vec<f64>,
+    /// Summed values of each feature over all documents.
+    pub(crate) all: Vec<f64>,
+    /// Documents per topic (fractional with expected counts); the learned prior.
+    pub(crate) mass: Vec<f64>,
+    /// Labelled training documents per topic.
+    pub(crate) doc_counts: Vec<u64>,
+}
+
+impl TopicCounts {
+    /// Counts of labelled documents: a document adds its values to each of
+    /// its topics.
+    pub(crate) fn of_labelled(x: &CsrMatrix, y: &LabelSets) -> Result<TopicCounts> {
         let t = y.n_topics;
         let v = x.n_features();
         if t < 2 {
@@ -46,7 +69,6 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
                 targets: y.labels.len(),
             });
         }
-        // counts[f * t + c]: summed feature values of documents labelled c.
         // Tens of megabytes written at random: huge pages spare most of the
         // page faults and TLB misses.
         let mut counts = huge_page_vec(v * t, 0.0f64);
@@ -69,14 +91,30 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
                 }
             }
         }
-        if let Some(empty) = doc_counts.iter().position(|&n| n == 0) {
+        Ok(TopicCounts {
+            n_topics: t,
+            n_features: v,
+            counts,
+            all,
+            mass: doc_counts.iter().map(|&n| n as f64).collect(),
+            doc_counts,
+        })
+    }
+}
+
+impl NbValidParams {
+    /// Fits from counts (labelled, or labelled plus expected counts of
+    /// unlabelled documents, see [`super::em`]).
+    pub(crate) fn fit_counts(&self, c: TopicCounts) -> Result<FittedNb> {
+        let (t, v) = (c.n_topics, c.n_features);
+        if let Some(empty) = c.doc_counts.iter().position(|&n| n == 0) {
             if !self.allow_empty_topics {
                 return Err(NbError::EmptyTopic(empty));
             }
         }
         let alpha = self.alpha;
         // Weights overwrite the counts in place: no second features × topics buffer.
-        let mut weights = counts;
+        let mut weights = c.counts;
         let bias;
         match self.variant {
             NbVariant::Multinomial => {
@@ -96,17 +134,17 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
                         *w = ln_count - d;
                     }
                 }
-                bias = log_priors(&self.priors, &doc_counts)?;
+                bias = log_priors(&self.priors, &c.mass)?;
             }
             NbVariant::Complement => {
                 // Complement counts: everything minus the topic's own documents.
-                let grand_total: f64 = all.iter().sum();
+                let grand_total: f64 = c.all.iter().sum();
                 let totals = topic_totals(&weights, t);
                 let log_denominator: Vec<f64> = totals
                     .iter()
                     .map(|n| (grand_total - n + alpha * v as f64).ln())
                     .collect();
-                for (row, total) in weights.chunks_exact_mut(t).zip(&all) {
+                for (row, total) in weights.chunks_exact_mut(t).zip(&c.all) {
                     // A topic without the term has the whole total as its
                     // complement: one logarithm per feature serves them all.
                     let ln_whole = (total.max(0.0) + alpha).ln();
@@ -126,7 +164,7 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
         // max-subtracted softmax gives it exactly 0).
         let bias = bias
             .into_iter()
-            .zip(&doc_counts)
+            .zip(&c.doc_counts)
             .map(|(b, &n)| if n == 0 { EMPTY_TOPIC_BIAS } else { b })
             .collect();
         Ok(FittedNb {
@@ -136,7 +174,7 @@ impl Fit<CsrMatrix, LabelSets, NbError> for NbValidParams {
                 n_features: v as u32,
                 bias,
                 weights,
-                topic_doc_counts: doc_counts,
+                topic_doc_counts: c.doc_counts,
             }),
         })
     }
@@ -156,15 +194,12 @@ fn topic_totals(table: &[f64], t: usize) -> Vec<f64> {
     totals
 }
 
-fn log_priors(priors: &ClassPriors, doc_counts: &[u64]) -> Result<Vec<f64>> {
-    let t = doc_counts.len();
+fn log_priors(priors: &ClassPriors, mass: &[f64]) -> Result<Vec<f64>> {
+    let t = mass.len();
     Ok(match priors {
         ClassPriors::Learned => {
-            let total = doc_counts.iter().sum::<u64>() as f64;
-            doc_counts
-                .iter()
-                .map(|&n| (n as f64 / total).ln())
-                .collect()
+            let total: f64 = mass.iter().sum();
+            mass.iter().map(|&n| (n / total).ln()).collect()
         }
         ClassPriors::Uniform => vec![-(t as f64).ln(); t],
         ClassPriors::Given(p) => {

@@ -1,5 +1,6 @@
 //! Naive Bayes on sparse data: Multinomial and Complement NB, multi-label
-//! targets, stable probabilities, per-topic thresholds and explanations.
+//! targets, semi-supervised fitting by EM, stable probabilities, per-topic
+//! calibration and thresholds, and explanations.
 //!
 //! Follows linfa's estimator conventions: [`NbParams`] →
 //! [`linfa::ParamGuard::check`] → [`NbValidParams`] → [`linfa::traits::Fit`] →
@@ -13,14 +14,18 @@
 //! give `NaN`. It stays as the reference the sparse implementation is tested
 //! against (`tests/nb_linfa_reference.rs`).
 
+mod calibration;
 mod decision;
+pub mod em;
 mod fit;
 mod params;
 
+pub use calibration::{one_vs_rest_log_odds, PerTopicCalibration, PerTopicMethod, TopicCalibrator};
 pub use decision::{
     refine_thresholds_for_exact_sets, tune_thresholds, tune_thresholds_with_fallback, Decision,
     MIN_POSITIVES_FOR_OWN_THRESHOLD,
 };
+pub use em::{fit_semi_supervised, EmParams, EmReport, Memberships};
 pub use fit::{FittedNb, FittedNbData};
 pub use params::{ClassPriors, NbParams, NbValidParams, NbVariant};
 
@@ -45,6 +50,8 @@ pub enum NbError {
     EmptyTopic(usize),
     #[error("document vector has feature {feature} but the model has {n_features} features")]
     FeatureOutOfRange { feature: usize, n_features: usize },
+    #[error("{0}")]
+    EmSetting(String),
     #[error("saved NB parameters are inconsistent: {0}")]
     Inconsistent(String),
     #[error(transparent)]

@@ -312,7 +312,7 @@ pub(super) fn select(
 ) -> super::Result<TuningReport> {
     let tune = &options.tune;
     tune.validate(&options.features)?;
-    let n = inputs.corpus.len();
+    let n = inputs.labels.labels.len();
     if tune.folds < 2 || tune.folds as usize > n {
         return Err(TuneError::Folds {
             folds: tune.folds,
@@ -328,8 +328,12 @@ pub(super) fn select(
     );
     let inputs = OutOfFoldInputs {
         splits: &splits,
-        // Temperature only matters when thresholds decide.
-        calibrate: inputs.calibrate && inputs.use_thresholds,
+        // Calibration only matters when thresholds decide.
+        calibration: if inputs.use_thresholds {
+            inputs.calibration
+        } else {
+            super::CalibrationPlan::Off
+        },
         ..*inputs
     };
     let own_min_df = match options.features.mode {
@@ -372,7 +376,14 @@ pub(super) fn select(
                     });
                 }
             }
-            let scores = fold_scores(&features, &nbs, inputs.corpus, inputs.labels, &splits)?;
+            let scores = fold_scores(
+                &features,
+                &nbs,
+                inputs.corpus,
+                inputs.labels,
+                &splits,
+                inputs.semi,
+            )?;
             for (candidate, oof) in group.into_iter().zip(scores) {
                 let r = judge_out_of_fold(&inputs, oof)
                     .held_out

@@ -10,7 +10,10 @@ use docclass::features::{FeatureMode, FeatureParams, Weighting};
 use docclass::nb::{ClassPriors, NbParams, NbVariant};
 use docclass::text::{AnalyzerConfig, CharNgrams, FilterConfig, Lang};
 use docclass::train::tune::{parse_weighting, TuneMetric, TuneParams};
-use docclass::train::{DecisionMode, ThresholdObjective, TopicSpec, TrainOptions, Validation};
+use docclass::train::{
+    CalibrationMethod, DecisionMode, SemiSupervisedOptions, ThresholdObjective, TopicSpec,
+    TrainOptions, Validation,
+};
 use linfa::ParamGuard;
 use std::path::PathBuf;
 
@@ -53,17 +56,10 @@ impl InputArgs {
             csv_label_column: self.csv_label_column.clone(),
             csv_title_column: self.csv_title_column.clone(),
             csv_label_separator: self.csv_label_separator,
+            ignore_labels: false,
         };
         let corpus = Corpus::read_all(&self.inputs, &options)?;
-        for (location, reason) in corpus.skipped.iter().take(20) {
-            eprintln!("warning: skipped {location}: {reason}");
-        }
-        if corpus.skipped.len() > 20 {
-            eprintln!(
-                "warning: ... and {} more skipped records",
-                corpus.skipped.len() - 20
-            );
-        }
+        warn_skipped(&corpus);
         if corpus.documents.is_empty() {
             match &self.split {
                 Some(split) => bail!(
@@ -75,6 +71,53 @@ impl InputArgs {
         }
         Ok(corpus)
     }
+
+    /// Reads unlabelled documents for semi-supervised training: any format
+    /// the labelled input may have (detected from each path), labels
+    /// ignored, with the same `--skip-invalid` and CSV columns.
+    pub fn read_unlabelled(&self, paths: &[PathBuf]) -> Result<Corpus> {
+        let options = ReadOptions {
+            format: None,
+            split: None,
+            skip_invalid: self.skip_invalid,
+            csv_text_column: self.csv_text_column.clone(),
+            csv_label_column: self.csv_label_column.clone(),
+            csv_title_column: self.csv_title_column.clone(),
+            csv_label_separator: self.csv_label_separator,
+            ignore_labels: true,
+        };
+        let corpus = Corpus::read_all(paths, &options).context("--unlabeled")?;
+        warn_skipped(&corpus);
+        if corpus.documents.is_empty() {
+            bail!("--unlabeled: the unlabelled input holds no documents");
+        }
+        Ok(corpus)
+    }
+}
+
+/// Warns about the first 20 skipped records, and counts the rest.
+fn warn_skipped(corpus: &Corpus) {
+    for (location, reason) in corpus.skipped.iter().take(20) {
+        eprintln!("warning: skipped {location}: {reason}");
+    }
+    if corpus.skipped.len() > 20 {
+        eprintln!(
+            "warning: ... and {} more skipped records",
+            corpus.skipped.len() - 20
+        );
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CalibrationArg {
+    /// Temperature for single-label data, per-topic isotonic regression for multi-label data
+    Auto,
+    /// One temperature for the softmax over topics (probabilities sum to 1)
+    Temperature,
+    /// Per topic: Platt scaling (probability that each topic applies)
+    Platt,
+    /// Per topic: isotonic regression (probability that each topic applies)
+    Isotonic,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -206,9 +249,47 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Keep raw posterior probabilities (temperature 1) instead of fitting a
-    /// temperature on out-of-fold scores.
+    /// calibration on out-of-fold scores.
     #[arg(long)]
     pub no_calibration: bool,
+    /// Probability calibration fitted on out-of-fold scores. Per-topic
+    /// methods make each topic's probability the chance that it applies.
+    #[arg(long, value_enum, default_value_t = CalibrationArg::Auto, conflicts_with = "no_calibration")]
+    pub calibration: CalibrationArg,
+
+    // --- semi-supervised training (EM) ---
+    /// Unlabelled documents to learn from too, by EM (JSONL, CSV, fastText, directory, optionally .gz; labels, if any, are ignored). Repeatable.
+    #[arg(
+        long = "unlabeled",
+        value_name = "PATH",
+        help_heading = "Semi-supervised (EM)"
+    )]
+    pub unlabeled: Vec<PathBuf>,
+    /// Weight λ of an unlabelled document against a labelled one, in [0, 1].
+    #[arg(
+        long,
+        default_value_t = 0.1,
+        value_name = "LAMBDA",
+        help_heading = "Semi-supervised (EM)"
+    )]
+    pub em_lambda: f64,
+    /// EM iterations at most.
+    #[arg(
+        long,
+        default_value_t = 10,
+        value_name = "N",
+        help_heading = "Semi-supervised (EM)"
+    )]
+    pub em_iterations: u32,
+    /// Stop EM when the log-likelihood changes by less than this fraction.
+    #[arg(long, default_value_t = 1e-4, help_heading = "Semi-supervised (EM)")]
+    pub em_tolerance: f64,
+    /// Use at most N unlabelled documents, drawn with --em-seed.
+    #[arg(long, value_name = "N", help_heading = "Semi-supervised (EM)")]
+    pub unlabeled_sample: Option<usize>,
+    /// Seed of the --unlabeled-sample draw.
+    #[arg(long, default_value_t = 42, help_heading = "Semi-supervised (EM)")]
+    pub em_seed: u64,
 
     // --- tuning by inner cross-validation on the training documents ---
     /// Alpha candidates, comma-separated (e.g. 0.02,0.05,0.1,0.2,0.5,1): the one with the best inner-CV score replaces --alpha.
@@ -383,6 +464,19 @@ impl TrainArgs {
             decision,
             seed: self.seed,
             calibrate: !self.no_calibration,
+            calibration: match self.calibration {
+                CalibrationArg::Auto => CalibrationMethod::Auto,
+                CalibrationArg::Temperature => CalibrationMethod::Temperature,
+                CalibrationArg::Platt => CalibrationMethod::Platt,
+                CalibrationArg::Isotonic => CalibrationMethod::Isotonic,
+            },
+            semi_supervised: (!self.unlabeled.is_empty()).then_some(SemiSupervisedOptions {
+                lambda: self.em_lambda,
+                max_iterations: self.em_iterations,
+                tolerance: self.em_tolerance,
+                sample: self.unlabeled_sample,
+                seed: self.em_seed,
+            }),
             tune,
             per_language_thresholds: self.per_language_thresholds,
             threshold_objective: match self.threshold_objective {
@@ -392,6 +486,27 @@ impl TrainArgs {
             topics,
             created_at: String::new(),
         })
+    }
+
+    /// The `--unlabeled` documents (none without the flag), read as
+    /// `input` reads its files. Warns when one is also in `labelled` (by id
+    /// or text): it would count twice, and under cross-validation a
+    /// held-out document would be seen, without its labels, in training.
+    pub fn unlabelled_documents(
+        &self,
+        input: &InputArgs,
+        labelled: &[docclass::corpus::Document],
+    ) -> Result<Vec<docclass::corpus::Document>> {
+        if self.unlabeled.is_empty() {
+            return Ok(Vec::new());
+        }
+        let unlabelled = input.read_unlabelled(&self.unlabeled)?.documents;
+        if let Some(id) = docclass::train::first_shared_document(labelled, &unlabelled) {
+            eprintln!(
+                "warning: --unlabeled document {id:?} is also in the labelled input (by id or text)"
+            );
+        }
+        Ok(unlabelled)
     }
 
     /// With `--exclusive-topic` but no topics file: derives the topics from

@@ -48,11 +48,11 @@ struct Cli {
     /// Drop gold labels the model (or, with --cv, the topics file) does not know, and count them, instead of failing.
     #[arg(long)]
     ignore_unknown: bool,
-    /// Write SVG plots to this directory: the confusion matrix (or per-topic errors for multi-label data) and per-topic precision-recall curves.
+    /// Write SVG plots to this directory: the confusion matrix (or per-topic errors for multi-label data), per-topic precision-recall curves, and the reliability diagram of the probabilities.
     #[arg(long, value_name = "DIR")]
     plot: Option<PathBuf>,
-    /// Write every document's gold and decided topics here, one JSON object per line (`id`, `gold`, `predicted`, most probable first, and `probabilities` by topic), for error analysis. With several models, the first one's.
-    #[arg(long, value_name = "FILE", conflicts_with = "cv")]
+    /// Write every document's gold and decided topics here, one JSON object per line (`id`, `gold`, `predicted`, most probable first, and `probabilities` by topic), for error analysis. With several models, the first one's; with --cv, the out-of-fold ones.
+    #[arg(long, value_name = "FILE")]
     predictions: Option<PathBuf>,
     #[command(flatten, next_help_heading = "Training (with --cv; as docclass-train)")]
     training: TrainArgs,
@@ -128,20 +128,24 @@ fn score_model(path: &Path, corpus: &Corpus, ignore_unknown: bool) -> Result<Sco
 }
 
 /// One JSON line per document: its gold and decided topics by id.
-fn write_predictions(path: &Path, corpus: &Corpus, s: &Scoring) -> Result<()> {
-    let ids = |set: &[usize]| -> Vec<&str> { set.iter().map(|&c| s.topics[c].as_str()).collect() };
+fn write_predictions(
+    path: &Path,
+    corpus: &Corpus,
+    topics: &[String],
+    scored: &Scored,
+) -> Result<()> {
+    let ids = |set: &[usize]| -> Vec<&str> { set.iter().map(|&c| topics[c].as_str()).collect() };
     let mut out = String::new();
     for (i, d) in corpus.documents.iter().enumerate() {
-        let probabilities: serde_json::Map<String, Value> = s
-            .topics
+        let probabilities: serde_json::Map<String, Value> = topics
             .iter()
-            .zip(&s.scored.probabilities[i])
+            .zip(&scored.probabilities[i])
             .map(|(t, &p)| (t.clone(), json!(p)))
             .collect();
         let line = json!({
             "id": d.id,
-            "gold": ids(&s.scored.gold[i]),
-            "predicted": ids(&s.scored.predicted[i]),
+            "gold": ids(&scored.gold[i]),
+            "predicted": ids(&scored.predicted[i]),
             "probabilities": probabilities,
         });
         out.push_str(&serde_json::to_string(&line)?);
@@ -179,7 +183,7 @@ fn run_models(cli: &Cli) -> Result<()> {
         .map(|p| score_model(p, &corpus, cli.ignore_unknown))
         .collect::<Result<Vec<_>>>()?;
     if let (Some(path), Some(first)) = (&cli.predictions, scorings.first()) {
-        write_predictions(path, &corpus, first)?;
+        write_predictions(path, &corpus, &first.topics, &first.scored)?;
     }
     if let Some(dir) = &cli.plot {
         for (i, s) in scorings.iter().enumerate() {
@@ -286,8 +290,12 @@ fn run_cv(cli: &Cli, k: usize) -> Result<()> {
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let started = Instant::now();
+    let unlabelled = cli
+        .training
+        .unlabelled_documents(&cli.input, &corpus.documents)?;
     let cv = eval::cross_validate_with(
         &corpus.documents,
+        &unlabelled,
         &options,
         k,
         options.seed,
@@ -303,6 +311,9 @@ fn run_cv(cli: &Cli, k: usize) -> Result<()> {
         data_sha256: corpus_hash(&corpus.documents),
     };
     let report = EvalReport::new(&cv.scored, &cv.topics, hashes);
+    if let Some(path) = &cli.predictions {
+        write_predictions(path, &corpus, &cv.topics, &cv.scored)?;
+    }
     if let Some(dir) = &cli.plot {
         write_plots(dir, &report, &format!("{k}-fold cross-validation"))?;
     }

@@ -1,9 +1,10 @@
 //! SVG plots for `docclass-eval --plot DIR`: the confusion matrix as a heat
 //! map (per-topic error counts for multi-label data) and per-topic
-//! precision-recall curves from the threshold sweep. plotters with the SVG
+//! precision-recall curves from the threshold sweep, and the reliability
+//! diagram of the probabilities. plotters with the SVG
 //! backend only: text is written as SVG `<text>`, so no font files are needed.
 use anyhow::{Context, Result};
-use docclass::eval::{EvalReport, TopicSweep};
+use docclass::eval::{Calibration, EvalReport, TopicSweep};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::{Path, PathBuf};
@@ -69,7 +70,68 @@ pub fn write_all(dir: &Path, report: &EvalReport, title: &str) -> Result<Vec<Pat
     )
     .with_context(|| format!("cannot write {}", path.display()))?;
     written.push(path);
+    let path = dir.join("reliability.svg");
+    reliability(&path, &format!("Reliability: {title}"), &report.calibration)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    written.push(path);
     Ok(written)
+}
+
+/// The reliability diagram: for each probability bin, the share of its
+/// (document, topic) pairs that are gold against their mean probability;
+/// a calibrated model lies on the diagonal. The bar under each point is
+/// the bin's share of the pairs.
+fn reliability(path: &Path, title: &str, c: &Calibration) -> Result<()> {
+    let root = SVGBackend::new(path, (560, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (head, body) = root.split_vertically(60);
+    head.draw(&Text::new(title, (10, 10), (FONT, 20).into_font()))?;
+    head.draw(&Text::new(
+        format!(
+            "{} pairs; ECE {:.4}; Brier {:.4}; grey bars: share of pairs per bin",
+            c.pairs, c.expected_calibration_error, c.brier_score
+        ),
+        (10, 36),
+        (FONT, 13).into_font(),
+    ))?;
+    let mut chart = ChartBuilder::on(&body)
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(44)
+        .build_cartesian_2d(0f64..1f64, 0f64..1f64)?;
+    chart
+        .configure_mesh()
+        .x_desc("mean predicted probability")
+        .y_desc("observed frequency")
+        .x_labels(11)
+        .y_labels(11)
+        .light_line_style(RGBColor(240, 240, 240))
+        .label_style((FONT, 11))
+        .draw()?;
+    let pairs = c.pairs.max(1) as f64;
+    chart.draw_series(c.bins.iter().map(|b| {
+        Rectangle::new(
+            [(b.lower, 0.0), (b.upper, (b.count as f64 / pairs).min(1.0))],
+            RGBColor(210, 210, 210).filled(),
+        )
+    }))?;
+    chart.draw_series(LineSeries::new(
+        [(0.0, 0.0), (1.0, 1.0)],
+        RGBColor(150, 150, 150).stroke_width(1),
+    ))?;
+    let points: Vec<(f64, f64)> = c
+        .bins
+        .iter()
+        .filter_map(|b| Some((b.mean_predicted?, b.observed_frequency?)))
+        .collect();
+    chart.draw_series(LineSeries::new(points.clone(), BLUE.stroke_width(2)))?;
+    chart.draw_series(
+        points
+            .iter()
+            .map(|&(x, y)| Circle::new((x, y), 4, BLUE.filled())),
+    )?;
+    root.present()?;
+    Ok(())
 }
 
 /// White to dark blue.

@@ -185,6 +185,18 @@ fn calibration(out: &mut String, r: &EvalReport) -> fmt::Result {
             opt(b.observed_frequency)
         )?;
     }
+    writeln!(
+        out,
+        "{:<28} {:>9} {:>14} {:>8} {:>8}",
+        "topic", "positives", "mean predicted", "ECE", "Brier"
+    )?;
+    for (topic, t) in r.metrics.per_topic.iter().zip(&c.per_topic) {
+        writeln!(
+            out,
+            "{:<28} {:>9} {:>14.4} {:>8.4} {:>8.4}",
+            topic.topic, t.positives, t.mean_predicted, t.expected_calibration_error, t.brier_score
+        )?;
+    }
     Ok(())
 }
 
