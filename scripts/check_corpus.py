@@ -16,9 +16,13 @@ Real-news corpus (mirrored by tests/real_news_corpus.rs):
   * annotations/ holds both passes of every document, once, with its final labels
   * per language: >= 1,200 documents, >= 250 in test
   (the frozen test split's hashes are checked by tests/real_news_corpus.rs only)
+Unlabelled pool, training-data/real/unlabeled/{en,fr}.jsonl.gz (if present):
+  * gzip JSONL; every record has id, lang, title, text, source (listed in sources.json)
+    and no labels; ids unique, and none is a train or test id; no text is a labelled one
+  * no pool text shares more than 30% of its word 5-gram shingles with a test text
 Usage: python3 scripts/check_corpus.py [training-data]
 """
-import json, re, sys, os, itertools
+import gzip, json, re, sys, os, itertools
 from collections import defaultdict, Counter
 
 TOPICS = ["military_operations", "terrorist_attacks", "humanitarian_aid", "terrorist_financing",
@@ -179,6 +183,7 @@ def check_real(real_dir, written):
     for d in docs:
         if final.get(d["id"]) != d["labels"]:
             errors.append(f"real: {d['id']} labels differ from annotations/")
+    errors += check_pool(real_dir, sources, docs)
     for lang in ("en", "fr"):
         ld = [d for d in docs if d["lang"] == lang]
         test = sum(1 for d in ld if d["_split"] == "test")
@@ -190,6 +195,65 @@ def check_real(real_dir, written):
             te = sum(1 for d in ld if t in d["labels"] and d["_split"] == "test")
             print(f"  {t:28s} train={tr:4d} test={te:4d}")
     return errors
+
+def check_pool(real_dir, sources, docs):
+    """The unlabelled pool: schema, ids apart from the labelled ones, nothing near a test text."""
+    pool_dir = os.path.join(real_dir, "unlabeled")
+    if not os.path.isdir(pool_dir):
+        return []
+    errors = []
+    labelled_ids = {d["id"] for d in docs}
+    labelled_text = {" ".join(d["text"].split()) for d in docs}
+    test = [(d["id"], shingles(d["text"])) for d in docs if d["_split"] == "test"]
+    inv = defaultdict(list)
+    for k, (_, s) in enumerate(test):
+        for g in s:
+            inv[g].append(k)
+    seen = set()
+    for lang in ("en", "fr"):
+        p = os.path.join(pool_dir, f"{lang}.jsonl.gz")
+        if not os.path.exists(p):
+            errors.append(f"pool: {p} missing")
+            continue
+        n = 0
+        try:
+            with gzip.open(p, "rt", encoding="utf-8") as f:
+                for n, line in enumerate(f, 1):
+                    where = f"{p}:{n}"
+                    try:
+                        d = json.loads(line)
+                    except Exception as e:
+                        errors.append(f"{where}: bad JSON: {e}")
+                        continue
+                    missing = [k for k in ("id", "lang", "title", "text", "source") if k not in d]
+                    if missing:
+                        errors.append(f"{where}: missing {', '.join(missing)}")
+                        continue
+                    if "labels" in d:
+                        errors.append(f"{where}: a pool record has labels")
+                    if d["lang"] != lang:
+                        errors.append(f"{where}: lang is not {lang}")
+                    if d["source"] not in sources:
+                        errors.append(f"{where}: source {d['source']!r} not in sources.json")
+                    if not d["text"].strip():
+                        errors.append(f"{where}: empty text")
+                    if d["id"] in seen:
+                        errors.append(f"pool: duplicate id {d['id']}")
+                    seen.add(d["id"])
+                    if d["id"] in labelled_ids:
+                        errors.append(f"pool: {d['id']} is also a labelled (train/test) id")
+                    if " ".join(d["text"].split()) in labelled_text:
+                        errors.append(f"pool: {d['id']} repeats a labelled text")
+                    s = shingles(d["text"])
+                    shared = Counter(k for g in s for k in inv.get(g, ()))
+                    for k, c in shared.items():
+                        if c / max(1, min(len(s), len(test[k][1]))) > 0.30:
+                            errors.append(f"pool: {d['id']} near-duplicates test {test[k][0]}")
+        except (OSError, EOFError) as e:
+            errors.append(f"{p}: unreadable gzip: {e}")
+        print(f"[pool {lang}] {n} unlabelled documents")
+    return errors
+
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "training-data"))
