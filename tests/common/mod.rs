@@ -3,10 +3,8 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod admin;
-pub mod output;
 pub mod process;
 pub mod raw_grpc;
-pub mod synthetic;
 
 use docclass::corpus::Document;
 use docclass::model::Model;

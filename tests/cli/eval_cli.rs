@@ -3,10 +3,8 @@
 //! SVG plots (`--plot`), and errors. Small synthetic corpora in temporary
 //! directories; the binaries are the ones cargo builds for the tests.
 
-mod common;
-
-use common::output::{assert_failure, assert_success, stderr, stdout};
-use common::synthetic::{words, TOPICS};
+use crate::output::{assert_failure, assert_success, stderr, stdout};
+use crate::synthetic::{words, TOPICS};
 use docclass::corpus::{Corpus, ReadOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -1,10 +1,8 @@
 //! End-to-end tests of the `docclass-train` and `docclass-eval` binaries on
 //! small synthetic corpora written to temporary directories.
 
-mod common;
-
-use common::output::{assert_failure, assert_success, stderr, stdout};
-use common::synthetic::{words, TOPICS};
+use crate::output::{assert_failure, assert_success, stderr, stdout};
+use crate::synthetic::{words, TOPICS};
 use docclass::model::Model;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
