@@ -1,6 +1,5 @@
 //! Helpers for tests that run the real binaries: a `docclass-server`
 //! process on a free port (killed on drop), and the `docclass` client.
-#![allow(dead_code)] // each test file uses a different part
 
 use serde_json::Value;
 use std::fs::File;
@@ -17,7 +16,7 @@ pub const BENCH: &str = env!("CARGO_BIN_EXE_docclass-bench");
 pub const FIXTURE: &str = "tests/fixtures/tiny-v1.model";
 pub const FIXTURE_VERSION: &str = "e824a97ab1ce0869";
 
-/// Texts the fixture classifies as conflict, disaster and other (see tests/model_file.rs).
+/// Texts the fixture classifies as conflict, disaster and other (see tests/core/model_file.rs).
 pub const CONFLICT_TEXT: &str = "Artillery shelling as troops and militia clash on the frontline";
 pub const DISASTER_TEXT: &str =
     "Rescue teams search the rubble after the earthquake and aftershock";

@@ -1,7 +1,5 @@
 //! ListTopics and GetModelInfo: the model's topics, provenance and metrics.
-mod common;
-
-use common::{TestServer, TOPICS};
+use crate::common::{tiny_documents, tiny_model, TestServer, TOPICS};
 use docclass::model::FORMAT_VERSION;
 use docclass::service::pb::{
     GetModelInfoRequest, ListTopicsRequest, TopicCount, TopicMetric, TrainingCorpus,
@@ -19,7 +17,7 @@ async fn model_info(server: &TestServer) -> docclass::service::pb::ModelInfo {
 
 #[tokio::test]
 async fn list_topics_reports_ids_names_exclusivity_thresholds_and_counts() {
-    let model = common::tiny_model();
+    let model = tiny_model();
     let version = model.version().to_string();
     let thresholds: Vec<f64> = (0..TOPICS.len())
         .map(|c| model.decision().threshold(c).expect("a thresholds model"))
@@ -56,7 +54,7 @@ async fn list_topics_reports_ids_names_exclusivity_thresholds_and_counts() {
 
 #[tokio::test]
 async fn model_info_reports_version_provenance_hyperparameters_and_metrics() {
-    let model = common::tiny_model();
+    let model = tiny_model();
     let version = model.version().to_string();
     let features = model.features().n_features() as u64;
     let held_out = model
@@ -77,7 +75,7 @@ async fn model_info_reports_version_provenance_hyperparameters_and_metrics() {
     assert_eq!(info.features, features);
     assert!(info.features > 0);
 
-    let documents = common::tiny_documents();
+    let documents = tiny_documents();
     assert_eq!(documents.len(), 19);
     assert_eq!(
         info.training_corpus,
@@ -155,7 +153,7 @@ async fn model_info_reports_version_provenance_hyperparameters_and_metrics() {
 
 #[tokio::test]
 async fn model_info_has_no_held_out_metrics_without_validation() {
-    let model = common::tiny_model();
+    let model = tiny_model();
     let mut data = model.data().clone();
     data.provenance.held_out = None;
     let model = docclass::model::Model::from_data(data).expect("valid");
@@ -167,8 +165,8 @@ async fn model_info_has_no_held_out_metrics_without_validation() {
 
 #[tokio::test]
 async fn model_info_reports_named_evaluations_by_topic() {
-    let mut model = common::tiny_model();
-    let documents = common::tiny_documents();
+    let mut model = tiny_model();
+    let documents = tiny_documents();
     let evaluation = docclass::train::evaluate_named(&model, "real-news test (en)", &documents)
         .expect("the tiny corpus scores");
     model.add_evaluation(evaluation.clone());
@@ -188,7 +186,7 @@ async fn model_info_reports_named_evaluations_by_topic() {
 
 #[tokio::test]
 async fn model_info_has_no_evaluations_for_a_model_scored_on_none() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let info = model_info(&server).await;
     assert!(info.evaluations.is_empty());
     server.stop().await;

@@ -3,9 +3,7 @@
 //! right-to-left text with bidi marks. Each gets an exact answer and the
 //! server stays up. (Empty, whitespace-only and over-size text are covered
 //! by `grpc_errors.rs`; bytes that are not UTF-8 by `grpc_malformed_messages.rs`.)
-mod common;
-
-use common::TestServer;
+use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::{ClassifyBatchRequest, ClassifyRequest, ClassifyResponse};
 use docclass::service::Limits;
 use tonic::Code;
@@ -57,7 +55,7 @@ fn assert_no_evidence(response: &ClassifyResponse, language: &str) {
 
 #[tokio::test]
 async fn ten_thousand_documents_are_refused_naming_the_limit_and_the_server_stays_up() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     assert_eq!(Limits::default().max_batch_documents, 1000);
     let mut client = server.client().await;
     let status = client
@@ -93,7 +91,7 @@ async fn ten_thousand_documents_are_refused_naming_the_limit_and_the_server_stay
 
 #[tokio::test]
 async fn emoji_only_text_decides_nothing_and_has_no_language() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     // Flags, skin tones and ZWJ sequences included.
     for text in ["🔥💥😀", "👍🏽 👨‍👩‍👧 🇫🇷 🏳️‍🌈", "⚠️ 🚨 ❗"]
     {
@@ -104,7 +102,7 @@ async fn emoji_only_text_decides_nothing_and_has_no_language() {
 
 #[tokio::test]
 async fn control_characters_alone_decide_nothing_and_between_words_separate_them() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     // NUL, SOH, BEL, BS, ESC, DEL and C1 CSI: not whitespace, so the text is
     // not "empty", but there is no word in it.
     let controls = "\u{0}\u{1}\u{7}\u{8}\u{1b}\u{7f}\u{9b}";
@@ -125,7 +123,7 @@ async fn control_characters_alone_decide_nothing_and_between_words_separate_them
 
 #[tokio::test]
 async fn zero_width_characters_alone_decide_nothing() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     // ZWJ, ZWNJ, ZWSP, WORD JOINER, BOM: not whitespace to `str::trim`.
     let zero_width = "\u{200D}\u{200C}\u{200B}\u{2060}\u{FEFF}";
     assert_no_evidence(&classify(&server, zero_width).await, "und");
@@ -143,7 +141,7 @@ async fn zero_width_characters_alone_decide_nothing() {
 
 #[tokio::test]
 async fn right_to_left_text_with_bidi_marks_gets_its_language() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     // Arabic between RLMs: detected as Arabic; the tiny model knows no
     // Arabic word, so nothing is decided.
     let arabic = "\u{200F}شنّ الجيش غارات جوية على مواقع المتمردين\u{200F}";

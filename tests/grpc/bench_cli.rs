@@ -1,10 +1,10 @@
 //! `docclass-bench`: refused arguments, and a short run of every mode against
 //! an in-process server (exit status and JSON report), plus the in-process,
 //! load-model and cut commands. Counts are asserted exactly; no timings.
-mod common;
-
-use common::process::{failure, json, stdout, BENCH, FIXTURE, FIXTURE_VERSION};
-use common::TestServer;
+use crate::common::process::{
+    failure, json, manifest_dir, stdout, BENCH, FIXTURE, FIXTURE_VERSION,
+};
+use crate::common::{tiny_model, TestServer};
 use serde_json::{json, Value};
 use std::process::{Command, Output};
 
@@ -13,7 +13,7 @@ async fn bench(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
         Command::new(BENCH)
             .args(&args)
-            .current_dir(common::process::manifest_dir())
+            .current_dir(manifest_dir())
             .env_remove("DOCCLASS_ADDR")
             .output()
             .expect("docclass-bench runs")
@@ -92,7 +92,7 @@ fn assert_load_report(report: &Value, mode: &str, rpcs: u64, documents: u64) {
 }
 
 async fn serving() -> (TestServer, String) {
-    let model = common::tiny_model();
+    let model = tiny_model();
     let version = model.version().to_string();
     (TestServer::start_with_noop_rpc(Some(model)).await, version)
 }
@@ -284,7 +284,7 @@ async fn unexpected_versions_and_errors_fail_the_run() {
     server.stop().await;
 
     // Without --enable-noop-rpc every Noop fails UNIMPLEMENTED.
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let out = bench(run_args("noop", &server, &["--requests", "5"])).await;
     assert_eq!(out.status.code(), Some(3));
     let report: Value = serde_json::from_str(&stdout(&out)).expect("JSON report");

@@ -2,9 +2,7 @@
 //! them: past the admission limit its streams are refused at once, health
 //! keeps answering, memory stays bounded, and the idle timeout frees the
 //! slots so other clients are served again.
-mod common;
-
-use common::TestServer;
+use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::{ClassifyOutcome, ClassifyRequest};
 use docclass::service::Limits;
 use std::time::Duration;
@@ -68,7 +66,7 @@ async fn a_thousand_idle_streams_leave_the_server_responsive() {
         stream_idle_timeout: IDLE_TIMEOUT,
         ..Limits::default()
     };
-    let server = TestServer::start_with(Some(common::tiny_model()), limits, STEP).await;
+    let server = TestServer::start_with(Some(tiny_model()), limits, STEP).await;
     assert_eq!(classify_labels(&server).await, ["conflict"]);
     let before = rss_bytes();
 

@@ -3,9 +3,7 @@
 //! Every probability, label and explanation is compared exactly with what the
 //! same model computes in-process (`Model::classify`, `Model::explain`): the
 //! service must add no arithmetic of its own, only selection and ordering.
-mod common;
-
-use common::{TestServer, TOPICS};
+use crate::common::{tiny_model, TestServer, TOPICS};
 use docclass::model::Model;
 use docclass::service::pb::{ClassifyRequest, ClassifyResponse, TopicScore};
 use docclass::text::Lang;
@@ -32,7 +30,7 @@ fn request(text: &str) -> ClassifyRequest {
 }
 
 async fn start() -> (TestServer, Model) {
-    let model = common::tiny_model();
+    let model = tiny_model();
     let expected = reference(&model);
     (TestServer::start(Some(model)).await, expected)
 }
@@ -82,7 +80,7 @@ fn owned(v: Vec<(&str, f64)>) -> Vec<(String, f64)> {
 
 #[tokio::test]
 async fn classify_returns_every_topic_sorted_with_labels_and_version() {
-    let model = common::tiny_model();
+    let model = tiny_model();
     let version = model.version().to_string();
     let server = TestServer::start(Some(model)).await;
     let mut client = server.client().await;
@@ -490,7 +488,7 @@ async fn multi_label_document_gets_both_labels_and_not_the_exclusive_one() {
 /// reports, for each document, the thresholds it applied.
 #[tokio::test]
 async fn responses_report_the_thresholds_of_the_documents_language() {
-    let model = common::tiny_model();
+    let model = tiny_model();
     let mut data = model.data().clone();
     let (default, exclusive) = match &data.decision {
         docclass::nb::Decision::Thresholds {

@@ -1,7 +1,5 @@
 //! ClassifyStream: one outcome per request message, in order, errors in-band.
-mod common;
-
-use common::TestServer;
+use crate::common::{tiny_model, TestServer};
 use docclass::model::Model;
 use docclass::service::pb::classify_outcome::Outcome;
 use docclass::service::pb::{ClassifyOutcome, ClassifyRequest, ClassifyResponse, DocumentError};
@@ -60,7 +58,7 @@ async fn next(inbound: &mut Streaming<ClassifyOutcome>) -> ClassifyOutcome {
 
 #[tokio::test]
 async fn n_requests_give_n_outcomes_in_order_then_a_clean_end() {
-    let model = common::tiny_model();
+    let model = tiny_model();
     let version = model.version().to_string();
     let server = TestServer::start(Some(model)).await;
     let (tx, mut inbound) = open(&server).await;
@@ -93,7 +91,7 @@ async fn n_requests_give_n_outcomes_in_order_then_a_clean_end() {
 
 #[tokio::test]
 async fn outcomes_flow_before_the_client_closes_its_side() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let (tx, mut inbound) = open(&server).await;
     // Ping-pong: each outcome arrives while the request side is still open.
     for i in 0..5 {
@@ -117,7 +115,7 @@ async fn outcomes_flow_before_the_client_closes_its_side() {
 
 #[tokio::test]
 async fn a_bad_document_gets_an_error_outcome_and_the_stream_goes_on() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let (tx, mut inbound) = open(&server).await;
     tx.send(request("ok-0", TEXTS[0])).await.expect("send");
     tx.send(request("empty", "   ")).await.expect("send");
@@ -171,7 +169,7 @@ async fn a_bad_document_gets_an_error_outcome_and_the_stream_goes_on() {
 
 #[tokio::test]
 async fn an_empty_stream_ends_cleanly_with_no_outcome() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let (tx, mut inbound) = open(&server).await;
     drop(tx);
     let end = timeout(STEP, inbound.message())
@@ -187,7 +185,7 @@ async fn a_message_over_the_decode_limit_ends_the_stream_with_its_status() {
         max_message_bytes: 1024,
         ..Limits::default()
     };
-    let server = TestServer::start_with(Some(common::tiny_model()), limits, STEP).await;
+    let server = TestServer::start_with(Some(tiny_model()), limits, STEP).await;
     let (tx, mut inbound) = open(&server).await;
     tx.send(request("ok", TEXTS[0])).await.expect("send");
     let o = next(&mut inbound).await;
@@ -210,7 +208,7 @@ async fn a_message_over_the_decode_limit_ends_the_stream_with_its_status() {
 
 #[tokio::test]
 async fn a_model_installed_mid_stream_answers_the_next_messages() {
-    let model = common::tiny_model();
+    let model = tiny_model();
     let old_version = model.version().to_string();
     // Same classifier, different provenance: a different content hash.
     let mut data = model.data().clone();
@@ -251,7 +249,7 @@ async fn a_model_installed_mid_stream_answers_the_next_messages() {
 /// server can then shut down gracefully.
 #[tokio::test]
 async fn a_client_that_drops_the_response_then_closes_its_side_frees_the_server() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let (tx, mut inbound) = open(&server).await;
     tx.send(request("one", TEXTS[0])).await.expect("send");
     let o = next(&mut inbound).await;

@@ -5,9 +5,7 @@
 //! Each test starts its own server on a free port and kills it when done
 //! (the `Server` guard's `Drop`), so tests run in parallel.
 
-mod common;
-
-use common::process::*;
+use crate::common::process::*;
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

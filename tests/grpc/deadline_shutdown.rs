@@ -11,9 +11,7 @@
 //! deadline the client's own timer usually wins (the status then has no
 //! response metadata and its source is the transport's `TimeoutExpired`); with
 //! only a server timeout the status comes over the wire.
-mod common;
-
-use common::TestServer;
+use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::classify_outcome::Outcome;
 use docclass::service::pb::{ClassifyBatchRequest, ClassifyOutcome, ClassifyRequest};
 use docclass::service::Limits;
@@ -73,7 +71,7 @@ fn small_request() -> ClassifyRequest {
 
 #[tokio::test]
 async fn client_deadline_on_a_big_batch_is_cancelled_with_timeout_expired() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let mut client = server.client().await;
     let mut request = tonic::Request::new(big_batch(1000));
     request.set_timeout(Duration::from_micros(1));
@@ -110,7 +108,7 @@ async fn client_deadline_on_a_big_batch_is_cancelled_with_timeout_expired() {
 
 #[tokio::test]
 async fn a_generous_client_deadline_does_not_interfere() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let mut client = server.client().await;
     let mut request = tonic::Request::new(big_batch(10));
     request.set_timeout(Duration::from_secs(30));
@@ -126,7 +124,7 @@ async fn a_generous_client_deadline_does_not_interfere() {
 #[tokio::test]
 async fn server_request_timeout_is_cancelled_timeout_expired_from_the_server() {
     let server = TestServer::start_with(
-        Some(common::tiny_model()),
+        Some(tiny_model()),
         Limits::default(),
         Duration::from_millis(1),
     )
@@ -155,7 +153,7 @@ async fn server_request_timeout_does_not_bound_a_stream_once_it_is_open() {
     // The timeout covers a call until its response starts; a stream's
     // response starts at once, and its outcomes may flow for longer.
     let server = TestServer::start_with(
-        Some(common::tiny_model()),
+        Some(tiny_model()),
         Limits::default(),
         Duration::from_millis(1),
     )
@@ -201,7 +199,7 @@ fn a_timed_out_batch_stops_its_worker() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let server = TestServer::start(Some(common::tiny_model())).await;
+        let server = TestServer::start(Some(tiny_model())).await;
         let mut client = server.client().await;
         let n = 1000;
         // Transfer + decode + validation only: every document is refused at once.
@@ -259,7 +257,7 @@ async fn next_outcome(inbound: &mut tonic::Streaming<ClassifyOutcome>) -> Classi
 
 #[tokio::test]
 async fn graceful_shutdown_lets_an_in_flight_stream_finish() {
-    let mut server = TestServer::start(Some(common::tiny_model())).await;
+    let mut server = TestServer::start(Some(tiny_model())).await;
     let url = server.url();
     let mut client = server.client().await;
     let (tx, rx) = mpsc::channel::<ClassifyRequest>(4);
@@ -342,7 +340,7 @@ fn is_connection_refused(err: &(dyn std::error::Error + 'static)) -> bool {
 
 #[tokio::test]
 async fn graceful_shutdown_lets_an_in_flight_batch_finish() {
-    let mut server = TestServer::start(Some(common::tiny_model())).await;
+    let mut server = TestServer::start(Some(tiny_model())).await;
     let mut client = server.client().await;
     let call = tokio::spawn(async move { client.classify_batch(big_batch(300)).await });
     // The request is on the wire (and most likely being classified).
@@ -369,7 +367,7 @@ async fn graceful_shutdown_lets_an_in_flight_batch_finish() {
 
 #[tokio::test]
 async fn shutdown_with_idle_clients_is_immediate() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let mut client = server.client().await;
     client.classify(small_request()).await.expect("classify");
     // An idle connection does not hold shutdown up.

@@ -2,10 +2,8 @@
 //! refused at once with RESOURCE_EXHAUSTED (health and admin are exempt); a
 //! silent stream ends after the idle timeout; one connection gets at most
 //! `max_concurrent_streams` streams.
-mod common;
-
-use common::admin::*;
-use common::TestServer;
+use crate::common::admin::*;
+use crate::common::TestServer;
 use docclass::service::pb::classifier_client::ClassifierClient;
 use docclass::service::pb::ClassifyRequest;
 use docclass::service::{Limits, Secret, Security};

@@ -2,10 +2,9 @@
 //! structured JSON logs (written off the request path, so a stalled stderr
 //! reader does not stop serving), reload on SIGHUP, and shutdown on SIGTERM with
 //! requests in flight.
-mod common;
-
-use common::admin::OpenStream;
-use common::process::*;
+use crate::common::admin::OpenStream;
+use crate::common::process::*;
+use crate::common::tiny_model;
 use docclass::service::pb::classifier_client::ClassifierClient;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -129,7 +128,7 @@ fn wait_for_version(server: &Server, version: &str) {
 #[test]
 fn sighup_reloads_the_model_file_and_a_bad_file_keeps_the_old_one() {
     let (_dir, model, mut server) = serve_a_copy(&[]);
-    let next = common::tiny_model();
+    let next = tiny_model();
     next.save(&model).expect("replace the model file");
     server.signal("HUP");
     wait_for_version(&server, next.version());
@@ -152,7 +151,7 @@ fn sighup_reloads_the_model_file_and_a_bad_file_keeps_the_old_one() {
 #[test]
 fn watch_reloads_the_model_file_when_it_changes() {
     let (_dir, model, mut server) = serve_a_copy(&["--watch"]);
-    let next = common::tiny_model();
+    let next = tiny_model();
     next.save(&model).expect("replace the model file");
     wait_for_version(&server, next.version());
     assert!(

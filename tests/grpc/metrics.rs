@@ -1,9 +1,7 @@
 //! The `/metrics` endpoint: after a known sequence of RPCs, the counters
 //! hold exactly what happened.
-mod common;
-
-use common::admin::*;
-use common::TestServer;
+use crate::common::admin::*;
+use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::classifier_client::ClassifierClient;
 use docclass::service::pb::{ClassifyBatchRequest, ClassifyRequest};
 use docclass::service::{serve_metrics, Limits, Secret, Security};
@@ -50,9 +48,7 @@ fn assert_sample(samples: &[&str], expected: &str) {
 #[tokio::test]
 async fn counters_hold_exactly_what_happened() {
     let dir = ModelDir::new();
-    common::tiny_model()
-        .save(&dir.path("next.model"))
-        .expect("save");
+    tiny_model().save(&dir.path("next.model")).expect("save");
     dir.write("broken.model", b"DOCC");
     let server = dir
         .server_with(

@@ -1,10 +1,8 @@
 //! Bearer tokens: admin RPCs are never open (no token configured →
 //! PERMISSION_DENIED), a missing or wrong token is UNAUTHENTICATED, the right
 //! one passes; classification can require its own token; health stays open.
-mod common;
-
-use common::admin::*;
-use common::TestServer;
+use crate::common::admin::*;
+use crate::common::TestServer;
 use docclass::service::pb::classifier_client::ClassifierClient;
 use docclass::service::pb::ReloadModelRequest;
 use docclass::service::{Limits, Secret, Security};

@@ -1,6 +1,5 @@
 //! Shared helpers for the gRPC integration tests: a small model trained in
 //! the test, and an in-process server on 127.0.0.1:0 with a shutdown signal.
-#![allow(dead_code)] // each test file uses a different part
 
 pub mod admin;
 pub mod process;

@@ -2,10 +2,8 @@
 //! client that trusts the CA is served; a plaintext client is not; with a
 //! client CA configured, a client without a certificate from that CA is
 //! refused.
-mod common;
-
-use common::admin::*;
-use common::TestServer;
+use crate::common::admin::*;
+use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::classifier_client::ClassifierClient;
 use docclass::service::{Limits, Server, TlsConfig};
 use rcgen::{BasicConstraints, Certificate, CertificateParams, IsCa, KeyPair};
@@ -63,7 +61,7 @@ async fn start_tls(server_cert: &Issued, client_ca: Option<&Authority>) -> TestS
             key_pem: server_cert.key_pem.clone().into_bytes(),
             client_ca_pem: client_ca.map(|ca| ca.pem().into_bytes()),
         });
-    TestServer::start_built(server, Some(common::tiny_model())).await
+    TestServer::start_built(server, Some(tiny_model())).await
 }
 
 /// A TLS channel that trusts `ca`, optionally presenting `identity`.
@@ -105,7 +103,7 @@ async fn a_tls_client_is_served_and_a_plaintext_one_is_not() {
     let version = classify_over(tls_channel(&server, &ca, None).await)
         .await
         .expect("served over TLS");
-    assert_eq!(version, common::tiny_model().version());
+    assert_eq!(version, tiny_model().version());
 
     let plaintext = tokio::time::timeout(
         Duration::from_secs(10),
@@ -155,6 +153,6 @@ async fn mutual_tls_refuses_clients_without_a_certificate_from_the_client_ca() {
     let version = classify_over(tls_channel(&server, &ca, Some(&clients.issue(&["client"]))).await)
         .await
         .expect("a client certificate from the client CA is accepted");
-    assert_eq!(version, common::tiny_model().version());
+    assert_eq!(version, tiny_model().version());
     server.stop().await;
 }

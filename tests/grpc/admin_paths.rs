@@ -1,10 +1,8 @@
 //! `Admin.ReloadModel` loads only files inside the model directory: `..`,
 //! absolute paths elsewhere, and symlinks that lead out are refused with
 //! INVALID_ARGUMENT, and the model in service stays.
-mod common;
-
-use common::admin::*;
-use common::TestServer;
+use crate::common::admin::*;
+use crate::common::{tiny_model, TestServer};
 use std::os::unix::fs::symlink;
 use tempfile::TempDir;
 use tonic::Code;
@@ -12,7 +10,7 @@ use tonic::Code;
 /// A directory beside the model directory, holding a valid model.
 fn outside_dir() -> TempDir {
     let outside = TempDir::new().expect("temp dir");
-    common::tiny_model()
+    tiny_model()
         .save(&outside.path().join("outside.model"))
         .expect("save");
     outside
@@ -119,15 +117,13 @@ async fn symlinks_that_escape_are_refused() {
 #[tokio::test]
 async fn a_symlink_inside_the_directory_is_followed() {
     let dir = ModelDir::new();
-    common::tiny_model()
-        .save(&dir.path("2026-05.model"))
-        .expect("save");
+    tiny_model().save(&dir.path("2026-05.model")).expect("save");
     symlink(dir.path("2026-05.model"), dir.path("latest.model")).expect("symlink");
     let server = dir.start().await;
     let reloaded = reload(&server, "latest.model", false)
         .await
         .expect("a link to a file inside is fine");
-    assert_eq!(reloaded.model_version, common::tiny_model().version());
+    assert_eq!(reloaded.model_version, tiny_model().version());
     // The model id is the file the link resolves to.
     assert_eq!(reloaded.model_id, "2026-05.model");
     server.stop().await;

@@ -1,10 +1,8 @@
 //! Hot model reload through `Admin.ReloadModel`: the new version answers
 //! every RPC; a file that fails to load, or changes the topics, leaves the
 //! old model serving and says why; reloads run one at a time.
-mod common;
-
-use common::admin::*;
-use common::TestServer;
+use crate::common::admin::*;
+use crate::common::{tiny_model, tiny_model_with_misc_topic, TestServer};
 use docclass::service::pb::classify_outcome::Outcome;
 use docclass::service::pb::{
     ClassifyBatchRequest, ClassifyRequest, GetModelInfoRequest, ListTopicsRequest,
@@ -23,7 +21,7 @@ fn request(text: &str) -> ClassifyRequest {
 /// Saves the tiny model trained in the test (same topics as the fixture,
 /// another version) as `name`, and returns its version.
 fn save_tiny(dir: &ModelDir, name: &str) -> String {
-    let model = common::tiny_model();
+    let model = tiny_model();
     model.save(&dir.path(name)).expect("save");
     model.version().to_string()
 }
@@ -167,7 +165,7 @@ async fn a_file_that_fails_to_load_keeps_the_old_model_serving() {
 #[tokio::test]
 async fn a_topic_change_needs_allow_topic_change() {
     let dir = ModelDir::new();
-    let misc = common::tiny_model_with_misc_topic();
+    let misc = tiny_model_with_misc_topic();
     misc.save(&dir.path("misc.model")).expect("save");
     let server = dir.start().await;
     assert_refused(
@@ -217,7 +215,7 @@ async fn without_a_model_directory_reload_is_failed_precondition() {
             admin_token: Secret::new(ADMIN_TOKEN),
             client_token: None,
         });
-    let server = TestServer::start_built(server, Some(common::tiny_model())).await;
+    let server = TestServer::start_built(server, Some(tiny_model())).await;
     let status = admin(&server)
         .await
         .reload_model(with_token(ReloadModelRequest::default(), ADMIN_TOKEN))

@@ -1,9 +1,7 @@
 //! Connections: a silent socket is closed after the first-bytes deadline, a
 //! connection over `max_connections` is closed at once, and neither stops a
 //! well-behaved client.
-mod common;
-
-use common::TestServer;
+use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::ClassifyRequest;
 use docclass::service::Limits;
 use std::time::Duration;
@@ -39,8 +37,7 @@ async fn a_silent_connection_is_closed_after_the_deadline_and_others_are_served(
         connection_first_bytes_timeout: Duration::from_millis(300),
         ..Limits::default()
     };
-    let server =
-        TestServer::start_with(Some(common::tiny_model()), limits, Duration::from_secs(30)).await;
+    let server = TestServer::start_with(Some(tiny_model()), limits, Duration::from_secs(30)).await;
     let mut silent = Vec::new();
     for _ in 0..20 {
         silent.push(TcpStream::connect(server.addr).await.expect("connect"));
@@ -68,8 +65,7 @@ async fn connections_over_the_cap_are_closed_at_once_and_served_again_when_below
         connection_first_bytes_timeout: Duration::from_secs(60),
         ..Limits::default()
     };
-    let server =
-        TestServer::start_with(Some(common::tiny_model()), limits, Duration::from_secs(30)).await;
+    let server = TestServer::start_with(Some(tiny_model()), limits, Duration::from_secs(30)).await;
     let mut held = Vec::new();
     for _ in 0..3 {
         held.push(TcpStream::connect(server.addr).await.expect("connect"));

@@ -1,14 +1,12 @@
 //! Request messages that do not decode — raw bytes that are not valid UTF-8
 //! in a protobuf `string` field, sent in hand-built gRPC frames
-//! (`common::raw_grpc`) — get a clear status, and the server stays up.
+//! (`crate::common::raw_grpc`) — get a clear status, and the server stays up.
 //!
 //! The refusal comes from tonic's prost decoder, before any handler runs, so
 //! the code is tonic's INTERNAL (not INVALID_ARGUMENT) with prost's message
 //! naming the field, and there is no `BadRequest` detail.
-mod common;
-
-use common::raw_grpc;
-use common::TestServer;
+use crate::common::raw_grpc;
+use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::classify_outcome::Outcome;
 use docclass::service::pb::{
     ClassifyBatchRequest, ClassifyBatchResponse, ClassifyOutcome, ClassifyRequest, ClassifyResponse,
@@ -62,7 +60,7 @@ async fn assert_server_answers(server: &TestServer) {
 
 #[tokio::test]
 async fn invalid_utf8_text_in_classify_is_internal_naming_the_field() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let channel = server.channel().await;
     // The frame itself is fine: the same bytes with valid UTF-8 are answered.
     let ok: ClassifyResponse = raw_grpc::unary(
@@ -98,7 +96,7 @@ async fn invalid_utf8_text_in_classify_is_internal_naming_the_field() {
 
 #[tokio::test]
 async fn invalid_utf8_in_other_string_fields_names_each_field() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let text = request(TROOPS).encode_to_vec();
     // title = 2, id = 3, language = 6, topics = 7.
     for (tag, field) in [
@@ -127,7 +125,7 @@ async fn invalid_utf8_in_other_string_fields_names_each_field() {
 /// the handler, so the per-document error slots cannot carry it.
 #[tokio::test]
 async fn invalid_utf8_in_one_batch_document_fails_the_whole_batch() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let good = request(TROOPS).encode_to_vec();
     let bad = request_with_raw_text(NOT_UTF8);
     let mut batch = Vec::new();
@@ -167,7 +165,7 @@ async fn invalid_utf8_in_one_batch_document_fails_the_whole_batch() {
 /// ends with the decode error; messages after it are never read.
 #[tokio::test]
 async fn invalid_utf8_in_a_stream_ends_it_after_the_earlier_outcomes() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let good = request(TROOPS).encode_to_vec();
     let mut outcomes = raw_grpc::streaming::<ClassifyOutcome>(
         server.channel().await,
@@ -200,7 +198,7 @@ async fn invalid_utf8_in_a_stream_ends_it_after_the_earlier_outcomes() {
 /// Not even a protobuf message: a truncated length-delimited field.
 #[tokio::test]
 async fn truncated_message_is_internal_and_the_server_stays_up() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     // Field 1 says 100 bytes follow; 3 do.
     let status = raw_grpc::unary::<ClassifyResponse>(
         server.channel().await,

@@ -1,7 +1,5 @@
 //! ClassifyBatch: answers in request order, per-document errors in their slot.
-mod common;
-
-use common::TestServer;
+use crate::common::{tiny_model, TestServer};
 use docclass::model::Model;
 use docclass::service::pb::classify_outcome::Outcome;
 use docclass::service::pb::{
@@ -61,7 +59,7 @@ fn labels(model: &Model, text: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn batch_answers_in_order_with_index_and_id_echoed() {
-    let model = common::tiny_model();
+    let model = tiny_model();
     let version = model.version().to_string();
     let reference = Model::from_data(model.data().clone()).expect("valid");
     let server = TestServer::start(Some(model)).await;
@@ -111,7 +109,7 @@ async fn batch_answers_in_order_with_index_and_id_echoed() {
 
 #[tokio::test]
 async fn a_bad_document_gets_its_own_error_and_the_others_succeed() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let mut client = server.client().await;
     let response = client
         .classify_batch(ClassifyBatchRequest {
@@ -202,7 +200,7 @@ async fn a_document_over_the_text_limit_fails_alone() {
         ..Default::default()
     };
     let server = TestServer::start_with(
-        Some(common::tiny_model()),
+        Some(tiny_model()),
         limits,
         std::time::Duration::from_secs(30),
     )
@@ -246,7 +244,7 @@ async fn a_document_over_the_text_limit_fails_alone() {
 
 #[tokio::test]
 async fn empty_batch_gives_empty_outcomes_and_the_model_version() {
-    let model = common::tiny_model();
+    let model = tiny_model();
     let version = model.version().to_string();
     let server = TestServer::start(Some(model)).await;
     let response = server
@@ -264,7 +262,7 @@ async fn empty_batch_gives_empty_outcomes_and_the_model_version() {
 
 #[tokio::test]
 async fn batch_at_the_default_limit_of_1000_documents_is_answered() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let documents: Vec<ClassifyRequest> = (0..1000)
         .map(|i| request(&format!("d{i}"), TEXTS[i % TEXTS.len()].1))
         .collect();

@@ -1,7 +1,5 @@
 //! gRPC health (grpc.health.v1) and server reflection (grpc.reflection.v1).
-mod common;
-
-use common::TestServer;
+use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::{ClassifyRequest, ListTopicsRequest};
 use docclass::service::LoadedModel;
 use std::time::Duration;
@@ -65,7 +63,7 @@ async fn not_serving_until_a_model_is_installed_then_serving() {
     );
     assert!(server.handle.current().is_none());
 
-    let model = common::tiny_model();
+    let model = tiny_model();
     let version = model.version().to_string();
     server.handle.install(loaded(model)).await;
 
@@ -103,7 +101,7 @@ async fn not_serving_until_a_model_is_installed_then_serving() {
 
 #[tokio::test]
 async fn unknown_health_service_is_not_found() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let mut health = HealthClient::new(server.channel().await);
     let status = health
         .check(HealthCheckRequest {
@@ -136,7 +134,7 @@ async fn health_watch_sees_the_model_arrive_and_not_serving_at_shutdown() {
             .status
     };
     assert_eq!(next().await, ServingStatus::NotServing as i32);
-    server.handle.install(loaded(common::tiny_model())).await;
+    server.handle.install(loaded(tiny_model())).await;
     assert_eq!(next().await, ServingStatus::Serving as i32);
     server.handle.set_not_serving().await;
     assert_eq!(next().await, ServingStatus::NotServing as i32);
@@ -299,7 +297,7 @@ fn descriptors(response: &ServerReflectionResponse) -> Vec<FileDescriptorProto> 
 
 #[tokio::test]
 async fn reflection_returns_the_classifier_descriptor() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let responses = reflect(
         &server,
         vec![
@@ -397,7 +395,7 @@ async fn reflection_returns_the_classifier_descriptor() {
 /// describes.
 #[tokio::test]
 async fn reflection_of_an_unknown_symbol_ends_the_stream_with_not_found() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let mut client = ServerReflectionClient::new(server.channel().await);
     let outbound = tokio_stream::iter([ServerReflectionRequest {
         host: String::new(),
@@ -433,8 +431,7 @@ async fn side_streams_have_their_own_cap_and_the_rest_is_served() {
         max_side_streams: 3,
         ..Default::default()
     };
-    let server =
-        TestServer::start_with(Some(common::tiny_model()), limits, Duration::from_secs(30)).await;
+    let server = TestServer::start_with(Some(tiny_model()), limits, Duration::from_secs(30)).await;
     let mut health = HealthClient::new(server.channel().await);
     let mut open = Vec::new();
     for _ in 0..3 {
@@ -499,8 +496,7 @@ async fn a_side_stream_ends_with_deadline_exceeded_at_its_lifetime() {
         side_stream_lifetime: Duration::from_millis(300),
         ..Default::default()
     };
-    let server =
-        TestServer::start_with(Some(common::tiny_model()), limits, Duration::from_secs(30)).await;
+    let server = TestServer::start_with(Some(tiny_model()), limits, Duration::from_secs(30)).await;
     let mut health = HealthClient::new(server.channel().await);
     let mut watch = health
         .watch(watch_request())

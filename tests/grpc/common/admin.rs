@@ -1,6 +1,5 @@
 //! Helpers for the admin, auth and metrics tests: a model directory in a
 //! temporary folder, a server that loads from it, and bearer-token requests.
-#![allow(dead_code)] // each test file uses a different part
 
 use super::TestServer;
 use docclass::service::pb::admin_client::AdminClient;
@@ -12,7 +11,6 @@ use std::time::Duration;
 use tempfile::TempDir;
 use tonic::transport::Channel;
 
-#[allow(unused_imports)] // not every test file needs both
 pub use super::process::{FIXTURE, FIXTURE_VERSION};
 /// The file the server starts with, inside [`ModelDir`].
 pub const CURRENT: &str = "current.model";

@@ -1,8 +1,6 @@
 //! `docclass.v1.Transport/Noop`: UNIMPLEMENTED unless the server enables it;
 //! enabled, it decodes a ClassifyRequest and answers an empty response.
-mod common;
-
-use common::TestServer;
+use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::transport_client::TransportClient;
 use docclass::service::pb::{ClassifyRequest, NoopResponse};
 use tonic::Code;
@@ -18,7 +16,7 @@ fn request() -> ClassifyRequest {
 
 #[tokio::test]
 async fn noop_is_unimplemented_by_default() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let mut client = TransportClient::new(server.channel().await);
 
     let status = client.noop(request()).await.expect_err("noop is off");
@@ -29,7 +27,7 @@ async fn noop_is_unimplemented_by_default() {
 
 #[tokio::test]
 async fn noop_answers_an_empty_response_when_enabled() {
-    let server = TestServer::start_with_noop_rpc(Some(common::tiny_model())).await;
+    let server = TestServer::start_with_noop_rpc(Some(tiny_model())).await;
     let mut client = TransportClient::new(server.channel().await);
 
     let response = client.noop(request()).await.expect("noop is on");

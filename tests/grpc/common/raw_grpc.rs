@@ -3,7 +3,6 @@
 //! (invalid UTF-8 in a string field, a truncated field). Responses are decoded
 //! with prost as usual. Used by `tests/` and, included by path, by the
 //! `grpc_request` fuzz target in `fuzz/`.
-#![allow(dead_code)] // each user needs a different part
 
 use prost::bytes::BufMut;
 use std::marker::PhantomData;

@@ -1,8 +1,6 @@
 //! Every error the Classifier service reports: exact code, exact message, and
 //! the `google.rpc.BadRequest` field violation naming the field at fault.
-mod common;
-
-use common::TestServer;
+use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::{ClassifyBatchRequest, ClassifyRequest};
 use docclass::service::Limits;
 use std::time::Duration;
@@ -59,17 +57,12 @@ fn small_limits() -> Limits {
 }
 
 async fn start_small() -> TestServer {
-    TestServer::start_with(
-        Some(common::tiny_model()),
-        small_limits(),
-        Duration::from_secs(30),
-    )
-    .await
+    TestServer::start_with(Some(tiny_model()), small_limits(), Duration::from_secs(30)).await
 }
 
 #[tokio::test]
 async fn empty_text_is_invalid_argument_on_text() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let status = classify_err(&server, request("")).await;
     assert_invalid_argument(
         &status,
@@ -95,7 +88,7 @@ async fn empty_text_is_invalid_argument_on_text() {
 
 #[tokio::test]
 async fn whitespace_only_text_is_invalid_argument_on_text() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     for text in [" ", "\n\t  \r\n", "\u{3000}\u{2003}"] {
         let status = classify_err(&server, request(text)).await;
         assert_invalid_argument(
@@ -150,7 +143,7 @@ async fn text_over_a_small_limit_is_invalid_argument() {
 
 #[tokio::test]
 async fn text_over_the_default_one_mebibyte_limit_is_invalid_argument() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     assert_eq!(Limits::default().max_text_bytes, 1_048_576);
     let status = classify_err(&server, request(&"a".repeat((1 << 20) + 1))).await;
     assert_invalid_argument(
@@ -189,7 +182,7 @@ async fn batch_over_its_limit_is_invalid_argument_on_documents() {
 
 #[tokio::test]
 async fn unknown_topic_in_the_filter_is_invalid_argument_on_its_index() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let status = classify_err(
         &server,
         ClassifyRequest {
@@ -222,7 +215,7 @@ async fn unknown_topic_in_the_filter_is_invalid_argument_on_its_index() {
 
 #[tokio::test]
 async fn bad_language_hint_is_invalid_argument_on_language() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let status = classify_err(
         &server,
         ClassifyRequest {
@@ -254,7 +247,7 @@ async fn bad_language_hint_is_invalid_argument_on_language() {
 
 #[tokio::test]
 async fn explain_terms_over_100_is_invalid_argument() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let mut client = server.client().await;
     let ok = client
         .classify(ClassifyRequest {
@@ -298,7 +291,7 @@ async fn explain_terms_over_100_is_invalid_argument() {
 #[tokio::test]
 async fn validation_order_text_first() {
     // Several faults at once: the empty text is reported, not the others.
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     let status = classify_err(
         &server,
         ClassifyRequest {
@@ -328,8 +321,7 @@ async fn message_over_the_decode_limit_is_out_of_range_from_tonic() {
         max_message_bytes: 1024,
         ..Limits::default()
     };
-    let server =
-        TestServer::start_with(Some(common::tiny_model()), limits, Duration::from_secs(30)).await;
+    let server = TestServer::start_with(Some(tiny_model()), limits, Duration::from_secs(30)).await;
     let mut client = server.client().await;
     // Within the message limit: served.
     let ok = client.classify(request(&"a".repeat(1000))).await;
@@ -449,7 +441,7 @@ fn header_bytes(status: &Status) -> usize {
 
 #[tokio::test]
 async fn caller_values_are_never_echoed_whole_into_error_headers() {
-    let server = TestServer::start(Some(common::tiny_model())).await;
+    let server = TestServer::start(Some(tiny_model())).await;
     // Oversized values are refused by length, without echoing them.
     let huge = "\u{1}".repeat(3_000_000);
     let cases = [
