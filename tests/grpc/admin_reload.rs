@@ -2,21 +2,13 @@
 //! every RPC; a file that fails to load, or changes the topics, leaves the
 //! old model serving and says why; reloads run one at a time.
 use crate::common::admin::*;
+use crate::common::messages::request;
 use crate::common::{tiny_model, tiny_model_with_misc_topic, TestServer};
 use docclass::service::pb::classify_outcome::Outcome;
-use docclass::service::pb::{
-    ClassifyBatchRequest, ClassifyRequest, GetModelInfoRequest, ListTopicsRequest,
-};
+use docclass::service::pb::{ClassifyBatchRequest, GetModelInfoRequest, ListTopicsRequest};
 use docclass::service::{Limits, Security, Server};
 use std::time::Duration;
 use tonic::Code;
-
-fn request(text: &str) -> ClassifyRequest {
-    ClassifyRequest {
-        text: text.into(),
-        ..Default::default()
-    }
-}
 
 /// Saves the tiny model trained in the test (same topics as the fixture,
 /// another version) as `name`, and returns its version.

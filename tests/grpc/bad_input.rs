@@ -3,8 +3,9 @@
 //! right-to-left text with bidi marks. Each gets an exact answer and the
 //! server stays up. (Empty, whitespace-only and over-size text are covered
 //! by `grpc_errors.rs`; bytes that are not UTF-8 by `grpc_malformed_messages.rs`.)
+use crate::common::messages::request;
 use crate::common::{tiny_model, TestServer};
-use docclass::service::pb::{ClassifyBatchRequest, ClassifyRequest, ClassifyResponse};
+use docclass::service::pb::{ClassifyBatchRequest, ClassifyResponse};
 use docclass::service::Limits;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -18,13 +19,6 @@ const PRIOR: [(&str, f64); 3] = [
     ("disaster", 7.0 / 20.0),
     ("other", 6.0 / 20.0),
 ];
-
-fn request(text: &str) -> ClassifyRequest {
-    ClassifyRequest {
-        text: text.into(),
-        ..Default::default()
-    }
-}
 
 async fn classify(server: &TestServer, text: &str) -> ClassifyResponse {
     server

@@ -1,10 +1,9 @@
 //! ClassifyBatch: answers in request order, per-document errors in their slot.
+use crate::common::messages::{error, request_with_id, result};
 use crate::common::{tiny_model, TestServer};
 use docclass::model::Model;
 use docclass::service::pb::classify_outcome::Outcome;
-use docclass::service::pb::{
-    ClassifyBatchRequest, ClassifyOutcome, ClassifyRequest, ClassifyResponse, DocumentError,
-};
+use docclass::service::pb::{ClassifyBatchRequest, ClassifyRequest, DocumentError};
 
 const TEXTS: [(&str, &str); 4] = [
     (
@@ -25,28 +24,6 @@ const TEXTS: [(&str, &str); 4] = [
     ),
 ];
 
-fn request(id: &str, text: &str) -> ClassifyRequest {
-    ClassifyRequest {
-        id: id.into(),
-        text: text.into(),
-        ..Default::default()
-    }
-}
-
-fn result(outcome: &ClassifyOutcome) -> &ClassifyResponse {
-    match &outcome.outcome {
-        Some(Outcome::Result(r)) => r,
-        other => panic!("expected a result at {}, got {other:?}", outcome.index),
-    }
-}
-
-fn error(outcome: &ClassifyOutcome) -> &DocumentError {
-    match &outcome.outcome {
-        Some(Outcome::Error(e)) => e,
-        other => panic!("expected an error at {}, got {other:?}", outcome.index),
-    }
-}
-
 /// The labels the in-process model decides for `text`.
 fn labels(model: &Model, text: &str) -> Vec<String> {
     model
@@ -66,7 +43,10 @@ async fn batch_answers_in_order_with_index_and_id_echoed() {
     let mut client = server.client().await;
     let response = client
         .classify_batch(ClassifyBatchRequest {
-            documents: TEXTS.iter().map(|(id, text)| request(id, text)).collect(),
+            documents: TEXTS
+                .iter()
+                .map(|(id, text)| request_with_id(id, text))
+                .collect(),
         })
         .await
         .expect("batch succeeds")
@@ -84,7 +64,7 @@ async fn batch_answers_in_order_with_index_and_id_echoed() {
         assert_eq!(r.labels, labels(&reference, text));
         // Exactly what a unary Classify of the same document answers.
         let unary = client
-            .classify(request(id, text))
+            .classify(request_with_id(id, text))
             .await
             .expect("classify")
             .into_inner();
@@ -114,23 +94,23 @@ async fn a_bad_document_gets_its_own_error_and_the_others_succeed() {
     let response = client
         .classify_batch(ClassifyBatchRequest {
             documents: vec![
-                request("first", TEXTS[0].1),
-                request("empty", ""),
-                request("third", TEXTS[1].1),
+                request_with_id("first", TEXTS[0].1),
+                request_with_id("empty", ""),
+                request_with_id("third", TEXTS[1].1),
                 ClassifyRequest {
                     topics: vec!["conflict".into(), "war".into()],
-                    ..request("fourth", TEXTS[2].1)
+                    ..request_with_id("fourth", TEXTS[2].1)
                 },
                 ClassifyRequest {
                     language: "xx".into(),
-                    ..request("fifth", TEXTS[2].1)
+                    ..request_with_id("fifth", TEXTS[2].1)
                 },
                 ClassifyRequest {
                     explain: true,
                     explain_terms: 101,
-                    ..request("sixth", TEXTS[2].1)
+                    ..request_with_id("sixth", TEXTS[2].1)
                 },
-                request("last", TEXTS[2].1),
+                request_with_id("last", TEXTS[2].1),
             ],
         })
         .await
@@ -210,11 +190,11 @@ async fn a_document_over_the_text_limit_fails_alone() {
         .await
         .classify_batch(ClassifyBatchRequest {
             documents: vec![
-                request("long", &"a".repeat(101)),
-                request("ok", TEXTS[0].1),
+                request_with_id("long", &"a".repeat(101)),
+                request_with_id("ok", TEXTS[0].1),
                 ClassifyRequest {
                     title: "t".repeat(50),
-                    ..request("titled", &"a".repeat(51))
+                    ..request_with_id("titled", &"a".repeat(51))
                 },
             ],
         })
@@ -264,7 +244,7 @@ async fn empty_batch_gives_empty_outcomes_and_the_model_version() {
 async fn batch_at_the_default_limit_of_1000_documents_is_answered() {
     let server = TestServer::start(Some(tiny_model())).await;
     let documents: Vec<ClassifyRequest> = (0..1000)
-        .map(|i| request(&format!("d{i}"), TEXTS[i % TEXTS.len()].1))
+        .map(|i| request_with_id(&format!("d{i}"), TEXTS[i % TEXTS.len()].1))
         .collect();
     let response = server
         .client()

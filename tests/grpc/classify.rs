@@ -3,6 +3,7 @@
 //! Every probability, label and explanation is compared exactly with what the
 //! same model computes in-process (`Model::classify`, `Model::explain`): the
 //! service must add no arithmetic of its own, only selection and ordering.
+use crate::common::messages::request;
 use crate::common::{tiny_model, TestServer, TOPICS};
 use docclass::model::Model;
 use docclass::service::pb::{ClassifyRequest, ClassifyResponse, TopicScore};
@@ -20,13 +21,6 @@ const UNKNOWN_WORDS: &str = "xyzzy plugh qwerty";
 /// An independent copy of the served model, to compute expected values.
 fn reference(model: &Model) -> Model {
     Model::from_data(model.data().clone()).expect("the model's own data is valid")
-}
-
-fn request(text: &str) -> ClassifyRequest {
-    ClassifyRequest {
-        text: text.into(),
-        ..Default::default()
-    }
 }
 
 async fn start() -> (TestServer, Model) {

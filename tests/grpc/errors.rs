@@ -1,18 +1,12 @@
 //! Every error the Classifier service reports: exact code, exact message, and
 //! the `google.rpc.BadRequest` field violation naming the field at fault.
+use crate::common::messages::request;
 use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::{ClassifyBatchRequest, ClassifyRequest};
 use docclass::service::Limits;
 use std::time::Duration;
 use tonic::{Code, Status};
 use tonic_types::{FieldViolation, StatusExt};
-
-fn request(text: &str) -> ClassifyRequest {
-    ClassifyRequest {
-        text: text.into(),
-        ..Default::default()
-    }
-}
 
 /// Asserts an INVALID_ARGUMENT with `message`, and exactly one BadRequest
 /// violation on `field` whose description is the same message.

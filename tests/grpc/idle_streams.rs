@@ -2,6 +2,7 @@
 //! them: past the admission limit its streams are refused at once, health
 //! keeps answering, memory stays bounded, and the idle timeout frees the
 //! slots so other clients are served again.
+use crate::common::messages::request;
 use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::{ClassifyOutcome, ClassifyRequest};
 use docclass::service::Limits;
@@ -24,13 +25,6 @@ const STEP: Duration = Duration::from_secs(30);
 /// Generous: measured growth is printed by the test; this bound only catches
 /// memory that grows with something other than the stream count.
 const MAX_GROWTH_BYTES: u64 = 256 << 20;
-
-fn request(text: &str) -> ClassifyRequest {
-    ClassifyRequest {
-        text: text.into(),
-        ..Default::default()
-    }
-}
 
 /// Resident set size of this process (client and in-process server), from
 /// /proc; `None` where /proc is not available.

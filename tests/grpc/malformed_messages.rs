@@ -5,11 +5,12 @@
 //! The refusal comes from tonic's prost decoder, before any handler runs, so
 //! the code is tonic's INTERNAL (not INVALID_ARGUMENT) with prost's message
 //! naming the field, and there is no `BadRequest` detail.
+use crate::common::messages::request;
 use crate::common::raw_grpc;
 use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::classify_outcome::Outcome;
 use docclass::service::pb::{
-    ClassifyBatchRequest, ClassifyBatchResponse, ClassifyOutcome, ClassifyRequest, ClassifyResponse,
+    ClassifyBatchRequest, ClassifyBatchResponse, ClassifyOutcome, ClassifyResponse,
 };
 use prost::Message;
 use tonic::{Code, Status};
@@ -25,13 +26,6 @@ fn request_with_raw_text(text: &[u8]) -> Vec<u8> {
     let mut message = vec![0x0a, text.len() as u8]; // field 1, length-delimited; short text
     message.extend_from_slice(text);
     message
-}
-
-fn request(text: &str) -> ClassifyRequest {
-    ClassifyRequest {
-        text: text.into(),
-        ..Default::default()
-    }
 }
 
 fn assert_decode_error(status: &Status, field: &str) {

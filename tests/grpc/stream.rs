@@ -1,8 +1,9 @@
 //! ClassifyStream: one outcome per request message, in order, errors in-band.
+use crate::common::messages::{request_with_id, result};
 use crate::common::{tiny_model, TestServer};
 use docclass::model::Model;
 use docclass::service::pb::classify_outcome::Outcome;
-use docclass::service::pb::{ClassifyOutcome, ClassifyRequest, ClassifyResponse, DocumentError};
+use docclass::service::pb::{ClassifyOutcome, ClassifyRequest, DocumentError};
 use docclass::service::{Limits, LoadedModel};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -19,21 +20,6 @@ const LABELS: [&str; 3] = ["conflict", "disaster", "other"];
 
 /// No test step should take anywhere near this long.
 const STEP: Duration = Duration::from_secs(5);
-
-fn request(id: &str, text: &str) -> ClassifyRequest {
-    ClassifyRequest {
-        id: id.into(),
-        text: text.into(),
-        ..Default::default()
-    }
-}
-
-fn result(outcome: &ClassifyOutcome) -> &ClassifyResponse {
-    match &outcome.outcome {
-        Some(Outcome::Result(r)) => r,
-        other => panic!("expected a result at {}, got {other:?}", outcome.index),
-    }
-}
 
 /// Opens a stream fed by the returned sender.
 async fn open(server: &TestServer) -> (mpsc::Sender<ClassifyRequest>, Streaming<ClassifyOutcome>) {
@@ -65,7 +51,7 @@ async fn n_requests_give_n_outcomes_in_order_then_a_clean_end() {
     const N: usize = 30;
     let sender = tokio::spawn(async move {
         for i in 0..N {
-            tx.send(request(&format!("s{i}"), TEXTS[i % 3]))
+            tx.send(request_with_id(&format!("s{i}"), TEXTS[i % 3]))
                 .await
                 .expect("the stream accepts");
         }
@@ -95,7 +81,7 @@ async fn outcomes_flow_before_the_client_closes_its_side() {
     let (tx, mut inbound) = open(&server).await;
     // Ping-pong: each outcome arrives while the request side is still open.
     for i in 0..5 {
-        tx.send(request(&format!("p{i}"), TEXTS[i % 3]))
+        tx.send(request_with_id(&format!("p{i}"), TEXTS[i % 3]))
             .await
             .expect("send");
         let o = next(&mut inbound).await;
@@ -117,15 +103,21 @@ async fn outcomes_flow_before_the_client_closes_its_side() {
 async fn a_bad_document_gets_an_error_outcome_and_the_stream_goes_on() {
     let server = TestServer::start(Some(tiny_model())).await;
     let (tx, mut inbound) = open(&server).await;
-    tx.send(request("ok-0", TEXTS[0])).await.expect("send");
-    tx.send(request("empty", "   ")).await.expect("send");
+    tx.send(request_with_id("ok-0", TEXTS[0]))
+        .await
+        .expect("send");
+    tx.send(request_with_id("empty", "   "))
+        .await
+        .expect("send");
     tx.send(ClassifyRequest {
         topics: vec!["war".into()],
-        ..request("bad-topic", TEXTS[1])
+        ..request_with_id("bad-topic", TEXTS[1])
     })
     .await
     .expect("send");
-    tx.send(request("ok-3", TEXTS[1])).await.expect("send");
+    tx.send(request_with_id("ok-3", TEXTS[1]))
+        .await
+        .expect("send");
     drop(tx);
 
     let o = next(&mut inbound).await;
@@ -187,11 +179,13 @@ async fn a_message_over_the_decode_limit_ends_the_stream_with_its_status() {
     };
     let server = TestServer::start_with(Some(tiny_model()), limits, STEP).await;
     let (tx, mut inbound) = open(&server).await;
-    tx.send(request("ok", TEXTS[0])).await.expect("send");
+    tx.send(request_with_id("ok", TEXTS[0]))
+        .await
+        .expect("send");
     let o = next(&mut inbound).await;
     assert_eq!((o.index, o.id.as_str()), (0, "ok"));
     // 2000 bytes of text + 2 id bytes: 1 + 2 + 2000 + 1 + 1 + 2 = 2007 bytes.
-    tx.send(request("xy", &"a".repeat(2000)))
+    tx.send(request_with_id("xy", &"a".repeat(2000)))
         .await
         .expect("send");
     let status = timeout(STEP, inbound.message())
@@ -219,7 +213,9 @@ async fn a_model_installed_mid_stream_answers_the_next_messages() {
 
     let server = TestServer::start(Some(model)).await;
     let (tx, mut inbound) = open(&server).await;
-    tx.send(request("before", TEXTS[0])).await.expect("send");
+    tx.send(request_with_id("before", TEXTS[0]))
+        .await
+        .expect("send");
     let o = next(&mut inbound).await;
     assert_eq!(result(&o).model_version, old_version);
 
@@ -231,7 +227,9 @@ async fn a_model_installed_mid_stream_answers_the_next_messages() {
             loaded_at: "2026-02-02T00:00:01Z".into(),
         })
         .await;
-    tx.send(request("after", TEXTS[0])).await.expect("send");
+    tx.send(request_with_id("after", TEXTS[0]))
+        .await
+        .expect("send");
     let o = next(&mut inbound).await;
     assert_eq!((o.index, o.id.as_str()), (1, "after"));
     assert_eq!(result(&o).model_version, new_version);
@@ -251,16 +249,18 @@ async fn a_model_installed_mid_stream_answers_the_next_messages() {
 async fn a_client_that_drops_the_response_then_closes_its_side_frees_the_server() {
     let server = TestServer::start(Some(tiny_model())).await;
     let (tx, mut inbound) = open(&server).await;
-    tx.send(request("one", TEXTS[0])).await.expect("send");
+    tx.send(request_with_id("one", TEXTS[0]))
+        .await
+        .expect("send");
     let o = next(&mut inbound).await;
     assert_eq!(o.id, "one");
     drop(inbound);
     // The call is still open: the server still accepts messages.
-    tx.send(request("two", TEXTS[0]))
+    tx.send(request_with_id("two", TEXTS[0]))
         .await
         .expect("the request side is still open");
     tokio::time::sleep(Duration::from_millis(20)).await;
-    tx.send(request("three", TEXTS[0]))
+    tx.send(request_with_id("three", TEXTS[0]))
         .await
         .expect("the request side is still open");
     drop(tx);

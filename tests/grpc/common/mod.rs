@@ -2,6 +2,7 @@
 //! the test, and an in-process server on 127.0.0.1:0 with a shutdown signal.
 
 pub mod admin;
+pub mod messages;
 pub mod process;
 pub mod raw_grpc;
 
