@@ -3,16 +3,13 @@
 //! SVG plots (`--plot`), and errors. Small synthetic corpora in temporary
 //! directories; the binaries are the ones cargo builds for the tests.
 
-use crate::output::{assert_failure, assert_success, stderr, stdout};
 use crate::synthetic::{words, TOPICS};
+use crate::util::{assert_failure, assert_success, s, stderr, stdout, write, EVAL, TRAIN};
 use docclass::corpus::{Corpus, ReadOptions};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use tempfile::TempDir;
-
-const TRAIN: &str = env!("CARGO_BIN_EXE_docclass-train");
-const EVAL: &str = env!("CARGO_BIN_EXE_docclass-eval");
 
 fn line(id: &str, text: &[&str], labels: &[&str]) -> String {
     serde_json::json!({ "id": id, "text": text.join(" "), "labels": labels, "lang": "en" })
@@ -59,12 +56,6 @@ fn multi_label(n: usize) -> String {
     out
 }
 
-fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path
-}
-
 fn run(bin: &str, args: &[&str]) -> Output {
     Command::new(bin)
         .args(args)
@@ -78,10 +69,6 @@ fn run(bin: &str, args: &[&str]) -> Output {
 fn json_of(o: &Output) -> Value {
     assert_success(o);
     serde_json::from_str(&stdout(o)).expect("stdout is one JSON object")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 temp path")
 }
 
 fn train(input: &Path, output: &Path, extra: &[&str]) {

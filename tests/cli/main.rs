@@ -4,6 +4,6 @@
 //! `service` feature.
 
 mod eval_cli;
-mod output;
 mod synthetic;
 mod train_cli;
+mod util;

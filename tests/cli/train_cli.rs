@@ -1,15 +1,13 @@
 //! End-to-end tests of the `docclass-train` and `docclass-eval` binaries on
 //! small synthetic corpora written to temporary directories.
 
-use crate::output::{assert_failure, assert_success, stderr, stdout};
 use crate::synthetic::{words, TOPICS};
+use crate::util::{assert_failure, assert_success, s, stderr, stdout, write, EVAL, TRAIN};
 use docclass::model::Model;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use tempfile::TempDir;
 
-const TRAIN: &str = env!("CARGO_BIN_EXE_docclass-train");
-const EVAL: &str = env!("CARGO_BIN_EXE_docclass-eval");
 const CREATED_AT: &str = "2024-05-01T12:00:00Z";
 
 /// A JSONL line for document `i` of topic `t`: six topic words and one filler
@@ -40,12 +38,6 @@ fn corpus(per_topic: usize) -> String {
     out
 }
 
-fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path
-}
-
 fn run(bin: &str, args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(bin);
     cmd.args(args)
@@ -56,10 +48,6 @@ fn run(bin: &str, args: &[&str], envs: &[(&str, &str)]) -> Output {
     }
     cmd.output()
         .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"))
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 temp path")
 }
 
 /// Files in `dir` whose name looks like a leftover temporary model file.
