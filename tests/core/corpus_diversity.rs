@@ -158,7 +158,7 @@ fn jsonl_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn read_lines(root: &Path) -> Vec<Line> {
     let mut files = Vec::new();
     // The written corpus only: training-data/real/ has rules of its own
-    // (tests/real_news_corpus.rs).
+    // (real_news_corpus.rs).
     for lang in LANGS {
         jsonl_files(&root.join(lang), &mut files);
     }

@@ -602,7 +602,7 @@ fn fixture_path() -> PathBuf {
 }
 
 /// Writes the fixture. Run once, by hand, and commit the file:
-/// `cargo test --test model_file -- --ignored regenerate_fixture`.
+/// `cargo test --test core -- --ignored model_file::regenerate_fixture`.
 /// Regenerating it defeats its purpose (catching format changes that break
 /// old files), so only do so for a deliberate new format version.
 #[test]

@@ -2,7 +2,7 @@
 //! documents of only emoji, control characters, zero-width characters or
 //! right-to-left text with bidi marks. Each gets an exact answer and the
 //! server stays up. (Empty, whitespace-only and over-size text are covered
-//! by `grpc_errors.rs`; bytes that are not UTF-8 by `grpc_malformed_messages.rs`.)
+//! by `errors.rs`; bytes that are not UTF-8 by `malformed_messages.rs`.)
 use crate::common::messages::request;
 use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::{ClassifyBatchRequest, ClassifyResponse};

@@ -1,7 +1,7 @@
 //! A gRPC client that sends pre-encoded protobuf bytes as the request
 //! message, so a test can put on the wire what no generated client would
 //! (invalid UTF-8 in a string field, a truncated field). Responses are decoded
-//! with prost as usual. Used by `tests/` and, included by path, by the
+//! with prost as usual. Used by the gRPC tests and, included by path, by the
 //! `grpc_request` fuzz target in `fuzz/`.
 
 use prost::bytes::BufMut;
