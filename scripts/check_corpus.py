@@ -2,20 +2,20 @@
 """Checks the written corpus in training-data/{en,fr}/ and the real-news corpus in
 training-data/real/ against the rules in their READMEs.
 
-Written corpus (mirrored by tests/corpus_diversity.rs, which is what CI enforces):
+Written corpus (mirrored by tests/core/corpus_diversity.rs, which is what CI enforces):
   * every line is a JSON object with id, lang, title, text, labels
   * ids are unique; labels come from the taxonomy; `other` is never combined
   * no two documents share more than 30% of their word 5-gram shingles (Jaccard)
   * no sentence of 12 words or more appears twice in the whole corpus
   * per language: >= 60 docs per domain topic, >= 150 `other`, >= 15% of domain docs multi-label
   * per language and topic: >= 1,500 distinct word types
-Real-news corpus (mirrored by tests/real_news_corpus.rs):
+Real-news corpus (mirrored by tests/core/real_news_corpus.rs):
   * train/ and test/ {en,fr}.jsonl: id, lang, title, text, labels, source (listed in sources.json)
   * ids unique across splits; labels from the taxonomy; `other` alone; no text twice
   * no test document shares more than 30% of its word 5-gram shingles with a training document
   * annotations/ holds both passes of every document, once, with its final labels
   * per language: >= 1,200 documents, >= 250 in test
-  (the frozen test split's hashes are checked by tests/real_news_corpus.rs only)
+  (the frozen test split's hashes are checked by tests/core/real_news_corpus.rs only)
 Unlabelled pool, training-data/real/unlabeled/{en,fr}.jsonl.gz (if present):
   * gzip JSONL; every record has id, lang, title, text, source (listed in sources.json)
     and no labels; ids unique, and none is a train or test id; no text is a labelled one

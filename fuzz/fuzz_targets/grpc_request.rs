@@ -11,7 +11,7 @@
 //! with the request and, for plain requests, with the in-process model.
 #![no_main]
 
-#[path = "../../tests/common/raw_grpc.rs"]
+#[path = "../../tests/grpc/common/raw_grpc.rs"]
 mod raw_grpc;
 
 use docclass::model::Model;

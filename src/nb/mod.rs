@@ -12,7 +12,7 @@
 //! each class's whole histogram through a leftover `dbg!` on every fit, and its
 //! `predict_proba` exponentiates without subtracting the max, so long documents
 //! give `NaN`. It stays as the reference the sparse implementation is tested
-//! against (`tests/nb_linfa_reference.rs`).
+//! against (`tests/core/nb_linfa_reference.rs`).
 
 mod calibration;
 mod decision;

@@ -1,0 +1,54 @@
+//! Helpers for the binary tests: where the binaries are, files in a
+//! temporary directory, and reading a finished binary's output (lossy text,
+//! and exit-code assertions that show both streams when they fail).
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+pub fn assert_success(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// Asserts exit code 1 and returns stderr.
+#[track_caller]
+pub fn assert_failure(o: &Output) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+    stderr(o)
+}
+
+/// The offline binaries, as cargo built them for the tests.
+pub const TRAIN: &str = env!("CARGO_BIN_EXE_docclass-train");
+pub const EVAL: &str = env!("CARGO_BIN_EXE_docclass-eval");
+
+/// Writes `contents` to `dir/name` and returns that path.
+pub fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// A temporary path as an argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
