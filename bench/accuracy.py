@@ -756,6 +756,12 @@ def write_report(path: Path, results: dict, args, info: dict, vers: dict, skippe
     a(f"- date: {now:%Y-%m-%d}")
     a("")
     text = "\n".join(L)
+    # bench/em.py's section is its own: keep it.
+    if path.exists():
+        old = path.read_text(encoding="utf-8")
+        begin, end = "<!-- semi-supervised:begin -->", "<!-- semi-supervised:end -->"
+        if begin in old and end in old:
+            text += "\n" + old[old.index(begin):old.index(end) + len(end)] + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return text

@@ -13,7 +13,7 @@ cargo run --release --quiet --bin docclass-train -- \
   --input training-data/en/*.jsonl training-data/fr/*.jsonl \
           training-data/real/train/en.jsonl training-data/real/train/fr.jsonl \
   --topics training-data/topics.json \
-  --nb complement --alpha 0.2 --word-ngrams 1 --min-df 1 --no-calibration \
+  --nb complement --alpha 0.2 --word-ngrams 1 --min-df 1 --calibration isotonic \
   --decision fallback --per-language-thresholds \
   --folds 5 --seed 42 \
   --created-at 2026-12-06T00:00:00Z \

@@ -759,6 +759,16 @@ async fn info(conn: &Connection, as_json: bool) -> Result<ExitCode> {
             })).collect::<Vec<_>>(),
             "features": m.features,
             "loaded_at": m.loaded_at,
+            "calibration": m.calibration,
+            "semi_supervised": m.semi_supervised.as_ref().map(|s| json!({
+                "corpus_sha256": s.corpus_sha256,
+                "documents": s.documents,
+                "lambda": s.lambda,
+                "max_iterations": s.max_iterations,
+                "tolerance": s.tolerance,
+                "iterations": s.iterations,
+                "converged": s.converged,
+            })),
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -773,6 +783,19 @@ async fn info(conn: &Connection, as_json: bool) -> Result<ExitCode> {
         ("corpus sha256", corpus.sha256.clone()),
         ("features", m.features.to_string()),
         ("loaded at", m.loaded_at.clone()),
+        ("probabilities", m.calibration.clone()),
+        (
+            "unlabelled (EM)",
+            m.semi_supervised.as_ref().map_or("none".to_string(), |s| {
+                format!(
+                    "{} documents, lambda {}, {} iterations{}",
+                    s.documents,
+                    s.lambda,
+                    s.iterations,
+                    if s.converged { ", converged" } else { "" }
+                )
+            }),
+        ),
     ]);
     out.push('\n');
     match &m.held_out {

@@ -4,6 +4,7 @@ use super::error::{shown, ServiceError};
 use super::pb;
 use super::state::{Limits, LoadedModel};
 use crate::model::{Classification, HeldOutMetrics, TopicMeta};
+use crate::nb::PerTopicMethod;
 use crate::text::Lang;
 
 /// A validated request, ready for `Model::classify`.
@@ -266,6 +267,24 @@ pub(crate) fn model_info(loaded: &LoadedModel) -> pb::ModelInfo {
             .collect(),
         features: model.features().n_features() as u64,
         loaded_at: loaded.loaded_at.clone(),
+        calibration: match (model.per_topic_calibration(), model.temperature()) {
+            (Some(maps), _) => match maps.method {
+                PerTopicMethod::Platt => "platt",
+                PerTopicMethod::Isotonic => "isotonic",
+            },
+            (None, 1.0) => "none",
+            (None, _) => "temperature",
+        }
+        .to_string(),
+        semi_supervised: p.semi_supervised.as_ref().map(|s| pb::SemiSupervised {
+            corpus_sha256: s.corpus_sha256.clone(),
+            documents: s.documents,
+            lambda: s.lambda,
+            max_iterations: s.max_iterations,
+            tolerance: s.tolerance,
+            iterations: s.iterations,
+            converged: s.converged,
+        }),
     }
 }
 

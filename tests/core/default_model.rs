@@ -19,7 +19,9 @@ use docclass::features::{FeatureMode, FeatureParams, Weighting};
 use docclass::model::{Classification, Model};
 use docclass::nb::{ClassPriors, NbParams, NbVariant};
 use docclass::text::{AnalyzerConfig, FilterConfig, Lang};
-use docclass::train::{self, DecisionMode, Silent, TopicSpec, TrainOptions, Validation};
+use docclass::train::{
+    self, CalibrationMethod, DecisionMode, Silent, TopicSpec, TrainOptions, Validation,
+};
 use linfa::ParamGuard;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -559,7 +561,7 @@ fn evaluation_sets() -> Vec<(&'static str, PathBuf)> {
 /// flags in `scripts/train-default-model.sh`:
 ///
 /// `--topics training-data/topics.json --nb complement --alpha 0.2
-///  --word-ngrams 1 --min-df 1 --no-calibration --decision fallback
+///  --word-ngrams 1 --min-df 1 --calibration isotonic --decision fallback
 ///  --per-language-thresholds --folds 5 --seed 42 --created-at 2026-12-06T00:00:00Z`
 ///
 /// and every other flag at its default.
@@ -616,9 +618,9 @@ fn default_model_options() -> TrainOptions {
         validation: Validation::KFold(5),
         decision: DecisionMode::Fallback,
         seed: 42,
-        // --no-calibration: chosen by cross-validated macro-F1 (models/README.md).
-        calibrate: false,
-        calibration: Default::default(),
+        // Per-topic isotonic calibration (models/README.md).
+        calibrate: true,
+        calibration: CalibrationMethod::Isotonic,
         semi_supervised: None,
         tune: Default::default(),
         per_language_thresholds: true,
@@ -714,5 +716,61 @@ fn committed_model_is_exactly_what_retraining_produces() {
             retrained.version(),
             sha256_hex(&retrained_bytes)
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Probabilities a person can read: per-topic calibrated chances.
+// ---------------------------------------------------------------------------
+
+/// Clear one-topic reports written for this test: each must give its topic
+/// a probability of at least 0.7 (the chance the topic applies, not a share
+/// of 1 spread over ten topics).
+const CLEAR_ONE_TOPIC: [(&str, &str); 4] = [
+    (
+        "military_operations",
+        "Government troops backed by fighter jets and artillery launched a major offensive at \
+dawn on Monday against rebel positions in the eastern hills, the army said. Airstrikes hit \
+command posts and supply depots while armoured brigades pushed towards the rebel-held town, \
+and infantry units fought heavy battles for control of the main ridge throughout the day.",
+    ),
+    (
+        "terrorist_attacks",
+        "A suicide bomber blew himself up in a crowded market on Friday, killing at least thirty \
+people and wounding more than fifty, police said. A second explosive device went off near the \
+mosque as rescuers arrived. The Islamic State group claimed responsibility for the bombing, the \
+deadliest attack on civilians in the province this year.",
+    ),
+    (
+        "humanitarian_aid",
+        "Aid agencies delivered food rations, clean water and medical supplies to tens of \
+thousands of displaced families in the camps on Wednesday, the World Food Programme said. \
+Humanitarian convoys carrying tents, blankets and emergency kits reached the flooded region, \
+and the United Nations appealed to donors for more funding to feed the refugees.",
+    ),
+    (
+        "diplomacy",
+        "Les ministres des Affaires étrangères des deux pays se sont réunis mardi à Genève pour \
+relancer les négociations diplomatiques. Les deux délégations ont signé une déclaration commune \
+sur le rétablissement des relations diplomatiques et la réouverture des ambassades, et ont \
+annoncé une visite d'État du président au printemps prochain pour conclure un accord bilatéral.",
+    ),
+];
+
+#[test]
+fn clear_one_topic_reports_score_at_least_0_7_for_their_topic() {
+    let model = model();
+    for (topic, text) in CLEAR_ONE_TOPIC {
+        let index = model
+            .topic_index(topic)
+            .unwrap_or_else(|| panic!("the default model has no topic {topic:?}"));
+        let c = model.classify(text, None);
+        assert!(
+            c.probabilities[index] >= 0.7,
+            "{topic}: probability {:.3}\n{}",
+            c.probabilities[index],
+            describe(model, &c)
+        );
+        assert_eq!(decided_ids(model, &c), [topic], "{}", describe(model, &c));
     }
 }

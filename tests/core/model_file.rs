@@ -449,27 +449,27 @@ fn a_flipped_payload_byte_fails_the_checksum() {
 #[test]
 fn a_future_format_version_is_unsupported() {
     let mut bytes = tiny_model().to_bytes().unwrap();
-    bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
     let e = load_err(&bytes);
     assert!(
         matches!(
             e,
             ModelError::UnsupportedVersion {
-                found: 4,
+                found: 5,
                 oldest: 1,
-                newest: 3
+                newest: 4
             }
         ),
         "{e:?}"
     );
     assert_eq!(
         e.to_string(),
-        "model file format version 4 is not supported (this build reads versions 1 to 3)"
+        "model file format version 5 is not supported (this build reads versions 1 to 4)"
     );
-    // The version is checked before the length: a version-4 header alone says so too.
+    // The version is checked before the length: a version-5 header alone says so too.
     assert!(matches!(
         load_err(&bytes[..12]),
-        ModelError::UnsupportedVersion { found: 4, .. }
+        ModelError::UnsupportedVersion { found: 5, .. }
     ));
     assert!(matches!(
         load_err(&file_with_payload(0, b"")),
@@ -712,6 +712,36 @@ fn committed_v2_fixture_still_loads() {
     assert_eq!(provenance.created_at, "2025-06-01T00:00:00Z");
     assert_eq!(provenance.documents, 18);
     assert!(provenance.evaluations.is_empty());
+    assert_rewrites_in_the_current_format(&model);
+}
+
+/// A format-3 model (named evaluations; no per-topic calibration), written by
+/// the format-3 `docclass-train -i tiny3.jsonl -o tests/fixtures/tiny-v3.model
+/// --folds 3 --min-df 1 --word-ngrams 1 --decision thresholds --created-at
+/// 2025-09-01T00:00:00Z`: the first 8 English written-corpus documents of
+/// military_operations, humanitarian_aid and other, cut to 400 characters.
+/// It must classify as it did: a softmax over topics (summing to 1), not
+/// per-topic probabilities.
+#[test]
+fn committed_v3_fixture_still_loads_and_keeps_its_probabilities() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-v3.model");
+    let bytes = std::fs::read(&path).expect("tests/fixtures/tiny-v3.model is committed");
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 3);
+    let model = Model::load(&path).expect("the version-3 fixture loads");
+    assert_eq!(model.version(), "f16f8708d89a6b17");
+    assert_eq!(model.format_version(), 3);
+    assert!(model.per_topic_calibration().is_none());
+    assert!(model.data().provenance.semi_supervised.is_none());
+    let c = model.classify(
+        "Troops and tanks advanced on the rebel-held town after artillery shelled its outskirts.",
+        Some(Lang::En),
+    );
+    assert!(
+        (c.probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-9,
+        "{c:?}"
+    );
+    let military = model.topic_index("military_operations").unwrap();
+    assert_eq!(c.decided, [military], "{c:?}");
     assert_rewrites_in_the_current_format(&model);
 }
 

@@ -306,6 +306,8 @@ corpus documents  30
 corpus sha256     a9d15c21b4e4ef9304cb84909b6347bf40c56b842a1cafcb11f835c4826c158c
 features          93
 loaded at         <loaded_at>
+probabilities     none
+unlabelled (EM)   none
 
 held-out metrics (30 documents)
   accuracy  1.0000

@@ -191,3 +191,59 @@ async fn model_info_has_no_evaluations_for_a_model_scored_on_none() {
     assert!(info.evaluations.is_empty());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn model_info_says_how_probabilities_are_made_and_what_em_learned_from() {
+    // The tiny model keeps raw posteriors and learned from labelled text only.
+    let server = TestServer::start(Some(tiny_model())).await;
+    let info = model_info(&server).await;
+    assert_eq!(info.calibration, "none");
+    assert_eq!(info.semi_supervised, None);
+    server.stop().await;
+
+    // Per-topic calibration and EM with unlabelled documents.
+    let unlabelled: Vec<docclass::corpus::Document> = tiny_documents()
+        .into_iter()
+        .map(|mut d| {
+            d.id = format!("pool-{}", d.id);
+            d.text = format!("{} today", d.text);
+            d.labels.clear();
+            d
+        })
+        .collect();
+    let mut options = docclass::train::TrainOptions {
+        validation: docclass::train::Validation::KFold(3),
+        calibration: docclass::train::CalibrationMethod::Platt,
+        semi_supervised: Some(docclass::train::SemiSupervisedOptions {
+            lambda: 0.5,
+            max_iterations: 3,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    options.features.mode = docclass::features::FeatureMode::Vocabulary {
+        min_df: 1,
+        max_df: 1.0,
+        max_features: None,
+    };
+    let (model, _) = docclass::train::train_with_unlabelled(
+        &tiny_documents(),
+        &unlabelled,
+        &options,
+        &docclass::train::Silent,
+    )
+    .expect("trains with unlabelled documents");
+    let server = TestServer::start(Some(model)).await;
+    let info = model_info(&server).await;
+    assert_eq!(info.calibration, "platt");
+    let semi = info.semi_supervised.expect("a semi-supervised record");
+    assert_eq!(semi.documents, unlabelled.len() as u64);
+    assert_eq!(semi.lambda, 0.5);
+    assert_eq!(semi.max_iterations, 3);
+    assert!((1..=3).contains(&semi.iterations), "{semi:?}");
+    assert_eq!(
+        semi.corpus_sha256,
+        docclass::train::corpus_hash(&unlabelled)
+    );
+    server.stop().await;
+}

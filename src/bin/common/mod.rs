@@ -261,6 +261,7 @@ pub struct TrainArgs {
     /// Unlabelled documents to learn from too, by EM (JSONL, CSV, fastText, directory, optionally .gz; labels, if any, are ignored). Repeatable.
     #[arg(
         long = "unlabeled",
+        num_args = 1..,
         value_name = "PATH",
         help_heading = "Semi-supervised (EM)"
     )]
