@@ -1149,3 +1149,202 @@ fn eval_split_filter() {
         "error: no documents with split \"dev\" in the input (2 rows had another split)\n"
     );
 }
+
+// ------------------------------------------------- semi-supervised (EM) and calibration
+
+/// `n` unlabelled documents, built like the labelled ones but with other ids.
+fn unlabelled_corpus(n: usize) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        let t = i % TOPICS.len();
+        out.push_str(&format!(
+            r#"{{"id": "pool-{i}", "text": "{}", "lang": "en"}}"#,
+            words(t, 1000 + i).join(" ")
+        ));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn em_training_is_byte_reproducible_and_recorded_in_the_model() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(8));
+    let pool = write(dir.path(), "pool.jsonl", unlabelled_corpus(30));
+    let train = |name: &str| {
+        let out = dir.path().join(name);
+        let o = run(
+            TRAIN,
+            &[
+                "-q",
+                "-i",
+                s(&input),
+                "-o",
+                s(&out),
+                "--created-at",
+                CREATED_AT,
+                "--folds",
+                "3",
+                "--unlabeled",
+                s(&pool),
+                "--em-lambda",
+                "0.5",
+                "--em-iterations",
+                "4",
+            ],
+            &[],
+        );
+        assert_success(&o);
+        out
+    };
+    let (a, b) = (train("a.model"), train("b.model"));
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let model = Model::load(&a).unwrap();
+    let semi = model
+        .data()
+        .provenance
+        .semi_supervised
+        .as_ref()
+        .expect("a semi-supervised record");
+    assert_eq!(semi.documents, 30);
+    assert_eq!(semi.lambda, 0.5);
+    assert_eq!(semi.max_iterations, 4);
+    assert!((1..=4).contains(&semi.iterations), "{semi:?}");
+}
+
+#[test]
+fn bad_unlabelled_input_and_settings_are_clear_errors() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(6));
+    let out = dir.path().join("m.model");
+    let train = |extra: &[&str]| {
+        let mut args = vec!["-q", "-i", s(&input), "-o", s(&out), "--no-validation"];
+        args.extend_from_slice(extra);
+        run(TRAIN, &args, &[])
+    };
+    // Malformed line: file:line, or skipped and counted.
+    let bad = write(
+        dir.path(),
+        "bad.jsonl",
+        "{\"text\": \"troops army\"}\n{not json\n{\"text\": \"bank markets\"}\n",
+    );
+    let err = assert_failure(&train(&["--unlabeled", s(&bad)]));
+    assert!(
+        err.contains(&format!("{}:2: malformed JSON", bad.display())),
+        "{err}"
+    );
+    let o = train(&["--unlabeled", s(&bad), "--skip-invalid"]);
+    assert_success(&o);
+    assert!(
+        stderr(&o).contains(&format!("warning: skipped {}:2", bad.display())),
+        "{}",
+        stderr(&o)
+    );
+    // Empty unlabelled set.
+    let empty = write(dir.path(), "empty.jsonl", "\n");
+    let err = assert_failure(&train(&["--unlabeled", s(&empty)]));
+    assert!(
+        err.contains("the unlabelled input holds no documents"),
+        "{err}"
+    );
+    // Lambda outside [0, 1].
+    let pool = write(dir.path(), "pool.jsonl", unlabelled_corpus(6));
+    for lambda in ["--em-lambda=1.5", "--em-lambda=-0.1"] {
+        let err = assert_failure(&train(&["--unlabeled", s(&pool), lambda]));
+        assert!(
+            err.contains("the unlabelled weight (lambda) must be in [0, 1]"),
+            "{err}"
+        );
+    }
+    // An evaluation set must not share a document with the unlabelled pool.
+    let shared = write(
+        dir.path(),
+        "held.jsonl",
+        format!(
+            r#"{{"id": "pool-0", "text": "{}", "labels": ["{}"], "lang": "en"}}"#,
+            words(0, 1000).join(" "),
+            TOPICS[0].0
+        ),
+    );
+    let named = format!("held={}", shared.display());
+    let err = assert_failure(&train(&["--unlabeled", s(&pool), "--evaluate", &named]));
+    assert!(
+        err.contains("is also in the --unlabeled documents"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cross_validation_learns_from_unlabelled_documents_and_never_scores_them() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(6));
+    let pool = write(dir.path(), "pool.jsonl", unlabelled_corpus(20));
+    let o = run(
+        EVAL,
+        &[
+            "--cv",
+            "3",
+            "-i",
+            s(&input),
+            "--no-validation",
+            "--unlabeled",
+            s(&pool),
+            "--json",
+        ],
+        &[],
+    );
+    assert_success(&o);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["documents"], 6 * TOPICS.len());
+}
+
+#[test]
+fn multi_label_models_get_per_topic_probabilities() {
+    let dir = TempDir::new().unwrap();
+    // Every fourth document also carries the next topic: multi-label data.
+    let mut text = String::new();
+    for i in 0..12 {
+        for t in 0..TOPICS.len() {
+            let mut words_of = words(t, i);
+            let mut labels = vec![format!("\"{}\"", TOPICS[t].0)];
+            if i % 4 == 0 {
+                let u = (t + 1) % TOPICS.len();
+                words_of.extend(words(u, i));
+                labels.push(format!("\"{}\"", TOPICS[u].0));
+            }
+            text.push_str(&format!(
+                r#"{{"id": "{t}-{i}", "text": "{}", "labels": [{}], "lang": "en"}}"#,
+                words_of.join(" "),
+                labels.join(", ")
+            ));
+            text.push('\n');
+        }
+    }
+    let input = write(dir.path(), "train.jsonl", text);
+    for (flags, per_topic) in [
+        (vec![], Some("isotonic")),
+        (vec!["--calibration", "platt"], Some("platt")),
+        (vec!["--calibration", "temperature"], None),
+        (vec!["--no-calibration"], None),
+    ] {
+        let out = dir.path().join("m.model");
+        let mut args = vec!["-q", "-i", s(&input), "-o", s(&out), "--folds", "3"];
+        args.extend_from_slice(&flags);
+        assert_success(&run(TRAIN, &args, &[]));
+        let model = Model::load(&out).unwrap();
+        let method = model
+            .per_topic_calibration()
+            .map(|c| serde_json::to_value(c.method).unwrap());
+        assert_eq!(
+            method.as_ref().and_then(|m| m.as_str()),
+            per_topic,
+            "{flags:?}"
+        );
+        let c = model.classify(&words(0, 99).join(" "), None);
+        let sum: f64 = c.probabilities.iter().sum();
+        if per_topic.is_none() {
+            assert!((sum - 1.0).abs() < 1e-9, "{flags:?}: {sum}");
+        }
+        assert!(c.probabilities.iter().all(|p| (0.0..=1.0).contains(p)));
+    }
+}
