@@ -1304,9 +1304,9 @@ fn multi_label_models_get_per_topic_probabilities() {
     // Every fourth document also carries the next topic: multi-label data.
     let mut text = String::new();
     for i in 0..12 {
-        for t in 0..TOPICS.len() {
+        for (t, topic) in TOPICS.iter().enumerate() {
             let mut words_of = words(t, i);
-            let mut labels = vec![format!("\"{}\"", TOPICS[t].0)];
+            let mut labels = vec![format!("\"{}\"", topic.0)];
             if i % 4 == 0 {
                 let u = (t + 1) % TOPICS.len();
                 words_of.extend(words(u, i));
