@@ -445,6 +445,11 @@ pub fn train_with_unlabelled(
         Some(_) if unlabelled.is_empty() => return Err(TrainError::NoUnlabelledDocuments),
         Some(semi) => {
             semi.em().validate()?;
+            if semi.sample == Some(0) {
+                return Err(TrainError::InvalidOption(
+                    "the unlabelled sample size must be at least 1".into(),
+                ));
+            }
             semi.draw(unlabelled)
         }
     };

@@ -72,10 +72,9 @@ impl PerTopicCalibration {
     /// Turns a document's joint log-likelihoods into calibrated per-topic
     /// probabilities, in place.
     pub fn apply(&self, scores: &mut [f64]) {
-        let mut log_odds = vec![0.0; scores.len()];
-        one_vs_rest_log_odds(scores, &mut log_odds);
-        for ((out, s), calibrator) in scores.iter_mut().zip(&log_odds).zip(&self.topics) {
-            *out = calibrator.probability(*s);
+        log_odds_in_place(scores);
+        for (score, calibrator) in scores.iter_mut().zip(&self.topics) {
+            *score = calibrator.probability(*score);
         }
     }
 
@@ -162,42 +161,50 @@ fn sigmoid(z: f64) -> f64 {
 /// subtraction would cancel there). With one topic the log-odds is +∞,
 /// clamped to a large finite value.
 pub fn one_vs_rest_log_odds(jll: &[f64], out: &mut [f64]) {
-    let n = jll.len();
+    out.copy_from_slice(jll);
+    log_odds_in_place(out);
+}
+
+/// [`one_vs_rest_log_odds`] in place, so serving allocates nothing: every
+/// aggregate is taken before the first score is overwritten.
+fn log_odds_in_place(scores: &mut [f64]) {
+    let n = scores.len();
     if n == 0 {
         return;
     }
     if n == 1 {
-        out[0] = MAX_LOG_ODDS;
+        scores[0] = MAX_LOG_ODDS;
         return;
     }
     let mut top = 0;
-    for (i, &v) in jll.iter().enumerate() {
-        if v > jll[top] {
+    for (i, &v) in scores.iter().enumerate() {
+        if v > scores[top] {
             top = i;
         }
     }
-    let max = jll[top];
-    let total: f64 = jll.iter().map(|&v| (v - max).exp()).sum();
-    let runner_up = jll
+    let max = scores[top];
+    let total: f64 = scores.iter().map(|&v| (v - max).exp()).sum();
+    let runner_up = scores
         .iter()
         .enumerate()
         .filter(|&(i, _)| i != top)
         .map(|(_, &v)| v)
         .fold(f64::NEG_INFINITY, f64::max);
-    for (t, (o, &v)) in out.iter_mut().zip(jll).enumerate() {
+    let rest: f64 = scores
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != top)
+        .map(|(_, &u)| (u - runner_up).exp())
+        .sum();
+    let others_of_top = runner_up + rest.ln();
+    for (t, v) in scores.iter_mut().enumerate() {
         let others = if t == top {
-            let rest: f64 = jll
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| i != top)
-                .map(|(_, &u)| (u - runner_up).exp())
-                .sum();
-            runner_up + rest.ln()
+            others_of_top
         } else {
             // Includes the top topic's term (1), so no cancellation.
-            max + (total - (v - max).exp()).ln()
+            max + (total - (*v - max).exp()).ln()
         };
-        *o = (v - others).clamp(-MAX_LOG_ODDS, MAX_LOG_ODDS);
+        *v = (*v - others).clamp(-MAX_LOG_ODDS, MAX_LOG_ODDS);
     }
 }
 
@@ -357,11 +364,22 @@ mod tests {
 
     #[test]
     fn log_odds_match_the_direct_formula_and_keep_the_tails() {
-        for jll in [
+        let mut rng = crate::rng::SplitMix64::new(7);
+        let mut cases = vec![
             vec![-3.0, -1.0, -2.5, -0.5],
             vec![0.0, 0.0, 0.0],
             vec![-10.0, -10.0, 4.0],
-        ] {
+        ];
+        // Random score vectors of 2 to 12 topics, spread over ±30 nats.
+        for _ in 0..500 {
+            let n = 2 + (rng.next_u64() % 11) as usize;
+            cases.push(
+                (0..n)
+                    .map(|_| (rng.next_u64() % 60_000) as f64 / 1000.0 - 30.0)
+                    .collect(),
+            );
+        }
+        for jll in cases {
             let mut fast = vec![0.0; jll.len()];
             one_vs_rest_log_odds(&jll, &mut fast);
             for (a, b) in fast.iter().zip(slow_log_odds(&jll)) {
