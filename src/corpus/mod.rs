@@ -61,7 +61,7 @@ impl Format {
         };
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "jsonl" | "ndjson" => Some(Format::Jsonl),
-            "csv" => Some(Format::Csv),
+            "csv" | "tsv" => Some(Format::Csv),
             "txt" | "ft" | "fasttext" => Some(Format::FastText),
             _ => None,
         }
@@ -104,6 +104,10 @@ pub struct ReadOptions {
     pub csv_title_column: Option<String>,
     /// Separates several labels inside one CSV cell.
     pub csv_label_separator: char,
+    /// The CSV field delimiter; `None`: a tab for `.tsv` files, else
+    /// whichever of `,` `;` and tab splits the header row into the most
+    /// columns (`,` on a tie).
+    pub csv_delimiter: Option<u8>,
     /// Read documents without labels (an unlabelled corpus): labels are not
     /// required, and any given are dropped.
     pub ignore_labels: bool,
@@ -119,6 +123,7 @@ impl Default for ReadOptions {
             csv_label_column: "labels".into(),
             csv_title_column: None,
             csv_label_separator: '|',
+            csv_delimiter: None,
             ignore_labels: false,
         }
     }
@@ -176,11 +181,13 @@ pub enum CorpusError {
         location: Location,
         reason: InvalidRecord,
     },
-    #[error("cannot tell the format of {0} (use a .jsonl, .csv or .txt extension, optionally followed by .gz, a directory, or --format)")]
+    #[error("cannot tell the format of {0} (use a .jsonl, .csv, .tsv or .txt extension, optionally followed by .gz, a directory, or --format)")]
     UnknownFormat(PathBuf),
-    #[error("{path}: CSV has no column {column:?} (columns: {available})")]
+    #[error("{path}: CSV has no {role} column {column:?} (columns: {available}; choose one with --csv-{role}-column)")]
     MissingColumn {
         path: PathBuf,
+        /// `text`, `label` or `title`.
+        role: &'static str,
         column: String,
         available: String,
     },

@@ -215,35 +215,44 @@ fn parse_fasttext_line(
 fn read_csv(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
     let options = sink.options;
     let bytes = read_bytes(path)?;
+    let delimiter = options
+        .csv_delimiter
+        .unwrap_or_else(|| guess_delimiter(path, &bytes));
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
+        .delimiter(delimiter)
         .from_reader(&bytes[..]);
     let headers = reader.byte_headers().map_err(|e| csv_io(path, e))?.clone();
-    let column = |name: &str| -> Result<usize> {
-        headers
-            .iter()
-            .position(|h| h == name.as_bytes())
-            .ok_or_else(|| CorpusError::MissingColumn {
-                path: path.to_path_buf(),
-                column: name.to_string(),
-                available: headers
-                    .iter()
-                    .map(|h| String::from_utf8_lossy(h).into_owned())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+    let find = |name: &str| headers.iter().position(|h| h == name.as_bytes());
+    let column = |role: &'static str, name: &str| -> Result<usize> {
+        find(name).ok_or_else(|| CorpusError::MissingColumn {
+            path: path.to_path_buf(),
+            role,
+            column: name.to_string(),
+            available: headers
+                .iter()
+                .map(|h| String::from_utf8_lossy(h).into_owned())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
     };
-    let text_col = column(&options.csv_text_column)?;
-    // An unlabelled corpus needs no label column.
+    let text_col = column("text", &options.csv_text_column)?;
+    // An unlabelled corpus needs no label column. Under the default name
+    // `labels`, a file that has `label` instead uses it.
     let label_col = if options.ignore_labels {
         None
     } else {
-        Some(column(&options.csv_label_column)?)
+        let default_name = options.csv_label_column == ReadOptions::default().csv_label_column;
+        match find(&options.csv_label_column) {
+            Some(i) => Some(i),
+            None if default_name && find("label").is_some() => find("label"),
+            None => Some(column("label", &options.csv_label_column)?),
+        }
     };
     let title_col = options
         .csv_title_column
         .as_deref()
-        .map(column)
+        .map(|name| column("title", name))
         .transpose()?;
     let mut record = csv::ByteRecord::new();
     loop {
@@ -298,6 +307,21 @@ fn read_csv(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A tab for `.tsv` files (`.tsv.gz` too); otherwise whichever of `,` `;`
+/// and tab splits the header row into the most fields (`,` on a tie).
+fn guess_delimiter(path: &Path, bytes: &[u8]) -> u8 {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".tsv") || name.ends_with(".tsv.gz") {
+        return b'\t';
+    }
+    let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let count = |d: u8| header.iter().filter(|&&b| b == d).count();
+    [b';', b'\t'].into_iter().fold(
+        b',',
+        |best, d| if count(d) > count(best) { d } else { best },
+    )
 }
 
 fn csv_io(path: &Path, e: csv::Error) -> CorpusError {

@@ -1348,3 +1348,41 @@ fn multi_label_models_get_per_topic_probabilities() {
         assert!(c.probabilities.iter().all(|p| (0.0..=1.0).contains(p)));
     }
 }
+
+// ------------------------------------------------------------ CSV as users have it
+
+#[test]
+fn csv_with_label_column_semicolons_or_tabs_trains_and_missing_columns_name_the_flag() {
+    let dir = TempDir::new().unwrap();
+    let rows = |sep: &str, label_header: &str| {
+        let mut out = format!("text{sep}{label_header}\n");
+        for i in 0..6 {
+            for (t, topic) in TOPICS.iter().enumerate() {
+                out.push_str(&format!("{}{sep}{}\n", words(t, i).join(" "), topic.0));
+            }
+        }
+        out
+    };
+    let out = dir.path().join("m.model");
+    for (name, contents, extra) in [
+        ("label.csv", rows(",", "label"), vec![]),
+        ("semi.csv", rows(";", "labels"), vec![]),
+        ("tabs.tsv", rows("\t", "labels"), vec![]),
+        (
+            "pipes.csv",
+            rows("|", "labels"),
+            vec!["--csv-delimiter", "|"],
+        ),
+    ] {
+        let input = write(dir.path(), name, contents);
+        let mut args = vec!["-q", "-i", s(&input), "-o", s(&out), "--no-validation"];
+        args.extend_from_slice(&extra);
+        assert_success(&run(TRAIN, &args, &[]));
+    }
+    let input = write(dir.path(), "other.csv", rows(",", "topic"));
+    let err = assert_failure(&run(TRAIN, &["-q", "-i", s(&input), "-o", s(&out)], &[]));
+    assert!(
+        err.contains("CSV has no label column \"labels\" (columns: text, topic; choose one with --csv-label-column)"),
+        "{err}"
+    );
+}

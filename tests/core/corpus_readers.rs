@@ -514,19 +514,27 @@ fn csv_missing_column_lists_columns() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}: CSV has no column \"text\" (columns: body, label)",
+            "{}: CSV has no text column \"text\" (columns: body, label; choose one with --csv-text-column)",
             path.display()
         )
     );
 
+    // Under the default name `labels`, a `label` column is used instead.
     let options = ReadOptions {
         csv_text_column: "body".into(),
+        ..Default::default()
+    };
+    let c = read_path(&path, &options).unwrap();
+    assert_eq!(c.documents[0].labels, ["y"]);
+    let options = ReadOptions {
+        csv_text_column: "body".into(),
+        csv_label_column: "topic".into(),
         ..Default::default()
     };
     assert_eq!(
         read_err(&path, &options),
         format!(
-            "{}: CSV has no column \"labels\" (columns: body, label)",
+            "{}: CSV has no label column \"topic\" (columns: body, label; choose one with --csv-label-column)",
             path.display()
         )
     );
@@ -540,9 +548,35 @@ fn csv_missing_column_lists_columns() {
     assert_eq!(
         read_err(&path, &options),
         format!(
-            "{}: CSV has no column \"title\" (columns: body, label)",
+            "{}: CSV has no title column \"title\" (columns: body, label; choose one with --csv-title-column)",
             path.display()
         )
+    );
+}
+
+#[test]
+fn csv_delimiters_are_detected_or_chosen() {
+    let dir = TempDir::new().unwrap();
+    for (name, contents) in [
+        ("semi.csv", "text;labels\ntroops advanced;war\n"),
+        ("tabs.csv", "text\tlabels\ntroops advanced\twar\n"),
+        ("plain.tsv", "text\tlabels\ntroops, again, advanced\twar\n"),
+    ] {
+        let path = write(&dir, name, contents);
+        let c = read_path(&path, &ReadOptions::default()).unwrap();
+        assert_eq!(c.documents.len(), 1, "{name}");
+        assert_eq!(c.documents[0].labels, ["war"], "{name}");
+    }
+    // Chosen: the header has commas, the data is split on `|`.
+    let path = write(&dir, "pipes.csv", "text|labels\na, b and c|war\n");
+    let options = ReadOptions {
+        csv_delimiter: Some(b'|'),
+        csv_label_separator: ';',
+        ..Default::default()
+    };
+    assert_eq!(
+        read_path(&path, &options).unwrap().documents[0].text,
+        "a, b and c"
     );
 }
 
@@ -763,7 +797,7 @@ fn unknown_extension() {
     assert!(matches!(&err, CorpusError::UnknownFormat(p) if p == &path));
     assert_eq!(
         err.to_string(),
-        format!("cannot tell the format of {} (use a .jsonl, .csv or .txt extension, optionally followed by .gz, a directory, or --format)", path.display())
+        format!("cannot tell the format of {} (use a .jsonl, .csv, .tsv or .txt extension, optionally followed by .gz, a directory, or --format)", path.display())
     );
     let path = write(&dir, "no_extension", "x");
     assert!(matches!(

@@ -44,6 +44,18 @@ pub struct InputArgs {
     /// Separator between several labels in one CSV cell.
     #[arg(long, default_value = "|")]
     pub csv_label_separator: char,
+    /// CSV field delimiter (one ASCII character, e.g. ';' or '\t' as a literal tab). Default: a tab for .tsv files, else whichever of ',' ';' and tab splits the header into the most columns.
+    #[arg(long, value_parser = parse_delimiter)]
+    pub csv_delimiter: Option<u8>,
+}
+
+/// One ASCII character (`\t` written out is a tab), for `--csv-delimiter`.
+fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
+    match s {
+        "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(format!("{s:?} is not one ASCII character")),
+    }
 }
 
 impl InputArgs {
@@ -56,6 +68,7 @@ impl InputArgs {
             csv_label_column: self.csv_label_column.clone(),
             csv_title_column: self.csv_title_column.clone(),
             csv_label_separator: self.csv_label_separator,
+            csv_delimiter: self.csv_delimiter,
             ignore_labels: false,
         };
         let corpus = Corpus::read_all(&self.inputs, &options)?;
@@ -84,6 +97,7 @@ impl InputArgs {
             csv_label_column: self.csv_label_column.clone(),
             csv_title_column: self.csv_title_column.clone(),
             csv_label_separator: self.csv_label_separator,
+            csv_delimiter: self.csv_delimiter,
             ignore_labels: true,
         };
         let corpus = Corpus::read_all(paths, &options).context("--unlabeled")?;
