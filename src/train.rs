@@ -494,7 +494,7 @@ pub fn train_with_unlabelled(
         Validation::Holdout(f) => {
             if !(f > 0.0 && f < 1.0) {
                 return Err(TrainError::InvalidOption(format!(
-                    "held-out fraction must be in (0, 1), got {f}"
+                    "held-out fraction (--holdout) must be in (0, 1), got {f}"
                 )));
             }
             vec![eval::holdout_split(&strata, f, options.seed)]
@@ -502,7 +502,7 @@ pub fn train_with_unlabelled(
         Validation::KFold(k) => {
             if k < 2 || k as usize > docs.len() {
                 return Err(TrainError::InvalidOption(format!(
-                    "folds must be between 2 and the number of documents ({}), got {k}",
+                    "folds (--folds) must be between 2 and the number of documents ({}), got {k}; --no-validation skips validation",
                     docs.len()
                 )));
             }
@@ -963,6 +963,86 @@ pub(crate) fn judge_out_of_fold(
     }
 }
 
+/// A likely mistake in training labels, found before training.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelWarning {
+    /// Labels that differ only in case or surrounding white space: one
+    /// topic written several ways becomes several topics.
+    LookAlike(Vec<String>),
+    /// A label holding `,` or `;`: probably several labels joined with a
+    /// separator the reader does not split on.
+    ListLike(String),
+    /// A topic with fewer than [`MIN_TOPIC_DOCUMENTS`] documents.
+    Rare { label: String, documents: usize },
+}
+
+/// Documents a topic needs before a model can learn much about it.
+pub const MIN_TOPIC_DOCUMENTS: usize = 5;
+
+impl std::fmt::Display for LabelWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabelWarning::LookAlike(labels) => write!(
+                f,
+                "labels {} differ only in case or surrounding spaces, and become separate topics",
+                labels
+                    .iter()
+                    .map(|l| format!("{l:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            LabelWarning::ListLike(label) => write!(
+                f,
+                "label {label:?} contains ',' or ';': if it holds several labels, split them (CSV: --csv-label-separator)"
+            ),
+            LabelWarning::Rare { label, documents } => write!(
+                f,
+                "topic {label:?} has only {documents} document{} (fewer than {MIN_TOPIC_DOCUMENTS})",
+                if *documents == 1 { "" } else { "s" }
+            ),
+        }
+    }
+}
+
+/// Likely label mistakes in `docs`, in a stable order: look-alikes, then
+/// list-like labels, then rare topics (each by label).
+pub fn label_warnings(docs: &[Document]) -> Vec<LabelWarning> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for d in docs {
+        for l in &d.labels {
+            *counts.entry(l.as_str()).or_default() += 1;
+        }
+    }
+    let mut by_key: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for label in counts.keys() {
+        by_key
+            .entry(label.trim().to_lowercase())
+            .or_default()
+            .push(label.to_string());
+    }
+    let mut warnings: Vec<LabelWarning> = by_key
+        .into_values()
+        .filter(|group| group.len() > 1)
+        .map(LabelWarning::LookAlike)
+        .collect();
+    warnings.extend(
+        counts
+            .keys()
+            .filter(|l| l.contains([',', ';']))
+            .map(|l| LabelWarning::ListLike(l.to_string())),
+    );
+    warnings.extend(
+        counts
+            .iter()
+            .filter(|&(_, &n)| n < MIN_TOPIC_DOCUMENTS)
+            .map(|(l, &n)| LabelWarning::Rare {
+                label: l.to_string(),
+                documents: n,
+            }),
+    );
+    warnings
+}
+
 /// The declared topics, or (none declared) one per label, sorted by id.
 pub(crate) fn topic_specs(docs: &[Document], declared: &[TopicSpec]) -> Vec<TopicSpec> {
     if !declared.is_empty() {
@@ -1122,4 +1202,42 @@ pub fn corpus_hash<'a>(docs: impl IntoIterator<Item = &'a Document>) -> String {
         }
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::testing::doc;
+
+    #[test]
+    fn look_alike_list_like_and_rare_labels_are_reported() {
+        let mut docs: Vec<Document> = (0..6).map(|i| doc(i, &["sport"], "match")).collect();
+        docs.push(doc(6, &["Sport"], "goal"));
+        docs.push(doc(7, &["business,news"], "shares"));
+        docs.extend((8..14).map(|i| doc(i, &["news"], "story")));
+        let warnings = label_warnings(&docs);
+        assert_eq!(
+            warnings,
+            [
+                LabelWarning::LookAlike(vec!["Sport".into(), "sport".into()]),
+                LabelWarning::ListLike("business,news".into()),
+                LabelWarning::Rare {
+                    label: "Sport".into(),
+                    documents: 1
+                },
+                LabelWarning::Rare {
+                    label: "business,news".into(),
+                    documents: 1
+                },
+            ]
+        );
+        assert_eq!(
+            warnings[0].to_string(),
+            "labels \"Sport\", \"sport\" differ only in case or surrounding spaces, and become separate topics"
+        );
+        let clean: Vec<Document> = (0..10)
+            .map(|i| doc(i, &[["a", "b"][i % 2]], "text"))
+            .collect();
+        assert!(label_warnings(&clean).is_empty());
+    }
 }

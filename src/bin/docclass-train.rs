@@ -119,6 +119,7 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     let corpus = cli.input.read()?;
+    cli.training.check_labels(&corpus.documents)?;
     cli.training.derive_topics(&mut options, &corpus)?;
     let unlabelled = cli
         .training

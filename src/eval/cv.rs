@@ -137,7 +137,7 @@ pub fn cross_validate_with(
     }
     if k < 2 || k > docs.len() {
         return Err(TrainError::InvalidOption(format!(
-            "cross-validation folds must be between 2 and the number of documents ({}), got {k}",
+            "cross-validation folds (--cv) must be between 2 and the number of documents ({}), got {k}",
             docs.len()
         )));
     }

@@ -28,7 +28,7 @@ pub enum FeatureError {
     MaxFeatures,
     #[error("hash_bits must be between 8 and 28, got {0}")]
     HashBits(u8),
-    #[error("no term survived pruning (min_df {min_df}, max_df {max_df}): the corpus is too small or too uniform")]
+    #[error("no term survived pruning (min_df {min_df}, max_df {max_df}): the corpus is too small or too uniform; lower --min-df or raise --max-df")]
     EmptyVocabulary { min_df: u32, max_df: f64 },
     #[error("saved feature space is inconsistent: {0}")]
     Inconsistent(String),

@@ -33,7 +33,7 @@ pub enum TuneError {
     #[error("{what} candidate {value} is listed twice")]
     Duplicate { what: &'static str, value: String },
     #[error(
-        "tuning folds must be between 2 and the number of documents ({documents}), got {folds}"
+        "tuning folds (--tune-folds) must be between 2 and the number of documents ({documents}), got {folds}"
     )]
     Folds { folds: u32, documents: usize },
     #[error("unknown weighting {0:?}: use `raw`, or components log, idf, l2 joined by `+` (e.g. log+idf+l2)")]
@@ -563,7 +563,7 @@ mod tests {
         });
         assert_eq!(
             e,
-            "tuning folds must be between 2 and the number of documents (40), got 41"
+            "tuning folds (--tune-folds) must be between 2 and the number of documents (40), got 41"
         );
     }
 

@@ -1386,3 +1386,37 @@ fn csv_with_label_column_semicolons_or_tabs_trains_and_missing_columns_name_the_
         "{err}"
     );
 }
+
+#[test]
+fn label_mistakes_warn_and_strict_labels_refuses_them() {
+    let dir = TempDir::new().unwrap();
+    let mut text = corpus(6);
+    text.push_str(&format!(
+        r#"{{"id": "odd-1", "text": "{}", "labels": ["Conflict"], "lang": "en"}}"#,
+        words(0, 50).join(" ")
+    ));
+    text.push('\n');
+    let input = write(dir.path(), "train.jsonl", text);
+    let out = dir.path().join("m.model");
+    let args = ["-q", "-i", s(&input), "-o", s(&out), "--no-validation"];
+    let o = run(TRAIN, &args, &[]);
+    assert_success(&o);
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "warning: labels \"Conflict\", \"conflict\" differ only in case or surrounding spaces"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: topic \"Conflict\" has only 1 document (fewer than 5)"),
+        "{err}"
+    );
+    let mut strict = args.to_vec();
+    strict.push("--strict-labels");
+    let err = assert_failure(&run(TRAIN, &strict, &[]));
+    assert!(
+        err.starts_with("error: --strict-labels: labels \"Conflict\""),
+        "{err}"
+    );
+}

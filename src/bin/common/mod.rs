@@ -259,6 +259,9 @@ pub struct TrainArgs {
     /// What thresholds are tuned for: each topic's F1, or then (with --decision fallback) the exact-set accuracy of the whole decision.
     #[arg(long, value_enum, default_value_t = ThresholdObjectiveArg::TopicF1)]
     pub threshold_objective: ThresholdObjectiveArg,
+    /// Refuse to train when the labels look mistaken (labels that differ only in case or spaces, labels holding ',' or ';', topics with fewer than 5 documents) instead of warning.
+    #[arg(long)]
+    pub strict_labels: bool,
     /// Seed for the validation splits.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -522,6 +525,20 @@ impl TrainArgs {
             );
         }
         Ok(unlabelled)
+    }
+
+    /// Warns about likely label mistakes in `docs`, or with
+    /// `--strict-labels` refuses them.
+    pub fn check_labels(&self, docs: &[docclass::corpus::Document]) -> Result<()> {
+        let warnings = docclass::train::label_warnings(docs);
+        if self.strict_labels && !warnings.is_empty() {
+            let all: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+            bail!("--strict-labels: {}", all.join("; "));
+        }
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok(())
     }
 
     /// With `--exclusive-topic` but no topics file: derives the topics from

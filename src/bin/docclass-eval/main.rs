@@ -262,6 +262,7 @@ impl Progress for FoldBar {
 
 fn run_cv(cli: &Cli, k: usize) -> Result<()> {
     let mut corpus = cli.input.read()?;
+    cli.training.check_labels(&corpus.documents)?;
     let mut options: TrainOptions = cli.training.options()?;
     cli.training.derive_topics(&mut options, &corpus)?;
     let mut unknown = 0usize;
