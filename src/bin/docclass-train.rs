@@ -17,7 +17,7 @@ use std::time::Instant;
 
 /// Train a docclass topic model.
 #[derive(Debug, Parser)]
-#[command(name = "docclass-train", version, about)]
+#[command(name = "docclass-train", version)]
 struct Cli {
     #[command(flatten)]
     input: InputArgs,

@@ -214,7 +214,7 @@ fn model_report_has_every_section_with_exact_values() {
             docclass::eval::sha256_hex(&bytes)
         ),
         &format!("\ndata  sha256 {}\n", corpus_hash(&data)),
-        "\nconfusion matrix: rows are the gold topic",
+        "\nconfusion matrix: rows are the gold topic, columns the top decided topic, numbered as the rows",
         &format!("\n  2 {:<30}{:>5}{:>5}{:>5}{:>5}\n", "economy", 0, 4, 0, 0),
         "\nthreshold sweep: ",
         "\ncalibration over 36 (document, topic) pairs",
@@ -626,4 +626,23 @@ fn plot_writes_svg_files() {
         err.starts_with(&format!("error: cannot create {}", blocked.display())),
         "{err}"
     );
+}
+
+#[test]
+fn each_binary_help_says_what_that_binary_does() {
+    for (bin, first) in [
+        (TRAIN, "Train a docclass topic model"),
+        (
+            EVAL,
+            "Evaluate docclass models on labelled documents, compare models, or cross-validate training options",
+        ),
+    ] {
+        for flag in ["-h", "--help"] {
+            let o = run(bin, &[flag]);
+            assert_success(&o);
+            let help = stdout(&o);
+            assert!(help.starts_with(first), "{bin} {flag}:\n{help}");
+            assert!(!help.contains("over gRPC"), "{bin} {flag}:\n{help}");
+        }
+    }
 }

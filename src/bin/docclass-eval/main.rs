@@ -26,7 +26,7 @@ use std::time::Instant;
 /// the same data side by side; `--cv K` trains and scores K times, with the
 /// training flags of docclass-train.
 #[derive(Debug, Parser)]
-#[command(name = "docclass-eval", version, about, long_about = None)]
+#[command(name = "docclass-eval", version)]
 struct Cli {
     /// The model file. Repeat to compare models on the same data (differences against the first).
     #[arg(

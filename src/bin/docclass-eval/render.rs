@@ -81,7 +81,7 @@ fn confusion(out: &mut String, r: &EvalReport) -> fmt::Result {
         .collect();
     let max = cm.counts.iter().flatten().copied().max().unwrap_or(0);
     let width = max.to_string().len().max(4) + 1;
-    writeln!(out, "confusion matrix: rows are the gold topic, columns the top decided topic (none: no topic decided)")?;
+    writeln!(out, "confusion matrix: rows are the gold topic, columns the top decided topic, numbered as the rows (none: no topic decided)")?;
     write!(out, "{:>3} {:<NAME$}", "", "")?;
     for j in 0..n {
         let label = if j == none {
