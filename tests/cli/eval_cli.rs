@@ -646,3 +646,45 @@ fn each_binary_help_says_what_that_binary_does() {
         }
     }
 }
+
+#[test]
+fn errors_file_lists_the_misclassified_documents_worst_first() {
+    let dir = TempDir::new().unwrap();
+    let data = write(dir.path(), "train.jsonl", single_label(0, 8, |t| t));
+    let model = dir.path().join("m.model");
+    train(&data, &model, &["--no-validation"]);
+    // The first topic's documents relabelled as the second: all misclassified.
+    let test = write(
+        dir.path(),
+        "test.jsonl",
+        single_label(8, 10, |t| if t == 0 { 1 } else { t }),
+    );
+    let errors = dir.path().join("errors.txt");
+    assert_success(&run(
+        EVAL,
+        &["-m", s(&model), "-i", s(&test), "--errors", s(&errors)],
+    ));
+    let text = std::fs::read_to_string(&errors).unwrap();
+    let total = 2 * TOPICS.len();
+    assert!(
+        text.starts_with(&format!(
+            "2 of {total} documents misclassified, worst first\n\n"
+        )),
+        "{text}"
+    );
+    let first = TOPICS[0].0;
+    assert!(
+        text.contains(&format!(
+            "\n{first}-8\n  gold: {}\n  decided: {first}\n  distance: ",
+            TOPICS[1].0
+        )),
+        "{text}"
+    );
+    let distances: Vec<f64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("  distance: "))
+        .map(|d| d.parse().unwrap())
+        .collect();
+    assert_eq!(distances.len(), 2);
+    assert!(distances[0] >= distances[1], "{distances:?}");
+}

@@ -54,6 +54,9 @@ struct Cli {
     /// Write every document's gold and decided topics here, one JSON object per line (`id`, `gold`, `predicted`, most probable first, and `probabilities` by topic), for error analysis. With several models, the first one's; with --cv, the out-of-fold ones.
     #[arg(long, value_name = "FILE")]
     predictions: Option<PathBuf>,
+    /// Write the misclassified documents here, worst first, readable: id, gold and decided topics, how far the probabilities were from the gold set (the sum over topics of |gold − probability|), and the start of the text. With several models, the first one's; with --cv, the out-of-fold ones.
+    #[arg(long, value_name = "FILE")]
+    errors: Option<PathBuf>,
     #[command(flatten, next_help_heading = "Training (with --cv; as docclass-train)")]
     training: TrainArgs,
 }
@@ -154,6 +157,73 @@ fn write_predictions(
     std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Characters of text shown per misclassified document.
+const ERROR_SNIPPET_CHARS: usize = 240;
+
+/// The misclassified documents (decided set ≠ gold set), worst first: by
+/// the sum over topics of |gold − probability|, then input order.
+fn write_errors(path: &Path, corpus: &Corpus, topics: &[String], scored: &Scored) -> Result<()> {
+    let ids = |set: &[usize]| -> String {
+        if set.is_empty() {
+            return "(none)".to_string();
+        }
+        set.iter()
+            .map(|&c| topics[c].as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sorted = |set: &[usize]| {
+        let mut v = set.to_vec();
+        v.sort_unstable();
+        v
+    };
+    let mut wrong: Vec<(f64, usize)> = (0..corpus.documents.len())
+        .filter(|&i| sorted(&scored.gold[i]) != sorted(&scored.predicted[i]))
+        .map(|i| {
+            let distance = scored.probabilities[i]
+                .iter()
+                .enumerate()
+                .map(|(c, &p)| {
+                    let gold = if scored.gold[i].contains(&c) {
+                        1.0
+                    } else {
+                        0.0
+                    };
+                    (gold - p).abs()
+                })
+                .sum::<f64>();
+            (distance, i)
+        })
+        .collect();
+    wrong.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut out = format!(
+        "{} of {} documents misclassified, worst first\n\n",
+        wrong.len(),
+        corpus.documents.len()
+    );
+    for (distance, i) in wrong {
+        let d = &corpus.documents[i];
+        let text = d
+            .full_text()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let snippet: String = text.chars().take(ERROR_SNIPPET_CHARS).collect();
+        let more = if text.chars().count() > ERROR_SNIPPET_CHARS {
+            "…"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "{}\n  gold: {}\n  decided: {}\n  distance: {distance:.3}\n  {snippet}{more}\n\n",
+            d.id,
+            ids(&scored.gold[i]),
+            ids(&scored.predicted[i]),
+        ));
+    }
+    std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// The report as JSON with the fields every mode adds.
 fn report_json(report: &EvalReport, extra: Value) -> Result<Value> {
     let mut value = serde_json::to_value(report)?;
@@ -184,6 +254,9 @@ fn run_models(cli: &Cli) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     if let (Some(path), Some(first)) = (&cli.predictions, scorings.first()) {
         write_predictions(path, &corpus, &first.topics, &first.scored)?;
+    }
+    if let (Some(path), Some(first)) = (&cli.errors, scorings.first()) {
+        write_errors(path, &corpus, &first.topics, &first.scored)?;
     }
     if let Some(dir) = &cli.plot {
         for (i, s) in scorings.iter().enumerate() {
@@ -314,6 +387,9 @@ fn run_cv(cli: &Cli, k: usize) -> Result<()> {
     let report = EvalReport::new(&cv.scored, &cv.topics, hashes);
     if let Some(path) = &cli.predictions {
         write_predictions(path, &corpus, &cv.topics, &cv.scored)?;
+    }
+    if let Some(path) = &cli.errors {
+        write_errors(path, &corpus, &cv.topics, &cv.scored)?;
     }
     if let Some(dir) = &cli.plot {
         write_plots(dir, &report, &format!("{k}-fold cross-validation"))?;
