@@ -162,6 +162,10 @@ pub enum InvalidRecord {
     EmptyText,
     #[error("no labels")]
     MissingLabels,
+    #[error(
+        "no labels (a fastText line starts with __label__NAME, e.g. `__label__sport The match…`)"
+    )]
+    MissingFastTextLabels,
     #[error("empty label")]
     EmptyLabel,
     #[error("{0}")]

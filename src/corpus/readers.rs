@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 /// Collects documents, stopping or skipping on bad records.
 struct Sink<'a> {
     options: &'a ReadOptions,
+    /// For errors that say what the format expects.
+    format: Format,
     corpus: Corpus,
 }
 
@@ -23,7 +25,7 @@ impl Sink<'_> {
                 self.keep(doc);
                 Ok(())
             }
-            Ok(doc) => match check_labels(&doc) {
+            Ok(doc) => match check_labels(&doc, self.format) {
                 Ok(()) => {
                     self.keep(doc);
                     Ok(())
@@ -75,6 +77,7 @@ pub fn read_path(path: &Path, options: &ReadOptions) -> Result<Corpus> {
     };
     let mut sink = Sink {
         options,
+        format,
         corpus: Corpus::default(),
     };
     match format {
@@ -128,9 +131,12 @@ fn check_text(doc: Document) -> std::result::Result<Document, InvalidRecord> {
     Ok(doc)
 }
 
-fn check_labels(doc: &Document) -> std::result::Result<(), InvalidRecord> {
+fn check_labels(doc: &Document, format: Format) -> std::result::Result<(), InvalidRecord> {
     if doc.labels.is_empty() {
-        return Err(InvalidRecord::MissingLabels);
+        return Err(match format {
+            Format::FastText => InvalidRecord::MissingFastTextLabels,
+            _ => InvalidRecord::MissingLabels,
+        });
     }
     if doc.labels.iter().any(|l| l.trim().is_empty()) {
         return Err(InvalidRecord::EmptyLabel);

@@ -552,7 +552,13 @@ fn empty_input() {
     let input = write(dir.path(), "empty.jsonl", "\n\n");
     let model_path = dir.path().join("out.model");
     let err = assert_failure(&train_quiet(&input, &model_path, &[]));
-    assert_eq!(err, "error: the input holds no documents\n");
+    assert_eq!(
+        err,
+        format!(
+            "error: the input ({}) holds no documents\n",
+            input.display()
+        )
+    );
     assert!(!model_path.exists());
 }
 

@@ -690,7 +690,10 @@ fn fasttext_bad_lines() {
     let path = write(&dir, "c.ft", "__label__a fine\nno labels on this line\n");
     assert_eq!(
         read_err(&path, &ReadOptions::default()),
-        format!("{}:2: no labels", path.display())
+        format!(
+            "{}:2: no labels (a fastText line starts with __label__NAME, e.g. `__label__sport The match…`)",
+            path.display()
+        )
     );
 
     let path = write(&dir, "c.ft", "__label__a fine\n__label__a __label__b\n");

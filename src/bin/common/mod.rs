@@ -79,7 +79,14 @@ impl InputArgs {
                     "no documents with split {split:?} in the input ({} rows had another split)",
                     corpus.filtered_out
                 ),
-                None => bail!("the input holds no documents"),
+                None => bail!(
+                    "the input ({}) holds no documents",
+                    self.inputs
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             }
         }
         Ok(corpus)
