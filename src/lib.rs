@@ -14,7 +14,7 @@ pub mod corpus;
 pub mod eval;
 pub mod features;
 pub mod hash;
-#[cfg(feature = "service")]
+#[cfg(feature = "loadgen")]
 pub mod loadgen;
 pub mod model;
 pub mod nb;
