@@ -293,7 +293,7 @@ fn run_cv(cli: &Cli, k: usize) -> Result<()> {
     let unlabelled = cli
         .training
         .unlabelled_documents(&cli.input, &corpus.documents)?;
-    let cv = eval::cross_validate_with(
+    let cv = docclass::train::cv::cross_validate_with(
         &corpus.documents,
         &unlabelled,
         &options,

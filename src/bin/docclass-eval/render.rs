@@ -1,9 +1,8 @@
 //! Text tables for `docclass-eval`.
 use std::fmt::{self, Write};
 
-use docclass::eval::{
-    CvSummary, Difference, EvalReport, ModelHashSource, Stratification, NONE_LABEL,
-};
+use docclass::eval::{Difference, EvalReport, ModelHashSource, Stratification, NONE_LABEL};
+use docclass::train::cv::CvSummary;
 
 /// Topic names in tables are cut to this many characters.
 const NAME: usize = 30;
