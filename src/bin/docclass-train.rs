@@ -1,10 +1,9 @@
 //! `docclass-train`: fits a Naive Bayes topic model on labelled corpora and
 //! writes the model file atomically.
-mod common;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use common::{InputArgs, TrainArgs};
+use docclass::cli::{self, InputArgs, TrainArgs};
 use docclass::corpus::{Corpus, ReadOptions};
 use docclass::model::rfc3339_utc;
 use docclass::nb::NbVariant;
@@ -272,6 +271,6 @@ fn print_tuning(t: &TuningReport) {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => common::report(&e),
+        Err(e) => cli::report(&e),
     }
 }

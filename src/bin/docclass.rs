@@ -6,10 +6,9 @@
 //! server is SERVING. `--json` prints a command's response as JSON.
 //!
 //! Every failure is one line on stderr (`error: ...`) and exit code 1.
-mod common;
-
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use docclass::cli;
 use docclass::service::code_name;
 use docclass::service::pb;
 use docclass::service::pb::classifier_client::ClassifierClient;
@@ -37,7 +36,7 @@ struct Cli {
     )]
     addr: String,
     /// Seconds to wait for the connection, and for each answer.
-    #[arg(long, global = true, value_name = "SECS", default_value = "10", value_parser = common::parse_seconds)]
+    #[arg(long, global = true, value_name = "SECS", default_value = "10", value_parser = cli::parse_seconds)]
     timeout: Duration,
     #[command(subcommand)]
     command: Command,
@@ -106,9 +105,9 @@ struct HealthArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match common::run_async(run(cli)) {
+    match cli::run_async(run(cli)) {
         Ok(code) => code,
-        Err(e) => common::report(&e),
+        Err(e) => cli::report(&e),
     }
 }
 
@@ -266,7 +265,7 @@ fn status_line(code: Code, message: &str) -> String {
 fn emit_json(value: &Value) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value).context("cannot encode JSON")?;
     text.push('\n');
-    common::emit(&text)
+    cli::emit(&text)
 }
 
 // ---------------------------------------------------------------------------
@@ -366,7 +365,7 @@ fn read_documents(args: &ClassifyArgs) -> Result<Vec<Input>> {
             .files
             .iter()
             .map(|path| {
-                let text = common::read_to_string(path)?;
+                let text = cli::read_to_string(path)?;
                 let id = path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -427,7 +426,7 @@ async fn classify(
         if args.json {
             emit_json(&classify_json(&response))?;
         } else {
-            common::emit(&render_classification(
+            cli::emit(&render_classification(
                 &response,
                 args.language.is_some(),
                 true,
@@ -456,7 +455,7 @@ async fn classify(
     if args.json {
         emit_json(&batch_json(&response))?;
     } else {
-        common::emit(&render_batch(&response, args.language.is_some()))?;
+        cli::emit(&render_batch(&response, args.language.is_some()))?;
     }
     if failed > 0 {
         bail!("{failed} of {total} documents could not be classified");
@@ -691,7 +690,7 @@ async fn topics(conn: &Connection, as_json: bool) -> Result<ExitCode> {
             Align::Right,
         ],
     ));
-    common::emit(&out)?;
+    cli::emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -854,7 +853,7 @@ async fn info(conn: &Connection, as_json: bool) -> Result<ExitCode> {
     };
     out.push_str(&pretty);
     out.push('\n');
-    common::emit(&out)?;
+    cli::emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -875,7 +874,7 @@ async fn health(conn: &Connection, service: &str) -> Result<ExitCode> {
         Ok(s) => s.as_str_name().to_string(),
         Err(_) => format!("UNKNOWN_STATUS({})", response.status),
     };
-    common::emit(&format!("{name}\n"))?;
+    cli::emit(&format!("{name}\n"))?;
     Ok(if status == Ok(ServingStatus::Serving) {
         ExitCode::SUCCESS
     } else {
