@@ -1,7 +1,8 @@
-//! What the commands print: aligned text tables, percentages and bars, and
-//! pretty JSON.
+//! What the commands print: text tables (the binaries' shared renderer,
+//! `docclass::cli::table`), percentages and bars, and pretty JSON.
 use anyhow::{Context, Result};
 use docclass::cli;
+pub use docclass::cli::table::{table, Align};
 use serde_json::Value;
 
 /// Writes `value` as pretty JSON, then a newline.
@@ -9,47 +10,6 @@ pub fn emit_json(value: &Value) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value).context("cannot encode JSON")?;
     text.push('\n');
     cli::emit(&text)
-}
-
-#[derive(Clone, Copy)]
-pub enum Align {
-    Left,
-    Right,
-}
-
-/// Renders rows as aligned columns separated by two spaces; lines carry no
-/// trailing spaces.
-pub fn table(rows: &[Vec<String>], align: &[Align]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let mut widths = vec![0; columns];
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i > 0 {
-                line.push_str("  ");
-            }
-            let pad = " ".repeat(widths[i] - cell.chars().count());
-            match align.get(i).copied().unwrap_or(Align::Left) {
-                Align::Left => {
-                    line.push_str(cell);
-                    line.push_str(&pad);
-                }
-                Align::Right => {
-                    line.push_str(&pad);
-                    line.push_str(cell);
-                }
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// Two-column "key  value" lines.

@@ -3,7 +3,10 @@
 //! into both `docclass-train` and `docclass-eval`, so `--cv` trains with
 //! exactly the options `docclass-train` would), the one-line error printer
 //! ([`report`]), writing to stdout ([`emit`]), reading a named file, parsing
-//! `--timeout`-style seconds, and (with `service`) the async runtime.
+//! `--timeout`-style seconds, (with `service`) the async runtime, and the
+//! text tables all binaries print ([`table`]).
+
+pub mod table;
 
 use crate::corpus::{Corpus, Format, ReadOptions};
 use crate::features::{FeatureMode, FeatureParams, Weighting};
