@@ -9,12 +9,18 @@
 //!
 //! The analyzer and feature configuration are saved in the model file, so serving
 //! always analyses text exactly as training did. See `docs/ARCHITECTURE.md`.
+//!
+//! Around the core, each behind a Cargo feature (all on by default):
+//! `service` (the gRPC layer), `cli` (what the binaries share) and `loadgen`
+//! (the load generator behind `docclass-bench`).
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod corpus;
 pub mod eval;
 pub mod features;
 pub mod hash;
-#[cfg(feature = "service")]
+#[cfg(feature = "loadgen")]
 pub mod loadgen;
 pub mod model;
 pub mod nb;

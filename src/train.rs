@@ -1,6 +1,6 @@
 //! The training pipeline: documents + options → a validated [`Model`] and a
-//! summary. Binaries and the evaluation harness share it, so cross-validation
-//! trains exactly as `docclass-train` does.
+//! summary. Binaries and cross-validation ([`cv`]) share it, so
+//! cross-validation trains exactly as `docclass-train` does.
 //!
 //! Steps: analyse every document once (unlabelled ones too, for
 //! semi-supervised training); if a tuning grid is given, choose its best
@@ -11,6 +11,7 @@
 //! documents only) and measure held-out metrics; then fit the final model
 //! on all documents with that calibration and those thresholds.
 
+pub mod cv;
 pub mod tune;
 
 use crate::corpus::Document;

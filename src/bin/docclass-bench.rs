@@ -12,10 +12,9 @@
 //! errors); 3 the run had failed RPCs or refused documents; 4 a response
 //! carried a model version not given with `--expect-version`. A run that
 //! happened prints its report in every case.
-mod common;
-
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use docclass::cli;
 use docclass::loadgen::in_process::{self, InProcessOptions};
 use docclass::loadgen::input::{self, BenchDoc};
 use docclass::loadgen::run::{self, LoadOptions, Mode, DEFAULT_DURATION};
@@ -130,10 +129,10 @@ struct LoadArgs {
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds_or_zero)]
     warmup: Duration,
     /// Deadline of each RPC, in seconds.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = common::parse_seconds)]
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = cli::parse_seconds)]
     timeout: Duration,
     /// First wait up to SECS for health SERVING; reports how long after this program started it turned SERVING.
-    #[arg(long, value_name = "SECS", value_parser = common::parse_seconds)]
+    #[arg(long, value_name = "SECS", value_parser = cli::parse_seconds)]
     wait_ready: Option<Duration>,
     /// Fail (exit 4) if any response carries another model version. Repeatable.
     #[arg(long = "expect-version", value_name = "VERSION")]
@@ -156,7 +155,7 @@ struct InProcessArgs {
     #[arg(long, default_value_t = 5)]
     runs: usize,
     /// Each run repeats passes over the documents for at least this many seconds.
-    #[arg(long, value_name = "SECS", default_value = "1", value_parser = common::parse_seconds)]
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = cli::parse_seconds)]
     run_secs: Duration,
     /// Print JSON.
     #[arg(long)]
@@ -167,7 +166,7 @@ fn parse_seconds_or_zero(s: &str) -> std::result::Result<Duration, String> {
     if s.trim().parse::<f64>() == Ok(0.0) {
         return Ok(Duration::ZERO);
     }
-    common::parse_seconds(s)
+    cli::parse_seconds(s)
 }
 
 fn main() -> ExitCode {
@@ -188,7 +187,7 @@ fn main() -> ExitCode {
 fn finish(result: Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => common::report(&e),
+        Err(e) => cli::report(&e),
     }
 }
 
@@ -200,7 +199,7 @@ fn print<T: Serialize>(value: &T, json: bool, text: impl FnOnce() -> String) -> 
     } else {
         text()
     };
-    common::emit(&out)
+    cli::emit(&out)
 }
 
 fn load_run(
@@ -225,12 +224,12 @@ fn load_run(
         stream_window,
         timeout: args.timeout,
     };
-    let report = match common::run_async(load(started, &args, &options)) {
+    let report = match cli::run_async(load(started, &args, &options)) {
         Ok(report) => report,
-        Err(e) => return common::report(&e),
+        Err(e) => return cli::report(&e),
     };
     if let Err(e) = print(&report, args.json, || report.to_text()) {
-        return common::report(&e);
+        return cli::report(&e);
     }
     if report.has_unexpected_versions() {
         ExitCode::from(4)
@@ -347,6 +346,6 @@ fn cut(docs: DocArgs, output: Option<PathBuf>) -> Result<()> {
         Some(path) => {
             std::fs::write(&path, out).with_context(|| format!("cannot write {}", path.display()))
         }
-        None => common::emit(&out),
+        None => cli::emit(&out),
     }
 }

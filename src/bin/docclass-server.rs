@@ -3,10 +3,9 @@
 //! With no arguments it serves `models/default.model` on 127.0.0.1:50051.
 //! Every flag can also be set by environment variable (DOCCLASS_*). SIGHUP
 //! reloads the model file in service; SIGTERM and Ctrl-C shut down gracefully.
-mod common;
-
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
+use docclass::cli;
 use docclass::service::{
     serve_metrics, Limits, ModelFiles, ReloadRequest, Reloader, Secret, Security, Server, TlsConfig,
 };
@@ -406,7 +405,7 @@ async fn run(cli: Cli) -> Result<bool> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (log_guard, dropped_log_lines) = init_logging(cli.log_format);
-    let outcome = common::run_async(run(cli));
+    let outcome = cli::run_async(run(cli));
     // Flush the queued lines first, so they come before a final error.
     drop(log_guard);
     let dropped = dropped_log_lines.dropped_lines();
@@ -416,6 +415,6 @@ fn main() -> ExitCode {
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
-        Err(e) => common::report(&e),
+        Err(e) => cli::report(&e),
     }
 }

@@ -1,10 +1,10 @@
 //! `docclass-train`: fits a Naive Bayes topic model on labelled corpora and
 //! writes the model file atomically.
-mod common;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use common::{InputArgs, TrainArgs};
+use docclass::cli::table::{fixed_line, Align::Left, Align::Right};
+use docclass::cli::{self, InputArgs, TrainArgs};
 use docclass::corpus::{Corpus, ReadOptions};
 use docclass::model::rfc3339_utc;
 use docclass::nb::NbVariant;
@@ -189,10 +189,9 @@ fn run(cli: Cli) -> Result<()> {
             summary.features,
             summary.distinct_terms
         );
-        println!(
-            "{:<30} {:>8} {:>8} {:>10}",
-            "topic", "docs", "held F1", "threshold"
-        );
+        let columns = [(Left, 30), (Right, 8), (Right, 8), (Right, 10)];
+        let header = ["topic", "docs", "held F1", "threshold"].map(String::from);
+        println!("{}", fixed_line(&columns, &header));
         for (i, topic) in summary.topics.iter().enumerate() {
             let f1 = summary
                 .held_out
@@ -202,10 +201,8 @@ fn run(cli: Cli) -> Result<()> {
                 .thresholds
                 .as_ref()
                 .map_or("-".to_string(), |t| format!("{:.2}", t[i]));
-            println!(
-                "{topic:<30} {:>8} {f1:>8} {th:>10}",
-                summary.topic_documents[i]
-            );
+            let docs = summary.topic_documents[i].to_string();
+            println!("{}", fixed_line(&columns, &[topic.clone(), docs, f1, th]));
         }
         match &summary.held_out {
             Some(r) => println!(
@@ -247,32 +244,52 @@ fn print_tuning(t: &TuningReport) {
         t.seed,
         t.metric.name()
     );
-    println!(
-        "  {:<12} {:>8} {:>6} {:<11} {:>8} {:>8} {:>8}",
-        "nb", "alpha", "min_df", "weighting", "accuracy", "macro-F1", "micro-F1"
-    );
+    // The first column stars the chosen candidate.
+    let columns = [
+        (Left, 1),
+        (Left, 12),
+        (Right, 8),
+        (Right, 6),
+        (Left, 11),
+        (Right, 8),
+        (Right, 8),
+        (Right, 8),
+    ];
+    let header = [
+        "",
+        "nb",
+        "alpha",
+        "min_df",
+        "weighting",
+        "accuracy",
+        "macro-F1",
+        "micro-F1",
+    ]
+    .map(String::from);
+    println!("{}", fixed_line(&columns, &header));
     for (i, s) in t.candidates.iter().enumerate() {
         let c = &s.candidate;
         let variant = match c.nb {
             NbVariant::Multinomial => "multinomial",
             NbVariant::Complement => "complement",
         };
-        println!(
-            "{} {variant:<12} {:>8} {:>6} {:<11} {:>8.4} {:>8.4} {:>8.4}",
-            if i == t.chosen { "*" } else { " " },
-            c.alpha,
+        let cells = [
+            if i == t.chosen { "*" } else { " " }.to_string(),
+            variant.to_string(),
+            c.alpha.to_string(),
             c.min_df.map_or("-".to_string(), |m| m.to_string()),
             weighting_name(c.weighting),
-            s.accuracy,
-            s.macro_f1,
-            s.micro_f1
-        );
+            format!("{:.4}", s.accuracy),
+            format!("{:.4}", s.macro_f1),
+            format!("{:.4}", s.micro_f1),
+        ];
+        println!("{}", fixed_line(&columns, &cells));
     }
 }
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => common::report(&e),
+        Err(e) => cli::report(&e),
     }
 }

@@ -1,13 +1,12 @@
 //! Evaluation: classification metrics (single- and multi-label), the full
 //! evaluation report (confusion matrix, error counts, threshold sweep,
-//! calibration, hashes), seeded stratified splits for held-out tuning, and
-//! k-fold cross-validation.
+//! calibration, hashes), and seeded stratified splits for held-out tuning
+//! and cross-validation.
 //!
-//! `cv` sits above [`crate::train`] (it trains a model per fold); the rest is
-//! below it (training uses the splits and the metrics).
+//! It sits below [`crate::train`], which uses the splits and the metrics;
+//! cross-validation, which trains a model per fold, is `train::cv`.
 
 mod analysis;
-mod cv;
 mod metrics;
 mod split;
 
@@ -17,9 +16,7 @@ pub use analysis::{
     ModelHashSource, Scored, SweepPoint, TopicCalibration, TopicDifference, TopicErrors,
     TopicSweep, CALIBRATION_BINS, NONE_LABEL,
 };
-pub use cv::{
-    cross_validate, cross_validate_with, cv_splits, CvResult, CvSummary, FoldSummary,
-    Stratification,
-};
 pub use metrics::{evaluate, Report, TopicMetrics};
-pub use split::{holdout_split, iterative_kfold_splits, kfold_splits, Split};
+pub use split::{
+    cv_splits, holdout_split, iterative_kfold_splits, kfold_splits, Split, Stratification,
+};

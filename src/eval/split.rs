@@ -4,9 +4,11 @@
 //! document (training uses the first label; for multi-label data this
 //! balances the primary topic only). [`iterative_kfold_splits`] is iterative
 //! stratification (Sechidis, Tsoumakas and Vlahavas, 2011) for multi-label
-//! data: it balances every topic across folds, and is what cross-validation
-//! (`eval::cross_validate`) uses for multi-label data.
+//! data: it balances every topic across folds. [`cv_splits`] picks between
+//! them the way cross-validation (`train::cv`) and tuning do: by label for
+//! single-label data, iteratively for multi-label data.
 use crate::rng::SplitMix64;
+use serde::Serialize;
 
 /// Indices of the training part and the evaluated part.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +168,38 @@ pub fn holdout_split(strata: &[usize], fraction: f64, seed: u64) -> Split {
     Split {
         train: (0..strata.len()).filter(|&i| !held[i]).collect(),
         test: (0..strata.len()).filter(|&i| held[i]).collect(),
+    }
+}
+
+/// How documents were assigned to folds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stratification {
+    /// Single-label data: each topic is spread evenly over the folds.
+    ByLabel,
+    /// Multi-label data: iterative stratification balances every topic.
+    Iterative,
+}
+
+/// The `k` seeded, stratified folds cross-validation uses for these label
+/// sets, and which stratification that is.
+pub fn cv_splits(
+    labels: &[Vec<usize>],
+    n_topics: usize,
+    k: usize,
+    seed: u64,
+) -> (Vec<Split>, Stratification) {
+    if labels.iter().all(|l| l.len() <= 1) {
+        let strata: Vec<usize> = labels
+            .iter()
+            .map(|l| l.first().copied().unwrap_or(0))
+            .collect();
+        (kfold_splits(&strata, k, seed), Stratification::ByLabel)
+    } else {
+        (
+            iterative_kfold_splits(labels, n_topics, k, seed),
+            Stratification::Iterative,
+        )
     }
 }
 

@@ -1,8 +1,9 @@
-//! The load generator behind `docclass-bench` (feature `service`): which
-//! targets it may hit (loopback only, `target.rs`), the documents it sends
-//! (`input.rs`), the gRPC load runs in closed or open loop (`run.rs`) and
-//! their report (`report.rs`), and the single-thread in-process measurements
-//! of analysis, classification and model load (`in_process.rs`).
+//! The load generator behind `docclass-bench` (feature `loadgen`, which
+//! turns on `service`): which targets it may hit (loopback only,
+//! `target.rs`), the documents it sends (`input.rs`), the gRPC load runs in
+//! closed or open loop (`run.rs`) and their report (`report.rs`), and the
+//! single-thread in-process measurements of analysis, classification and
+//! model load (`in_process.rs`).
 //!
 //! It drives the server through the generated tonic client only, so what it
 //! measures is what any gRPC client would see.

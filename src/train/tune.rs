@@ -499,7 +499,7 @@ mod tests {
         for c in &report.candidates {
             let mut plain = apply(&opts, &c.candidate).unwrap();
             plain.tune = TuneParams::default();
-            let cv = eval::cross_validate(&docs, &plain, 3, opts.seed).unwrap();
+            let cv = crate::train::cv::cross_validate(&docs, &plain, 3, opts.seed).unwrap();
             let r = eval::evaluate(&cv.scored.gold, &cv.scored.predicted, &cv.topics);
             assert_eq!(c.accuracy, r.accuracy, "{c:?}");
         }

@@ -1,14 +1,12 @@
 //! `docclass-eval`: scores trained models on labelled data, compares models,
 //! or cross-validates the training options of `docclass-train`.
-#[path = "../common/mod.rs"]
-mod common;
 mod plot;
 mod render;
 
 use anyhow::{bail, Context, Result};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser};
-use common::{InputArgs, TrainArgs};
+use docclass::cli::{self, InputArgs, TrainArgs};
 use docclass::corpus::Corpus;
 use docclass::eval::{self, EvalReport, Hashes, ModelHashSource, Scored};
 use docclass::model::Model;
@@ -234,7 +232,7 @@ fn report_json(report: &EvalReport, extra: Value) -> Result<Value> {
 }
 
 fn print_json(value: &Value) -> Result<()> {
-    common::emit(&(serde_json::to_string_pretty(value)? + "\n"))
+    cli::emit(&(serde_json::to_string_pretty(value)? + "\n"))
 }
 
 fn write_plots(dir: &Path, report: &EvalReport, title: &str) -> Result<()> {
@@ -291,7 +289,7 @@ fn run_models(cli: &Cli) -> Result<()> {
             out += &format!("{} labels unknown to the model were ignored\n", s.unknown);
         }
         render::report(&mut out, &s.report)?;
-        return common::emit(&out);
+        return cli::emit(&out);
     }
     let base = &scorings[0].report.metrics;
     let differences: Vec<eval::Difference> = scorings[1..]
@@ -320,7 +318,7 @@ fn run_models(cli: &Cli) -> Result<()> {
         .collect();
     let mut out = String::new();
     render::comparison(&mut out, &columns, &differences)?;
-    common::emit(&out)
+    cli::emit(&out)
 }
 
 /// A spinner on stderr naming the fold being trained (hidden when stderr is not a terminal).
@@ -367,7 +365,7 @@ fn run_cv(cli: &Cli, k: usize) -> Result<()> {
     let unlabelled = cli
         .training
         .unlabelled_documents(&cli.input, &corpus.documents)?;
-    let cv = eval::cross_validate_with(
+    let cv = docclass::train::cv::cross_validate_with(
         &corpus.documents,
         &unlabelled,
         &options,
@@ -414,7 +412,7 @@ fn run_cv(cli: &Cli, k: usize) -> Result<()> {
     }
     out += "out of fold, every document scored once by the model that did not see it:\n\n";
     render::report(&mut out, &report)?;
-    common::emit(&out)
+    cli::emit(&out)
 }
 
 /// Training flags given on the command line, for refusing them without --cv.
@@ -449,6 +447,6 @@ fn main() -> ExitCode {
     };
     match run(cli, training_flags_given(&matches)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => common::report(&e),
+        Err(e) => cli::report(&e),
     }
 }

@@ -1,9 +1,10 @@
-//! Text tables for `docclass-eval`.
+//! Text tables for `docclass-eval`, with set column widths
+//! ([`fixed_line`], the binaries' shared table renderer).
 use std::fmt::{self, Write};
 
-use docclass::eval::{
-    CvSummary, Difference, EvalReport, ModelHashSource, Stratification, NONE_LABEL,
-};
+use docclass::cli::table::{fixed_line, Align, Align::Left, Align::Right};
+use docclass::eval::{Difference, EvalReport, ModelHashSource, Stratification, NONE_LABEL};
+use docclass::train::cv::CvSummary;
 
 /// Topic names in tables are cut to this many characters.
 const NAME: usize = 30;
@@ -18,19 +19,41 @@ fn name(s: &str, width: usize) -> String {
     }
 }
 
+/// Writes one table line and a newline.
+fn line(out: &mut String, columns: &[(Align, usize)], cells: &[String]) -> fmt::Result {
+    writeln!(out, "{}", fixed_line(columns, cells))
+}
+
+/// A header row's cells.
+fn head<const N: usize>(cells: [&str; N]) -> [String; N] {
+    cells.map(String::from)
+}
+
+/// A metric with four decimals.
+fn f4(v: f64) -> String {
+    format!("{v:.4}")
+}
+
 /// The whole report: metrics, hashes, errors, sweep and calibration.
 pub fn report(out: &mut String, r: &EvalReport) -> fmt::Result {
     let m = &r.metrics;
-    writeln!(
+    let columns = [(Left, 30), (Right, 9), (Right, 9), (Right, 9), (Right, 8)];
+    line(
         out,
-        "{:<30} {:>9} {:>9} {:>9} {:>8}",
-        "topic", "precision", "recall", "f1", "support"
+        &columns,
+        &head(["topic", "precision", "recall", "f1", "support"]),
     )?;
     for t in &m.per_topic {
-        writeln!(
+        line(
             out,
-            "{:<30} {:>9.4} {:>9.4} {:>9.4} {:>8}",
-            t.topic, t.precision, t.recall, t.f1, t.support
+            &columns,
+            &[
+                t.topic.clone(),
+                f4(t.precision),
+                f4(t.recall),
+                f4(t.f1),
+                t.support.to_string(),
+            ],
         )?;
     }
     writeln!(out)?;
@@ -112,20 +135,19 @@ fn errors(out: &mut String, r: &EvalReport) -> fmt::Result {
         out,
         "per-topic errors (multi-label data: no confusion matrix)"
     )?;
-    writeln!(
-        out,
-        "{:<NAME$} {:>7} {:>7} {:>7} {:>7}",
-        "topic", "TP", "FP", "FN", "TN"
-    )?;
+    let columns = [(Left, NAME), (Right, 7), (Right, 7), (Right, 7), (Right, 7)];
+    line(out, &columns, &head(["topic", "TP", "FP", "FN", "TN"]))?;
     for e in &r.topic_errors {
-        writeln!(
+        line(
             out,
-            "{:<NAME$} {:>7} {:>7} {:>7} {:>7}",
-            name(&e.topic, NAME),
-            e.true_positives,
-            e.false_positives,
-            e.false_negatives,
-            e.true_negatives
+            &columns,
+            &[
+                name(&e.topic, NAME),
+                e.true_positives.to_string(),
+                e.false_positives.to_string(),
+                e.false_negatives.to_string(),
+                e.true_negatives.to_string(),
+            ],
         )?;
     }
     Ok(())
@@ -133,26 +155,30 @@ fn errors(out: &mut String, r: &EvalReport) -> fmt::Result {
 
 fn sweep(out: &mut String, r: &EvalReport) -> fmt::Result {
     writeln!(out, "threshold sweep: precision (P) and recall (R), in %, of deciding a topic when its probability >= t")?;
-    write!(out, "{:<NAME$} {:>2}", "topic", "t")?;
     let thresholds = docclass::eval::sweep_thresholds();
-    for t in &thresholds {
-        write!(out, " {:>4}", format!("{t:.2}").trim_start_matches('0'))?;
-    }
-    writeln!(out)?;
+    let mut columns = vec![(Left, NAME), (Right, 2)];
+    columns.extend(thresholds.iter().map(|_| (Right, 4)));
+    let mut header = head(["topic", "t"]).to_vec();
+    header.extend(
+        thresholds
+            .iter()
+            .map(|t| format!("{t:.2}").trim_start_matches('0').to_string()),
+    );
+    line(out, &columns, &header)?;
     for s in &r.threshold_sweep {
-        let cell = |v: f64| format!(" {:>4.0}", v * 100.0);
-        let mut p = format!("{:<NAME$} {:>2}", name(&s.topic, NAME), "P");
-        let mut rc = format!("{:<NAME$} {:>2}", "", "R");
+        let cell = |v: f64| format!("{:.0}", v * 100.0);
+        let mut p = vec![name(&s.topic, NAME), "P".to_string()];
+        let mut rc = head(["", "R"]).to_vec();
         for point in &s.points {
             if point.predicted == 0 {
-                p.push_str(&format!(" {:>4}", "-"));
+                p.push("-".to_string());
             } else {
-                p.push_str(&cell(point.precision));
+                p.push(cell(point.precision));
             }
-            rc.push_str(&cell(point.recall));
+            rc.push(cell(point.recall));
         }
-        writeln!(out, "{p}")?;
-        writeln!(out, "{rc}")?;
+        line(out, &columns, &p)?;
+        line(out, &columns, &rc)?;
     }
     Ok(())
 }
@@ -163,10 +189,11 @@ fn calibration(out: &mut String, r: &EvalReport) -> fmt::Result {
         "calibration over {} (document, topic) pairs: expected calibration error {:.4}, Brier score {:.4}",
         c.pairs, c.expected_calibration_error, c.brier_score
     )?;
-    writeln!(
+    let columns = [(Left, 12), (Right, 8), (Right, 15), (Right, 10)];
+    line(
         out,
-        "{:<12} {:>8} {:>15} {:>10}",
-        "probability", "pairs", "mean predicted", "observed"
+        &columns,
+        &head(["probability", "pairs", "mean predicted", "observed"]),
     )?;
     let last = c.bins.len().saturating_sub(1);
     for (i, b) in c.bins.iter().enumerate() {
@@ -177,24 +204,34 @@ fn calibration(out: &mut String, r: &EvalReport) -> fmt::Result {
             if i == last { "]" } else { ")" }
         );
         let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
-        writeln!(
+        line(
             out,
-            "{range:<12} {:>8} {:>15} {:>10}",
-            b.count,
-            opt(b.mean_predicted),
-            opt(b.observed_frequency)
+            &columns,
+            &[
+                range,
+                b.count.to_string(),
+                opt(b.mean_predicted),
+                opt(b.observed_frequency),
+            ],
         )?;
     }
-    writeln!(
+    let columns = [(Left, 28), (Right, 9), (Right, 14), (Right, 8), (Right, 8)];
+    line(
         out,
-        "{:<28} {:>9} {:>14} {:>8} {:>8}",
-        "topic", "positives", "mean predicted", "ECE", "Brier"
+        &columns,
+        &head(["topic", "positives", "mean predicted", "ECE", "Brier"]),
     )?;
     for (topic, t) in r.metrics.per_topic.iter().zip(&c.per_topic) {
-        writeln!(
+        line(
             out,
-            "{:<28} {:>9} {:>14.4} {:>8.4} {:>8.4}",
-            topic.topic, t.positives, t.mean_predicted, t.expected_calibration_error, t.brier_score
+            &columns,
+            &[
+                topic.topic.clone(),
+                t.positives.to_string(),
+                f4(t.mean_predicted),
+                f4(t.expected_calibration_error),
+                f4(t.brier_score),
+            ],
         )?;
     }
     Ok(())
@@ -211,16 +248,31 @@ pub fn cv_header(out: &mut String, s: &CvSummary, documents: u64, seconds: f64) 
         "{}-fold cross-validation ({how}), seed {}, {documents} documents, {seconds:.1}s",
         s.folds, s.seed
     )?;
-    writeln!(
+    let columns = [
+        (Right, 4),
+        (Right, 8),
+        (Right, 8),
+        (Right, 9),
+        (Right, 9),
+        (Right, 9),
+    ];
+    line(
         out,
-        "{:>4} {:>8} {:>8} {:>9} {:>9} {:>9}",
-        "fold", "train", "test", "accuracy", "macro-F1", "micro-F1"
+        &columns,
+        &head(["fold", "train", "test", "accuracy", "macro-F1", "micro-F1"]),
     )?;
     for f in &s.per_fold {
-        writeln!(
+        line(
             out,
-            "{:>4} {:>8} {:>8} {:>9.4} {:>9.4} {:>9.4}",
-            f.fold, f.train_documents, f.test_documents, f.accuracy, f.macro_f1, f.micro_f1
+            &columns,
+            &[
+                f.fold.to_string(),
+                f.train_documents.to_string(),
+                f.test_documents.to_string(),
+                f4(f.accuracy),
+                f4(f.macro_f1),
+                f4(f.micro_f1),
+            ],
         )?;
     }
     writeln!(
@@ -278,14 +330,19 @@ pub fn comparison(
         }
     }
     writeln!(out)?;
-    let mut header = format!("{:<NAME$}", "metric");
-    for i in 0..models.len() {
-        header.push_str(&format!(" {:>9}", letter(i)));
-    }
-    for i in 1..models.len() {
-        header.push_str(&format!(" {:>9}", format!("{} - A", letter(i))));
-    }
-    writeln!(out, "{header}")?;
+    // A name column, then one per model and one per difference against A.
+    let columns: Vec<(Align, usize)> = std::iter::once((Left, NAME))
+        .chain((0..models.len() + differences.len()).map(|_| (Right, 9)))
+        .collect();
+    let header = |first: &str| -> Vec<String> {
+        let letters = (0..models.len()).map(letter);
+        let against_a = (1..models.len()).map(|i| format!("{} - A", letter(i)));
+        std::iter::once(first.to_string())
+            .chain(letters)
+            .chain(against_a)
+            .collect()
+    };
+    line(out, &columns, &header("metric"))?;
     type Pick = fn(&docclass::eval::Report) -> f64;
     type PickDiff = fn(&Difference) -> f64;
     let rows: [(&str, Pick, PickDiff); 8] = [
@@ -307,24 +364,13 @@ pub fn comparison(
         ("hamming loss", |r| r.hamming_loss, |d| d.hamming_loss),
     ];
     for (label, pick, pick_diff) in rows {
-        let mut line = format!("{label:<NAME$}");
-        for m in models {
-            line.push_str(&format!(" {:>9.4}", pick(&m.report.metrics)));
-        }
-        for d in differences {
-            line.push_str(&format!(" {:>+9.4}", pick_diff(d)));
-        }
-        writeln!(out, "{line}")?;
+        let mut cells = vec![label.to_string()];
+        cells.extend(models.iter().map(|m| f4(pick(&m.report.metrics))));
+        cells.extend(differences.iter().map(|d| format!("{:+.4}", pick_diff(d))));
+        line(out, &columns, &cells)?;
     }
     writeln!(out)?;
-    let mut header = format!("{:<NAME$}", "topic F1");
-    for i in 0..models.len() {
-        header.push_str(&format!(" {:>9}", letter(i)));
-    }
-    for i in 1..models.len() {
-        header.push_str(&format!(" {:>9}", format!("{} - A", letter(i))));
-    }
-    writeln!(out, "{header}")?;
+    line(out, &columns, &header("topic F1"))?;
     // Every topic of any model: the first difference lists A's topics, then B's new ones.
     let mut topics: Vec<&str> = Vec::new();
     for d in differences {
@@ -334,13 +380,13 @@ pub fn comparison(
             }
         }
     }
-    let dash = || format!(" {:>9}", "-");
+    let dash = || "-".to_string();
     for topic in topics {
-        let mut line = format!("{:<NAME$}", name(topic, NAME));
+        let mut cells = vec![name(topic, NAME)];
         for m in models {
             match m.report.metrics.per_topic.iter().find(|t| t.topic == topic) {
-                Some(t) => line.push_str(&format!(" {:>9.4}", t.f1)),
-                None => line.push_str(&dash()),
+                Some(t) => cells.push(f4(t.f1)),
+                None => cells.push(dash()),
             }
         }
         for d in differences {
@@ -350,11 +396,11 @@ pub fn comparison(
                 .find(|t| t.topic == topic)
                 .and_then(|t| t.f1_difference)
             {
-                Some(v) => line.push_str(&format!(" {v:>+9.4}")),
-                None => line.push_str(&dash()),
+                Some(v) => cells.push(format!("{v:+.4}")),
+                None => cells.push(dash()),
             }
         }
-        writeln!(out, "{line}")?;
+        line(out, &columns, &cells)?;
     }
     Ok(())
 }

@@ -1,19 +1,24 @@
-//! Argument groups and helpers shared by the binaries: reading corpora from
-//! flags, building training options from flags, and printing one clear error
-//! line.
-#![allow(dead_code)] // each binary uses a different part
+//! What the binaries share (feature `cli`): the clap argument groups for
+//! reading corpora ([`InputArgs`]) and for training ([`TrainArgs`], flattened
+//! into both `docclass-train` and `docclass-eval`, so `--cv` trains with
+//! exactly the options `docclass-train` would), the one-line error printer
+//! ([`report`]), writing to stdout ([`emit`]), reading a named file, parsing
+//! `--timeout`-style seconds, (with `service`) the async runtime, and the
+//! text tables all binaries print ([`table`]).
 
-use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
-use docclass::corpus::{Corpus, Format, ReadOptions};
-use docclass::features::{FeatureMode, FeatureParams, Weighting};
-use docclass::nb::{ClassPriors, NbParams, NbVariant};
-use docclass::text::{AnalyzerConfig, CharNgrams, FilterConfig, Lang};
-use docclass::train::tune::{parse_weighting, TuneMetric, TuneParams};
-use docclass::train::{
+pub mod table;
+
+use crate::corpus::{Corpus, Format, ReadOptions};
+use crate::features::{FeatureMode, FeatureParams, Weighting};
+use crate::nb::{ClassPriors, NbParams, NbVariant};
+use crate::text::{AnalyzerConfig, CharNgrams, FilterConfig, Lang};
+use crate::train::tune::{parse_weighting, TuneMetric, TuneParams};
+use crate::train::{
     CalibrationMethod, DecisionMode, SemiSupervisedOptions, ThresholdObjective, TopicSpec,
     TrainOptions, Validation,
 };
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
 use linfa::ParamGuard;
 use std::path::PathBuf;
 
@@ -520,13 +525,13 @@ impl TrainArgs {
     pub fn unlabelled_documents(
         &self,
         input: &InputArgs,
-        labelled: &[docclass::corpus::Document],
-    ) -> Result<Vec<docclass::corpus::Document>> {
+        labelled: &[crate::corpus::Document],
+    ) -> Result<Vec<crate::corpus::Document>> {
         if self.unlabeled.is_empty() {
             return Ok(Vec::new());
         }
         let unlabelled = input.read_unlabelled(&self.unlabeled)?.documents;
-        if let Some(id) = docclass::train::first_shared_document(labelled, &unlabelled) {
+        if let Some(id) = crate::train::first_shared_document(labelled, &unlabelled) {
             eprintln!(
                 "warning: --unlabeled document {id:?} is also in the labelled input (by id or text)"
             );

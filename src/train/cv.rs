@@ -6,25 +6,15 @@
 //! inner validation on that training part only. The held-out part is then
 //! classified with [`Model::classify`](crate::model::Model::classify).
 //!
-//! Folds are seeded and stratified: by the (single) label for single-label
-//! data ([`kfold_splits`]), by iterative stratification for multi-label data
-//! ([`iterative_kfold_splits`]).
-use super::analysis::Scored;
-use super::metrics::evaluate;
-use super::split::{iterative_kfold_splits, kfold_splits, Split};
+//! Folds are seeded and stratified ([`cv_splits`]): by the (single) label
+//! for single-label data, by iterative stratification for multi-label data.
+//!
+//! It lives under `train`, not `eval`, because it trains: `eval` (metrics,
+//! splits, reports) sits below `train`, which uses it.
 use crate::corpus::Document;
+use crate::eval::{cv_splits, evaluate, Scored, Stratification};
 use crate::train::{self, Progress, Silent, TrainError, TrainOptions};
 use serde::Serialize;
-
-/// How documents were assigned to folds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stratification {
-    /// Single-label data: each topic is spread evenly over the folds.
-    ByLabel,
-    /// Multi-label data: iterative stratification balances every topic.
-    Iterative,
-}
 
 /// Headline metrics of one fold's held-out part.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -86,28 +76,6 @@ impl CvResult {
             macro_f1_mean,
             macro_f1_std,
         }
-    }
-}
-
-/// The `k` seeded, stratified folds cross-validation uses for these label
-/// sets, and which stratification that is.
-pub fn cv_splits(
-    labels: &[Vec<usize>],
-    n_topics: usize,
-    k: usize,
-    seed: u64,
-) -> (Vec<Split>, Stratification) {
-    if labels.iter().all(|l| l.len() <= 1) {
-        let strata: Vec<usize> = labels
-            .iter()
-            .map(|l| l.first().copied().unwrap_or(0))
-            .collect();
-        (kfold_splits(&strata, k, seed), Stratification::ByLabel)
-    } else {
-        (
-            iterative_kfold_splits(labels, n_topics, k, seed),
-            Stratification::Iterative,
-        )
     }
 }
 
