@@ -541,8 +541,8 @@ impl TrainArgs {
 
     /// Warns about likely label mistakes in `docs`, or with
     /// `--strict-labels` refuses them.
-    pub fn check_labels(&self, docs: &[docclass::corpus::Document]) -> Result<()> {
-        let warnings = docclass::train::label_warnings(docs);
+    pub fn check_labels(&self, docs: &[crate::corpus::Document]) -> Result<()> {
+        let warnings = crate::train::label_warnings(docs);
         if self.strict_labels && !warnings.is_empty() {
             let all: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
             bail!("--strict-labels: {}", all.join("; "));
