@@ -3,8 +3,8 @@
 //! Two paths run through the same code:
 //!
 //! ```text
-//! training: corpus::read ─► text::Analyzer ─► features ─► nb::fit ─► model::save
-//! serving:  request      ─► text::Analyzer ─► features ─► nb::score ─► response
+//! training: corpus::read_path ─► text::Analyzer ─► features ─► nb (fit, or em) ─► calibration ─► Model::save
+//! serving:  request           ─► text::Analyzer ─► features ─► FittedNb::joint_log_likelihood ─► calibration ─► Decision
 //! ```
 //!
 //! The analyzer and feature configuration are saved in the model file, so serving

@@ -64,8 +64,9 @@ fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
 }
 
 impl InputArgs {
-    pub fn read(&self) -> Result<Corpus> {
-        let options = ReadOptions {
+    /// The reading options these flags give.
+    fn read_options(&self) -> ReadOptions {
+        ReadOptions {
             format: self.format,
             split: self.split.clone(),
             skip_invalid: self.skip_invalid,
@@ -75,7 +76,11 @@ impl InputArgs {
             csv_label_separator: self.csv_label_separator,
             csv_delimiter: self.csv_delimiter,
             ignore_labels: false,
-        };
+        }
+    }
+
+    pub fn read(&self) -> Result<Corpus> {
+        let options = self.read_options();
         let corpus = Corpus::read_all(&self.inputs, &options)?;
         warn_skipped(&corpus);
         if corpus.documents.is_empty() {
@@ -104,13 +109,8 @@ impl InputArgs {
         let options = ReadOptions {
             format: None,
             split: None,
-            skip_invalid: self.skip_invalid,
-            csv_text_column: self.csv_text_column.clone(),
-            csv_label_column: self.csv_label_column.clone(),
-            csv_title_column: self.csv_title_column.clone(),
-            csv_label_separator: self.csv_label_separator,
-            csv_delimiter: self.csv_delimiter,
             ignore_labels: true,
+            ..self.read_options()
         };
         let corpus = Corpus::read_all(paths, &options).context("--unlabeled")?;
         warn_skipped(&corpus);

@@ -415,7 +415,7 @@ fn unreachable_server_is_one_line_and_exit_1() {
 
     let out = client("https://127.0.0.1:1", &["health"]);
     let err = failure(&out);
-    assert!(err.contains("TLS is not supported"), "{err}");
+    assert!(err.contains("this client does not speak TLS yet"), "{err}");
     assert_eq!(err.lines().count(), 1);
 }
 

@@ -70,7 +70,7 @@ fn normalize_addr(addr: &str) -> Result<String> {
         bail!("--addr is empty: expected HOST:PORT or http://HOST:PORT");
     }
     if let Some(rest) = addr.strip_prefix("https://") {
-        bail!("--addr {addr:?}: TLS is not supported; docclass-server speaks plain HTTP/2, use http://{rest}");
+        bail!("--addr {addr:?}: this client does not speak TLS yet (the server can); for a plaintext server use http://{rest}");
     }
     if addr.starts_with("http://") {
         Ok(addr.trim_end_matches('/').to_string())
