@@ -13,7 +13,7 @@
 //! what it is: not a model, a newer format, truncated, or corrupt.
 use super::{Model, ModelData, ModelError, Result};
 use sha2::{Digest, Sha256};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 pub const MAGIC: &[u8; 8] = b"DOCCLASS";
@@ -113,12 +113,31 @@ impl Model {
         Ok(model)
     }
 
-    /// Reads and validates a model file.
+    /// Reads and validates a model file. Checks before reading the payload
+    /// that the path is a regular file (a FIFO or device would block or
+    /// never end) and that its header is a model's whose length matches the
+    /// file's, so a large file that is not a model is refused after 52
+    /// bytes, not after reading all of it.
     pub fn load(path: &Path) -> Result<Model> {
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Read {
+        let read_err = |source| ModelError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let metadata = std::fs::metadata(path).map_err(read_err)?;
+        if !metadata.is_file() {
+            return Err(ModelError::NotAFile(path.to_path_buf()));
+        }
+        let mut file = std::fs::File::open(path).map_err(read_err)?;
+        let mut header = Vec::with_capacity(HEADER_LEN);
+        std::io::Read::by_ref(&mut file)
+            .take(HEADER_LEN as u64)
+            .read_to_end(&mut header)
+            .map_err(read_err)?;
+        check_header(&header, metadata.len())?;
+        // The length is the file's; the read itself stops at the real end.
+        let mut bytes = header;
+        bytes.reserve(metadata.len() as usize - HEADER_LEN);
+        file.read_to_end(&mut bytes).map_err(read_err)?;
         Model::from_bytes(&bytes)
     }
 
@@ -292,9 +311,11 @@ fn take_all<'a, T: serde::Deserialize<'a>>(payload: &'a [u8]) -> Result<T> {
     Ok(data)
 }
 
-/// Decodes a model file into its data and format version.
-fn decode(bytes: &[u8]) -> Result<(ModelData, u32)> {
-    let found = bytes.len() as u64;
+/// Checks a file's first bytes (up to [`HEADER_LEN`]) against a file of
+/// `file_len` bytes: magic, version, and the payload length the header
+/// declares. Returns the format version.
+fn check_header(bytes: &[u8], file_len: u64) -> Result<u32> {
+    let found = file_len;
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         // A prefix of the magic is a truncated model, anything else is not a model.
         if !bytes.is_empty() && MAGIC.starts_with(bytes) {
@@ -337,6 +358,12 @@ fn decode(bytes: &[u8]) -> Result<(ModelData, u32)> {
     if found > expected {
         return Err(ModelError::TrailingBytes(found - expected));
     }
+    Ok(version)
+}
+
+/// Decodes a model file into its data and format version.
+fn decode(bytes: &[u8]) -> Result<(ModelData, u32)> {
+    let version = check_header(bytes, bytes.len() as u64)?;
     let payload = &bytes[HEADER_LEN..];
     if Sha256::digest(payload).as_slice() != &bytes[20..52] {
         return Err(ModelError::ChecksumMismatch);

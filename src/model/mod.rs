@@ -39,6 +39,8 @@ pub enum ModelError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{0} is not a regular file")]
+    NotAFile(PathBuf),
     #[error("not a docclass model: wrong magic number (expected {expected:?})")]
     BadMagic { expected: &'static str },
     #[error("model file format version {found} is not supported (this build reads versions {oldest} to {newest})")]

@@ -766,3 +766,52 @@ fn named_evaluations_round_trip_and_change_the_version() {
     assert_eq!(back.version(), model.version());
     assert_eq!(back.data().provenance.evaluations[0].metrics.documents, 7);
 }
+
+#[test]
+fn load_checks_the_file_kind_and_header_before_reading_the_payload() {
+    let dir = tempfile::TempDir::new().unwrap();
+    // A directory, and (on Unix) a FIFO with no writer, which a plain read
+    // would wait on forever.
+    let err = Model::load(dir.path()).unwrap_err();
+    assert!(matches!(err, ModelError::NotAFile(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!("{} is not a regular file", dir.path().display())
+    );
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("pipe.model");
+        let status = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if status.is_ok_and(|s| s.success()) {
+            assert!(matches!(
+                Model::load(&fifo).unwrap_err(),
+                ModelError::NotAFile(_)
+            ));
+        }
+    }
+    // A header that declares another length: refused by its header alone.
+    let mut bytes = tiny_model().to_bytes().unwrap();
+    let real = bytes.len() as u64;
+    bytes.extend_from_slice(&[0u8; 4096]);
+    let path = dir.path().join("padded.model");
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(matches!(
+        Model::load(&path).unwrap_err(),
+        ModelError::TrailingBytes(4096)
+    ));
+    std::fs::write(&path, &bytes[..(real as usize - 10)]).unwrap();
+    assert!(matches!(
+        Model::load(&path).unwrap_err(),
+        ModelError::Truncated { found, .. } if found == real - 10
+    ));
+    // Not a model at all.
+    std::fs::write(&path, vec![b'x'; 1 << 20]).unwrap();
+    assert!(matches!(
+        Model::load(&path).unwrap_err(),
+        ModelError::BadMagic { .. }
+    ));
+    // And a real one still loads.
+    let good = dir.path().join("good.model");
+    tiny_model().save(&good).unwrap();
+    assert!(Model::load(&good).is_ok());
+}
