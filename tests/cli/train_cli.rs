@@ -1426,3 +1426,41 @@ fn label_mistakes_warn_and_strict_labels_refuses_them() {
         "{err}"
     );
 }
+
+#[test]
+fn a_training_run_killed_at_any_moment_leaves_the_previous_model_intact() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(400));
+    let out = dir.path().join("m.model");
+    let args = [
+        "-q",
+        "-i",
+        s(&input),
+        "-o",
+        s(&out),
+        "--created-at",
+        CREATED_AT,
+        "--folds",
+        "3",
+    ];
+    assert_success(&run(TRAIN, &args, &[]));
+    let before = std::fs::read(&out).unwrap();
+    // SIGKILL at growing delays: some land in analysis, some in fitting,
+    // some while the file is written; the run may also finish first.
+    for delay_ms in (0..12).map(|k| k * 15) {
+        let mut child = Command::new(TRAIN)
+            .args(args)
+            .env_remove("SOURCE_DATE_EPOCH")
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let after = std::fs::read(&out).unwrap();
+        assert_eq!(
+            after, before,
+            "killed after {delay_ms} ms: the model file changed"
+        );
+        Model::load(&out).unwrap_or_else(|e| panic!("killed after {delay_ms} ms: {e}"));
+    }
+}
