@@ -7,7 +7,6 @@ use docclass::cli::table::{fixed_line, Align::Left, Align::Right};
 use docclass::cli::{self, InputArgs, TrainArgs};
 use docclass::corpus::{Corpus, ReadOptions};
 use docclass::model::rfc3339_utc;
-use docclass::nb::NbVariant;
 use docclass::train::tune::{weighting_name, TuningReport};
 use docclass::train::{self, Progress, TrainOptions};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -269,13 +268,9 @@ fn print_tuning(t: &TuningReport) {
     println!("{}", fixed_line(&columns, &header));
     for (i, s) in t.candidates.iter().enumerate() {
         let c = &s.candidate;
-        let variant = match c.nb {
-            NbVariant::Multinomial => "multinomial",
-            NbVariant::Complement => "complement",
-        };
         let cells = [
             if i == t.chosen { "*" } else { " " }.to_string(),
-            variant.to_string(),
+            c.nb.name().to_string(),
             c.alpha.to_string(),
             c.min_df.map_or("-".to_string(), |m| m.to_string()),
             weighting_name(c.weighting),

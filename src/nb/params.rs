@@ -14,6 +14,16 @@ pub enum NbVariant {
     Complement,
 }
 
+impl NbVariant {
+    /// The name flags and reports use (`--nb complement`).
+    pub fn name(self) -> &'static str {
+        match self {
+            NbVariant::Multinomial => "multinomial",
+            NbVariant::Complement => "complement",
+        }
+    }
+}
+
 /// Class priors. Complement NB ignores them, as in Rennie et al. and scikit-learn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

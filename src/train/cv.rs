@@ -25,6 +25,9 @@ pub struct FoldSummary {
     pub accuracy: f64,
     pub macro_f1: f64,
     pub micro_f1: f64,
+    /// With a tuning grid: the candidate this fold's inner CV chose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuned: Option<super::tune::Candidate>,
 }
 
 /// Out-of-fold predictions for every document, and how they were made.
@@ -132,7 +135,7 @@ pub fn cross_validate_with(
     for (f, split) in splits.iter().enumerate() {
         progress.stage(&format!("fold {}/{k}", f + 1));
         let train_docs: Vec<Document> = split.train.iter().map(|&i| docs[i].clone()).collect();
-        let (model, _) =
+        let (model, summary) =
             train::train_with_unlabelled(&train_docs, unlabelled, &fold_options, &Silent).map_err(
                 |e| TrainError::Fold {
                     fold: f + 1,
@@ -157,6 +160,7 @@ pub fn cross_validate_with(
             accuracy: r.accuracy,
             macro_f1: r.macro_f1,
             micro_f1: r.micro_f1,
+            tuned: summary.tuning.map(|t| t.chosen().candidate.clone()),
         });
     }
     let mut scored = Scored::default();

@@ -243,6 +243,16 @@ pub struct Candidate {
     pub weighting: Weighting,
 }
 
+impl std::fmt::Display for Candidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "nb {}, alpha {}", self.nb.name(), self.alpha)?;
+        if let Some(min_df) = self.min_df {
+            write!(f, ", min_df {min_df}")?;
+        }
+        write!(f, ", weighting {}", weighting_name(self.weighting))
+    }
+}
+
 /// A candidate and its out-of-fold metrics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CandidateScore {

@@ -688,3 +688,38 @@ fn errors_file_lists_the_misclassified_documents_worst_first() {
     assert_eq!(distances.len(), 2);
     assert!(distances[0] >= distances[1], "{distances:?}");
 }
+
+#[test]
+fn cross_validation_with_a_tuning_grid_shows_each_fold_s_choice() {
+    let dir = TempDir::new().unwrap();
+    let data = write(dir.path(), "all.jsonl", single_label(0, 10, |t| t));
+    let args = [
+        "--cv",
+        "3",
+        "-i",
+        s(&data),
+        "--no-validation",
+        "--tune-alpha",
+        "0.1,1",
+        "--tune-folds",
+        "2",
+    ];
+    let o = run(EVAL, &args);
+    assert_success(&o);
+    let text = stdout(&o);
+    for fold in 1..=3 {
+        assert!(
+            text.contains(&format!(
+                "\nfold {fold} tuning chose: nb complement, alpha "
+            )),
+            "{text}"
+        );
+    }
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let v = json_of(&run(EVAL, &json_args));
+    for f in v["cv"]["per_fold"].as_array().unwrap() {
+        assert_eq!(f["tuned"]["nb"], "complement", "{f}");
+        assert!(f["tuned"]["alpha"].is_number(), "{f}");
+    }
+}

@@ -280,6 +280,11 @@ pub fn cv_header(out: &mut String, s: &CvSummary, documents: u64, seconds: f64) 
         "per fold: accuracy {:.4} ± {:.4}, macro-F1 {:.4} ± {:.4} (mean ± standard deviation)",
         s.accuracy_mean, s.accuracy_std, s.macro_f1_mean, s.macro_f1_std
     )?;
+    for f in &s.per_fold {
+        if let Some(tuned) = &f.tuned {
+            writeln!(out, "fold {} tuning chose: {tuned}", f.fold)?;
+        }
+    }
     Ok(())
 }
 
