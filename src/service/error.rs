@@ -32,6 +32,12 @@ pub enum ServiceError {
         limit: usize,
         with_title: bool,
     },
+    #[error("{field} is {size} bytes as sent, but over the limit of {limit} bytes once NFKC-normalised (the limit applies to the text as analysed)")]
+    NormalizedTextTooLarge {
+        field: String,
+        size: usize,
+        limit: usize,
+    },
     #[error("batch has {size} documents, over the limit of {limit}")]
     BatchTooLarge { size: usize, limit: usize },
     /// `topic` is the value as [`shown`]: the request's own string is never
@@ -75,6 +81,7 @@ impl ServiceError {
         match self {
             ServiceError::EmptyText { .. }
             | ServiceError::TextTooLarge { .. }
+            | ServiceError::NormalizedTextTooLarge { .. }
             | ServiceError::BatchTooLarge { .. }
             | ServiceError::UnknownTopic { .. }
             | ServiceError::FieldTooLong { .. }
@@ -103,6 +110,7 @@ impl ServiceError {
         match self {
             ServiceError::EmptyText { field }
             | ServiceError::TextTooLarge { field, .. }
+            | ServiceError::NormalizedTextTooLarge { field, .. }
             | ServiceError::UnknownTopic { field, .. }
             | ServiceError::FieldTooLong { field, .. }
             | ServiceError::InvalidLanguage { field, .. }
