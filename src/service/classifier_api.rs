@@ -1,5 +1,7 @@
 //! The `docclass.v1.Classifier` handlers: validate → convert → classify → map
 //! the error. Each RPC logs one line: method, status, latency, documents.
+//! Every classification (unary, batch, stream message) runs on the blocking
+//! pool under a bounded number of workers, never on the async workers.
 use super::conversions::{
     classify_response, document_input, model_info, topics_response, FieldPrefix,
 };
@@ -117,6 +119,33 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// Runs `work` on the blocking pool once one of the classification workers
+/// (`State::workers`, one per core) is free: classification never runs on the
+/// async workers, which must stay free for health checks, reflection and
+/// I/O. `work` gets a flag set when this future is dropped (client cancel,
+/// deadline, server timeout); dropping it while it waits for a worker stops
+/// the wait, and a batch stops between documents.
+async fn on_worker<T, F>(state: &State, work: F) -> Result<T, ServiceError>
+where
+    T: Send + 'static,
+    F: FnOnce(&AtomicBool) -> T + Send + 'static,
+{
+    let cancel = CancelOnDrop::default();
+    let cancelled = cancel.0.clone();
+    let worker = state
+        .workers
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ServiceError::Internal(format!("classification workers closed: {e}")))?;
+    tokio::task::spawn_blocking(move || {
+        let _worker = worker;
+        work(&cancelled)
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("classification worker failed: {e}")))
+}
+
 type OutcomeStream =
     Pin<Box<dyn Stream<Item = Result<pb::ClassifyOutcome, Status>> + Send + 'static>>;
 
@@ -127,14 +156,18 @@ impl Classifier for ClassifierApi {
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
         let started = Instant::now();
-        let result = self.model().and_then(|loaded| {
-            classify_one(
-                &loaded,
-                &self.state,
-                request.into_inner(),
-                FieldPrefix::Request,
-            )
-        });
+        let req = request.into_inner();
+        let result = match self.model() {
+            Ok(loaded) => {
+                let state = self.state.clone();
+                on_worker(&self.state, move |_| {
+                    classify_one(&loaded, &state, req, FieldPrefix::Request)
+                })
+                .await
+                .and_then(|r| r)
+            }
+            Err(e) => Err(e),
+        };
         if result.is_ok() {
             self.state.metrics.documents_classified(1);
         }
@@ -156,20 +189,9 @@ impl Classifier for ClassifierApi {
             // One model for the whole batch, even if another is swapped in meanwhile.
             let loaded = self.model()?;
             let state = self.state.clone();
-            // Dropped with this future (deadline, server timeout, client
-            // cancel): the worker then stops instead of finishing a batch
-            // nobody will read.
-            let cancel = CancelOnDrop::default();
-            let cancelled = cancel.0.clone();
-            // CPU-bound: keep it off the async workers, one batch per core.
-            let worker = state
-                .batch_workers
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| ServiceError::Internal(format!("batch workers closed: {e}")))?;
-            tokio::task::spawn_blocking(move || {
-                let _worker = worker;
+            // Stops between documents once this future is dropped (deadline,
+            // server timeout, client cancel): nobody will read the rest.
+            on_worker(&self.state.clone(), move |cancelled| {
                 let outcomes = documents
                     .into_iter()
                     .enumerate()
@@ -191,7 +213,6 @@ impl Classifier for ClassifierApi {
                 }
             })
             .await
-            .map_err(|e| ServiceError::Internal(format!("batch worker failed: {e}")))
         }
         .await;
         finish("ClassifyBatch", started, n, result)
@@ -225,12 +246,18 @@ impl Classifier for ClassifierApi {
                 let item = match message {
                     Ok(req) => match state.slot.load_full() {
                         Some(loaded) => {
-                            let outcome =
-                                outcome(&loaded, &state, index, req, FieldPrefix::Request);
-                            state
-                                .metrics
-                                .documents_classified(classified(std::slice::from_ref(&outcome)));
-                            Ok(outcome)
+                            let worker_state = state.clone();
+                            // One message at a time: outcomes keep their order.
+                            on_worker(&state, move |_| {
+                                outcome(&loaded, &worker_state, index, req, FieldPrefix::Request)
+                            })
+                            .await
+                            .inspect(|done| {
+                                state
+                                    .metrics
+                                    .documents_classified(classified(std::slice::from_ref(done)))
+                            })
+                            .map_err(Status::from)
                         }
                         None => Err(Status::from(ServiceError::ModelNotLoaded)),
                     },

@@ -96,9 +96,7 @@ impl Server {
             slot: ArcSwapOption::empty(),
             limits,
             metrics: metrics.clone(),
-            batch_workers: Arc::new(tokio::sync::Semaphore::new(
-                super::state::batch_worker_count(),
-            )),
+            workers: Arc::new(tokio::sync::Semaphore::new(super::state::worker_count())),
         });
         let handle = ModelHandle { state, health };
         handle

@@ -74,15 +74,18 @@ pub(crate) struct State {
     pub(crate) slot: ArcSwapOption<LoadedModel>,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
-    /// Batches classified at once, one per core. Classification is CPU-bound,
+    /// Threads classifying at once, one per core: every classification (unary,
+    /// batch, stream message) runs on the blocking pool under one of these
+    /// permits, never on the async workers, so health checks and reflection
+    /// answer promptly however heavy the text. Classification is CPU-bound,
     /// so more would not be faster; and each blocking thread keeps its own
-    /// analysis caches (a few MB), so an unbounded number of batch threads
-    /// under overload grew the server's memory with the thread count.
-    pub(crate) batch_workers: Arc<tokio::sync::Semaphore>,
+    /// analysis caches (a few MB), so an unbounded number of threads under
+    /// overload grew the server's memory with the thread count.
+    pub(crate) workers: Arc<tokio::sync::Semaphore>,
 }
 
-/// Permits for [`State::batch_workers`]: the machine's cores.
-pub(crate) fn batch_worker_count() -> usize {
+/// Permits for [`State::workers`]: the machine's cores.
+pub(crate) fn worker_count() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
