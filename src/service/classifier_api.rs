@@ -12,7 +12,9 @@ use super::state::{LoadedModel, State};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Code, Request, Response, Status, Streaming};
 
@@ -146,6 +148,63 @@ where
     .map_err(|e| ServiceError::Internal(format!("classification worker failed: {e}")))
 }
 
+/// One stream message's outcome, classified on a worker under a
+/// classification slot held only meanwhile; with every slot taken, the
+/// message's outcome is RESOURCE_EXHAUSTED at once and the stream goes on.
+/// An error ends the stream.
+async fn stream_outcome(
+    state: &Arc<State>,
+    index: u64,
+    req: pb::ClassifyRequest,
+) -> Result<pb::ClassifyOutcome, ServiceError> {
+    let loaded = state.slot.load_full().ok_or(ServiceError::ModelNotLoaded)?;
+    let Some(_slot) = state.work.try_enter() else {
+        state.metrics.stream_message_shed();
+        let error = ServiceError::Overloaded {
+            limit: state.work.limit(),
+        };
+        return Ok(pb::ClassifyOutcome {
+            index,
+            id: req.id,
+            outcome: Some(pb::classify_outcome::Outcome::Error(
+                error.to_document_error(),
+            )),
+        });
+    };
+    let worker_state = state.clone();
+    let done = on_worker(state, move |_| {
+        outcome(&loaded, &worker_state, index, req, FieldPrefix::Request)
+    })
+    .await?;
+    state
+        .metrics
+        .documents_classified(classified(std::slice::from_ref(&done)));
+    Ok(done)
+}
+
+/// The response side of a stream: the outcomes as the handler sends them,
+/// then the status the handler ended with, if not OK. The end travels apart
+/// from the outcomes, so it is never stuck behind a full buffer when the
+/// reader has stopped reading.
+struct Outcomes {
+    outcomes: mpsc::Receiver<pb::ClassifyOutcome>,
+    end: Option<oneshot::Receiver<Status>>,
+}
+
+impl Stream for Outcomes {
+    type Item = Result<pb::ClassifyOutcome, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(outcome) = ready!(self.outcomes.poll_recv(cx)) {
+            return Poll::Ready(Some(Ok(outcome)));
+        }
+        // Every sender is gone, so the handler has finished, and it sends
+        // its end before it lets go of its sender.
+        let end = self.end.take().and_then(|mut end| end.try_recv().ok());
+        Poll::Ready(end.map(Err))
+    }
+}
+
 type OutcomeStream =
     Pin<Box<dyn Stream<Item = Result<pb::ClassifyOutcome, Status>> + Send + 'static>>;
 
@@ -225,61 +284,57 @@ impl Classifier for ClassifierApi {
         request: Request<Streaming<pb::ClassifyRequest>>,
     ) -> Result<Response<Self::ClassifyStreamStream>, Status> {
         let started = Instant::now();
+        // Its place among the open streams, held until the stream ends; no
+        // classification slot is held between messages.
+        let place = match self.state.streams.open(request.remote_addr()) {
+            Ok(place) => place,
+            Err(e) => {
+                log_rpc("ClassifyStream", e.code(), started, 0);
+                return Err(e.into());
+            }
+        };
         let mut inbound = request.into_inner();
         let state = self.state.clone();
         let idle = state.limits.stream_idle_timeout;
-        let (tx, rx) =
-            tokio::sync::mpsc::channel::<Result<pb::ClassifyOutcome, Status>>(STREAM_BUFFER);
+        let millis = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+        let (tx, rx) = mpsc::channel::<pb::ClassifyOutcome>(STREAM_BUFFER);
+        let (end_tx, end_rx) = oneshot::channel::<Status>();
         tokio::spawn(async move {
             let mut index = 0u64;
-            let mut code = Code::Ok;
-            loop {
-                // A client that keeps a stream open and silent would hold
-                // its admission slot for ever.
-                let message = match tokio::time::timeout(idle, inbound.next()).await {
-                    Ok(Some(message)) => message,
-                    Ok(None) => break,
-                    Err(_) => Err(Status::from(ServiceError::StreamIdle {
-                        millis: u64::try_from(idle.as_millis()).unwrap_or(u64::MAX),
-                    })),
+            let ended: Result<(), Status> = loop {
+                // A client that keeps a stream open and silent would keep
+                // its place for ever.
+                let req = match tokio::time::timeout(idle, inbound.next()).await {
+                    Ok(Some(Ok(req))) => req,
+                    Ok(Some(Err(status))) => break Err(status),
+                    Ok(None) => break Ok(()),
+                    Err(_) => break Err(ServiceError::StreamIdle { millis }.into()),
                 };
-                let item = match message {
-                    Ok(req) => match state.slot.load_full() {
-                        Some(loaded) => {
-                            let worker_state = state.clone();
-                            // One message at a time: outcomes keep their order.
-                            on_worker(&state, move |_| {
-                                outcome(&loaded, &worker_state, index, req, FieldPrefix::Request)
-                            })
-                            .await
-                            .inspect(|done| {
-                                state
-                                    .metrics
-                                    .documents_classified(classified(std::slice::from_ref(done)))
-                            })
-                            .map_err(Status::from)
-                        }
-                        None => Err(Status::from(ServiceError::ModelNotLoaded)),
-                    },
-                    Err(status) => Err(status),
+                let done = match stream_outcome(&state, index, req).await {
+                    Ok(done) => done,
+                    Err(e) => break Err(e.into()),
                 };
-                let failed = item.as_ref().err().map(Status::code);
-                // The client went away: stop reading.
-                if tx.send(item).await.is_err() {
-                    code = Code::Cancelled;
-                    break;
+                // So would one that stops reading: the send waits on it.
+                match tokio::time::timeout(idle, tx.send(done)).await {
+                    Ok(Ok(())) => index += 1,
+                    // The client went away: stop reading.
+                    Ok(Err(_)) => break Err(Status::cancelled("the client went away")),
+                    Err(_) => break Err(ServiceError::StreamNotRead { millis }.into()),
                 }
-                index += 1;
-                if let Some(c) = failed {
-                    code = c;
-                    break;
-                }
+            };
+            // Free the place before the client can see the end.
+            drop(place);
+            let code = ended.as_ref().err().map_or(Code::Ok, Status::code);
+            if let Err(status) = ended {
+                // Nobody left to tell if the client has gone.
+                drop(end_tx.send(status));
             }
             log_rpc("ClassifyStream", code, started, index as usize);
         });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        Ok(Response::new(Box::pin(Outcomes {
+            outcomes: rx,
+            end: Some(end_rx),
+        })))
     }
 
     async fn list_topics(

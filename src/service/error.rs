@@ -62,10 +62,18 @@ pub enum ServiceError {
     ModelNotLoaded,
     #[error("internal error: {0}")]
     Internal(String),
-    #[error("server overloaded: {limit} requests already in flight; retry with backoff")]
+    #[error("server overloaded: all {limit} slots for this work are taken; retry with backoff")]
     Overloaded { limit: usize },
     #[error("stream closed: no message for {millis} ms (the server's stream idle timeout)")]
     StreamIdle { millis: u64 },
+    #[error("stream closed: the client read no response for {millis} ms (the server's stream idle timeout)")]
+    StreamNotRead { millis: u64 },
+    #[error("too many streams: {limit} ClassifyStream streams already open on the server; retry with backoff")]
+    TooManyStreams { limit: usize },
+    #[error(
+        "too many streams on this connection: {limit} ClassifyStream streams already open on it"
+    )]
+    TooManyConnectionStreams { limit: usize },
     #[error("this RPC needs an `authorization: Bearer <token>` header")]
     MissingToken,
     #[error("the bearer token is not valid for this RPC")]
@@ -89,8 +97,12 @@ impl ServiceError {
             | ServiceError::TooManyExplainTerms { .. } => Code::InvalidArgument,
             ServiceError::ModelNotLoaded => Code::Unavailable,
             ServiceError::Internal(_) => Code::Internal,
-            ServiceError::Overloaded { .. } => Code::ResourceExhausted,
-            ServiceError::StreamIdle { .. } => Code::DeadlineExceeded,
+            ServiceError::Overloaded { .. }
+            | ServiceError::TooManyStreams { .. }
+            | ServiceError::TooManyConnectionStreams { .. } => Code::ResourceExhausted,
+            ServiceError::StreamIdle { .. } | ServiceError::StreamNotRead { .. } => {
+                Code::DeadlineExceeded
+            }
             ServiceError::MissingToken | ServiceError::WrongToken => Code::Unauthenticated,
             ServiceError::AdminDisabled => Code::PermissionDenied,
             ServiceError::Reload(e) => match e {
@@ -121,6 +133,9 @@ impl ServiceError {
             | ServiceError::Internal(_)
             | ServiceError::Overloaded { .. }
             | ServiceError::StreamIdle { .. }
+            | ServiceError::StreamNotRead { .. }
+            | ServiceError::TooManyStreams { .. }
+            | ServiceError::TooManyConnectionStreams { .. }
             | ServiceError::MissingToken
             | ServiceError::WrongToken
             | ServiceError::AdminDisabled
