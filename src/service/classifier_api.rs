@@ -148,38 +148,77 @@ where
     .map_err(|e| ServiceError::Internal(format!("classification worker failed: {e}")))
 }
 
-/// One stream message's outcome, classified on a worker under a
-/// classification slot held only meanwhile; with every slot taken, the
-/// message's outcome is RESOURCE_EXHAUSTED at once and the stream goes on.
-/// An error ends the stream.
-async fn stream_outcome(
+/// Messages a stream hands to a worker at once, at most: those already
+/// received when the first is taken. One trip to a worker thread and back
+/// costs more than classifying a short document, so a stream whose client
+/// sends ahead classifies its queued messages in one trip, in order.
+const STREAM_CHUNK_MESSAGES: usize = STREAM_BUFFER;
+/// Text bytes (title and text) in such a chunk beyond its first message,
+/// at most, so that one trip stays short.
+const STREAM_CHUNK_BYTES: usize = 1 << 20;
+
+/// The outcomes of stream messages `index..`, classified in one trip to a
+/// worker under a classification slot held only meanwhile; with every slot
+/// taken, each message's outcome is RESOURCE_EXHAUSTED at once and the
+/// stream goes on. An error ends the stream.
+async fn stream_outcomes(
     state: &Arc<State>,
     index: u64,
-    req: pb::ClassifyRequest,
-) -> Result<pb::ClassifyOutcome, ServiceError> {
+    requests: Vec<pb::ClassifyRequest>,
+) -> Result<Vec<pb::ClassifyOutcome>, ServiceError> {
     let loaded = state.slot.load_full().ok_or(ServiceError::ModelNotLoaded)?;
     let Some(_slot) = state.work.try_enter() else {
-        state.metrics.stream_message_shed();
         let error = ServiceError::Overloaded {
             limit: state.work.limit(),
-        };
-        return Ok(pb::ClassifyOutcome {
-            index,
-            id: req.id,
-            outcome: Some(pb::classify_outcome::Outcome::Error(
-                error.to_document_error(),
-            )),
-        });
+        }
+        .to_document_error();
+        return Ok((index..)
+            .zip(requests)
+            .map(|(index, req)| {
+                state.metrics.stream_message_shed();
+                pb::ClassifyOutcome {
+                    index,
+                    id: req.id,
+                    outcome: Some(pb::classify_outcome::Outcome::Error(error.clone())),
+                }
+            })
+            .collect());
     };
     let worker_state = state.clone();
     let done = on_worker(state, move |_| {
-        outcome(&loaded, &worker_state, index, req, FieldPrefix::Request)
+        (index..)
+            .zip(requests)
+            .map(|(index, req)| outcome(&loaded, &worker_state, index, req, FieldPrefix::Request))
+            .collect::<Vec<_>>()
     })
     .await?;
-    state
-        .metrics
-        .documents_classified(classified(std::slice::from_ref(&done)));
+    state.metrics.documents_classified(classified(&done));
     Ok(done)
+}
+
+/// The messages already received after `first`, up to the chunk bounds, and
+/// how the inbound side ended if it did meanwhile (`Some(Ok(()))`: the
+/// client finished; `Some(Err(_))`: a bad message). Never waits.
+fn take_ready(
+    inbound: &mut Streaming<pb::ClassifyRequest>,
+    first: pb::ClassifyRequest,
+) -> (Vec<pb::ClassifyRequest>, Option<Result<(), Status>>) {
+    let mut bytes = 0usize;
+    let mut chunk = vec![first];
+    let waker = std::task::Waker::noop();
+    let mut cx = Context::from_waker(waker);
+    while chunk.len() < STREAM_CHUNK_MESSAGES && bytes < STREAM_CHUNK_BYTES {
+        match Pin::new(&mut *inbound).poll_next(&mut cx) {
+            Poll::Ready(Some(Ok(req))) => {
+                bytes += req.text.len() + req.title.len();
+                chunk.push(req);
+            }
+            Poll::Ready(Some(Err(status))) => return (chunk, Some(Err(status))),
+            Poll::Ready(None) => return (chunk, Some(Ok(()))),
+            Poll::Pending => break,
+        }
+    }
+    (chunk, None)
 }
 
 /// The response side of a stream: the outcomes as the handler sends them,
@@ -310,16 +349,29 @@ impl Classifier for ClassifierApi {
                     Ok(None) => break Ok(()),
                     Err(_) => break Err(ServiceError::StreamIdle { millis }.into()),
                 };
-                let done = match stream_outcome(&state, index, req).await {
-                    Ok(done) => done,
+                let (chunk, inbound_end) = take_ready(&mut inbound, req);
+                let outcomes = match stream_outcomes(&state, index, chunk).await {
+                    Ok(outcomes) => outcomes,
                     Err(e) => break Err(e.into()),
                 };
                 // So would one that stops reading: the send waits on it.
-                match tokio::time::timeout(idle, tx.send(done)).await {
-                    Ok(Ok(())) => index += 1,
-                    // The client went away: stop reading.
-                    Ok(Err(_)) => break Err(Status::cancelled("the client went away")),
-                    Err(_) => break Err(ServiceError::StreamNotRead { millis }.into()),
+                let mut sent = Ok(());
+                for done in outcomes {
+                    match tokio::time::timeout(idle, tx.send(done)).await {
+                        Ok(Ok(())) => index += 1,
+                        // The client went away: stop reading.
+                        Ok(Err(_)) => sent = Err(Status::cancelled("the client went away")),
+                        Err(_) => sent = Err(ServiceError::StreamNotRead { millis }.into()),
+                    }
+                    if sent.is_err() {
+                        break;
+                    }
+                }
+                if let Err(status) = sent {
+                    break Err(status);
+                }
+                if let Some(end) = inbound_end {
+                    break end;
                 }
             };
             // Free the place before the client can see the end.
