@@ -32,6 +32,8 @@ const LIMITS: Limits = Limits {
     max_explain_terms: 100,
     // One fuzz input at a time: admission never sheds it.
     max_concurrent_requests: 64,
+    max_streams: 1024,
+    max_streams_per_connection: 64,
     max_concurrent_streams: 100,
     stream_idle_timeout: Duration::from_secs(60),
     max_connections: 1024,

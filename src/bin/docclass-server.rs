@@ -54,13 +54,19 @@ struct Cli {
     /// Poll the model file in service every 2 s and reload it when its modification time changes.
     #[arg(long, env = "DOCCLASS_WATCH")]
     watch: bool,
-    /// Classification RPCs in progress server-wide (a stream counts until it ends); more are refused with RESOURCE_EXHAUSTED.
+    /// Classification work in progress server-wide: unary and batch calls, and stream messages while classified; more is refused with RESOURCE_EXHAUSTED.
     #[arg(long, env = "DOCCLASS_MAX_CONCURRENT_REQUESTS", default_value_t = Limits::default().max_concurrent_requests)]
     max_concurrent_requests: usize,
+    /// ClassifyStream streams open at once server-wide; more are refused with RESOURCE_EXHAUSTED (counted in docclass_streams_refused). An idle stream holds no classification slot.
+    #[arg(long, env = "DOCCLASS_MAX_STREAMS", default_value_t = Limits::default().max_streams)]
+    max_streams: usize,
+    /// ClassifyStream streams open at once on one connection; keep it below --max-concurrent-streams so unary calls fit beside them.
+    #[arg(long, env = "DOCCLASS_MAX_STREAMS_PER_CONNECTION", default_value_t = Limits::default().max_streams_per_connection)]
+    max_streams_per_connection: usize,
     /// HTTP/2 streams one connection may have open at once.
     #[arg(long, env = "DOCCLASS_MAX_CONCURRENT_STREAMS", default_value_t = Limits::default().max_concurrent_streams)]
     max_concurrent_streams: u32,
-    /// A ClassifyStream that sends nothing for this many seconds is ended (DEADLINE_EXCEEDED).
+    /// A ClassifyStream that sends nothing, or reads no response, for this many seconds is ended (DEADLINE_EXCEEDED).
     #[arg(long, env = "DOCCLASS_STREAM_IDLE_TIMEOUT_SECS", default_value_t = Limits::default().stream_idle_timeout.as_secs())]
     stream_idle_timeout_secs: u64,
     /// Client connections open at once on the gRPC port; one more is closed at once (counted in docclass_connections_refused).
@@ -267,6 +273,8 @@ async fn run(cli: Cli) -> Result<bool> {
         max_batch_documents: cli.max_batch,
         max_message_bytes: cli.max_message_bytes,
         max_concurrent_requests: cli.max_concurrent_requests,
+        max_streams: cli.max_streams,
+        max_streams_per_connection: cli.max_streams_per_connection,
         max_concurrent_streams: cli.max_concurrent_streams,
         stream_idle_timeout: Duration::from_secs(cli.stream_idle_timeout_secs),
         max_connections: cli.max_connections,
@@ -276,13 +284,15 @@ async fn run(cli: Cli) -> Result<bool> {
         ..Limits::default()
     };
     if limits.max_concurrent_requests == 0
+        || limits.max_streams == 0
+        || limits.max_streams_per_connection == 0
         || limits.max_concurrent_streams == 0
         || limits.max_connections == 0
         || limits.connection_first_bytes_timeout.is_zero()
         || limits.max_side_streams == 0
         || limits.side_stream_lifetime.is_zero()
     {
-        bail!("--max-concurrent-requests, --max-concurrent-streams, --max-connections, --connection-timeout-secs, --max-side-streams and --side-stream-lifetime-secs must be at least 1");
+        bail!("--max-concurrent-requests, --max-streams, --max-streams-per-connection, --max-concurrent-streams, --max-connections, --connection-timeout-secs, --max-side-streams and --side-stream-lifetime-secs must be at least 1");
     }
     let model_dir = match &cli.model_dir {
         Some(dir) => dir.clone(),

@@ -1,5 +1,7 @@
 //! The `docclass.v1.Classifier` handlers: validate → convert → classify → map
 //! the error. Each RPC logs one line: method, status, latency, documents.
+//! Every classification (unary, batch, stream message) runs on the blocking
+//! pool under a bounded number of workers, never on the async workers.
 use super::conversions::{
     classify_response, document_input, model_info, topics_response, FieldPrefix,
 };
@@ -10,7 +12,9 @@ use super::state::{LoadedModel, State};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Code, Request, Response, Status, Streaming};
 
@@ -117,6 +121,129 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// Runs `work` on the blocking pool once one of the classification workers
+/// (`State::workers`, one per core) is free: classification never runs on the
+/// async workers, which must stay free for health checks, reflection and
+/// I/O. `work` gets a flag set when this future is dropped (client cancel,
+/// deadline, server timeout); dropping it while it waits for a worker stops
+/// the wait, and a batch stops between documents.
+async fn on_worker<T, F>(state: &State, work: F) -> Result<T, ServiceError>
+where
+    T: Send + 'static,
+    F: FnOnce(&AtomicBool) -> T + Send + 'static,
+{
+    let cancel = CancelOnDrop::default();
+    let cancelled = cancel.0.clone();
+    let worker = state
+        .workers
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ServiceError::Internal(format!("classification workers closed: {e}")))?;
+    tokio::task::spawn_blocking(move || {
+        let _worker = worker;
+        work(&cancelled)
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("classification worker failed: {e}")))
+}
+
+/// Messages a stream hands to a worker at once, at most: those already
+/// received when the first is taken. One trip to a worker thread and back
+/// costs more than classifying a short document, so a stream whose client
+/// sends ahead classifies its queued messages in one trip, in order.
+const STREAM_CHUNK_MESSAGES: usize = STREAM_BUFFER;
+/// Text bytes (title and text) in such a chunk beyond its first message,
+/// at most, so that one trip stays short.
+const STREAM_CHUNK_BYTES: usize = 1 << 20;
+
+/// The outcomes of stream messages `index..`, classified in one trip to a
+/// worker under a classification slot held only meanwhile; with every slot
+/// taken, each message's outcome is RESOURCE_EXHAUSTED at once and the
+/// stream goes on. An error ends the stream.
+async fn stream_outcomes(
+    state: &Arc<State>,
+    index: u64,
+    requests: Vec<pb::ClassifyRequest>,
+) -> Result<Vec<pb::ClassifyOutcome>, ServiceError> {
+    let loaded = state.slot.load_full().ok_or(ServiceError::ModelNotLoaded)?;
+    let Some(_slot) = state.work.try_enter() else {
+        let error = ServiceError::Overloaded {
+            limit: state.work.limit(),
+        }
+        .to_document_error();
+        return Ok((index..)
+            .zip(requests)
+            .map(|(index, req)| {
+                state.metrics.stream_message_shed();
+                pb::ClassifyOutcome {
+                    index,
+                    id: req.id,
+                    outcome: Some(pb::classify_outcome::Outcome::Error(error.clone())),
+                }
+            })
+            .collect());
+    };
+    let worker_state = state.clone();
+    let done = on_worker(state, move |_| {
+        (index..)
+            .zip(requests)
+            .map(|(index, req)| outcome(&loaded, &worker_state, index, req, FieldPrefix::Request))
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    state.metrics.documents_classified(classified(&done));
+    Ok(done)
+}
+
+/// The messages already received after `first`, up to the chunk bounds, and
+/// how the inbound side ended if it did meanwhile (`Some(Ok(()))`: the
+/// client finished; `Some(Err(_))`: a bad message). Never waits.
+fn take_ready(
+    inbound: &mut Streaming<pb::ClassifyRequest>,
+    first: pb::ClassifyRequest,
+) -> (Vec<pb::ClassifyRequest>, Option<Result<(), Status>>) {
+    let mut bytes = 0usize;
+    let mut chunk = vec![first];
+    let waker = std::task::Waker::noop();
+    let mut cx = Context::from_waker(waker);
+    while chunk.len() < STREAM_CHUNK_MESSAGES && bytes < STREAM_CHUNK_BYTES {
+        match Pin::new(&mut *inbound).poll_next(&mut cx) {
+            Poll::Ready(Some(Ok(req))) => {
+                bytes += req.text.len() + req.title.len();
+                chunk.push(req);
+            }
+            Poll::Ready(Some(Err(status))) => return (chunk, Some(Err(status))),
+            Poll::Ready(None) => return (chunk, Some(Ok(()))),
+            Poll::Pending => break,
+        }
+    }
+    (chunk, None)
+}
+
+/// The response side of a stream: the outcomes as the handler sends them,
+/// then the status the handler ended with, if not OK. The end travels apart
+/// from the outcomes, so it is never stuck behind a full buffer when the
+/// reader has stopped reading.
+struct Outcomes {
+    outcomes: mpsc::Receiver<pb::ClassifyOutcome>,
+    end: Option<oneshot::Receiver<Status>>,
+}
+
+impl Stream for Outcomes {
+    type Item = Result<pb::ClassifyOutcome, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(outcome) = ready!(self.outcomes.poll_recv(cx)) {
+            return Poll::Ready(Some(Ok(outcome)));
+        }
+        // Every sender is gone, so the handler has finished, and it sends
+        // its end before it lets go of its sender.
+        let end = self.end.take().and_then(|mut end| end.try_recv().ok());
+        Poll::Ready(end.map(Err))
+    }
+}
+
 type OutcomeStream =
     Pin<Box<dyn Stream<Item = Result<pb::ClassifyOutcome, Status>> + Send + 'static>>;
 
@@ -127,14 +254,18 @@ impl Classifier for ClassifierApi {
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
         let started = Instant::now();
-        let result = self.model().and_then(|loaded| {
-            classify_one(
-                &loaded,
-                &self.state,
-                request.into_inner(),
-                FieldPrefix::Request,
-            )
-        });
+        let req = request.into_inner();
+        let result = match self.model() {
+            Ok(loaded) => {
+                let state = self.state.clone();
+                on_worker(&self.state, move |_| {
+                    classify_one(&loaded, &state, req, FieldPrefix::Request)
+                })
+                .await
+                .and_then(|r| r)
+            }
+            Err(e) => Err(e),
+        };
         if result.is_ok() {
             self.state.metrics.documents_classified(1);
         }
@@ -156,20 +287,9 @@ impl Classifier for ClassifierApi {
             // One model for the whole batch, even if another is swapped in meanwhile.
             let loaded = self.model()?;
             let state = self.state.clone();
-            // Dropped with this future (deadline, server timeout, client
-            // cancel): the worker then stops instead of finishing a batch
-            // nobody will read.
-            let cancel = CancelOnDrop::default();
-            let cancelled = cancel.0.clone();
-            // CPU-bound: keep it off the async workers, one batch per core.
-            let worker = state
-                .batch_workers
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| ServiceError::Internal(format!("batch workers closed: {e}")))?;
-            tokio::task::spawn_blocking(move || {
-                let _worker = worker;
+            // Stops between documents once this future is dropped (deadline,
+            // server timeout, client cancel): nobody will read the rest.
+            on_worker(&self.state.clone(), move |cancelled| {
                 let outcomes = documents
                     .into_iter()
                     .enumerate()
@@ -191,7 +311,6 @@ impl Classifier for ClassifierApi {
                 }
             })
             .await
-            .map_err(|e| ServiceError::Internal(format!("batch worker failed: {e}")))
         }
         .await;
         finish("ClassifyBatch", started, n, result)
@@ -204,55 +323,70 @@ impl Classifier for ClassifierApi {
         request: Request<Streaming<pb::ClassifyRequest>>,
     ) -> Result<Response<Self::ClassifyStreamStream>, Status> {
         let started = Instant::now();
+        // Its place among the open streams, held until the stream ends; no
+        // classification slot is held between messages.
+        let place = match self.state.streams.open(request.remote_addr()) {
+            Ok(place) => place,
+            Err(e) => {
+                log_rpc("ClassifyStream", e.code(), started, 0);
+                return Err(e.into());
+            }
+        };
         let mut inbound = request.into_inner();
         let state = self.state.clone();
         let idle = state.limits.stream_idle_timeout;
-        let (tx, rx) =
-            tokio::sync::mpsc::channel::<Result<pb::ClassifyOutcome, Status>>(STREAM_BUFFER);
+        let millis = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+        let (tx, rx) = mpsc::channel::<pb::ClassifyOutcome>(STREAM_BUFFER);
+        let (end_tx, end_rx) = oneshot::channel::<Status>();
         tokio::spawn(async move {
             let mut index = 0u64;
-            let mut code = Code::Ok;
-            loop {
-                // A client that keeps a stream open and silent would hold
-                // its admission slot for ever.
-                let message = match tokio::time::timeout(idle, inbound.next()).await {
-                    Ok(Some(message)) => message,
-                    Ok(None) => break,
-                    Err(_) => Err(Status::from(ServiceError::StreamIdle {
-                        millis: u64::try_from(idle.as_millis()).unwrap_or(u64::MAX),
-                    })),
+            let ended: Result<(), Status> = loop {
+                // A client that keeps a stream open and silent would keep
+                // its place for ever.
+                let req = match tokio::time::timeout(idle, inbound.next()).await {
+                    Ok(Some(Ok(req))) => req,
+                    Ok(Some(Err(status))) => break Err(status),
+                    Ok(None) => break Ok(()),
+                    Err(_) => break Err(ServiceError::StreamIdle { millis }.into()),
                 };
-                let item = match message {
-                    Ok(req) => match state.slot.load_full() {
-                        Some(loaded) => {
-                            let outcome =
-                                outcome(&loaded, &state, index, req, FieldPrefix::Request);
-                            state
-                                .metrics
-                                .documents_classified(classified(std::slice::from_ref(&outcome)));
-                            Ok(outcome)
-                        }
-                        None => Err(Status::from(ServiceError::ModelNotLoaded)),
-                    },
-                    Err(status) => Err(status),
+                let (chunk, inbound_end) = take_ready(&mut inbound, req);
+                let outcomes = match stream_outcomes(&state, index, chunk).await {
+                    Ok(outcomes) => outcomes,
+                    Err(e) => break Err(e.into()),
                 };
-                let failed = item.as_ref().err().map(Status::code);
-                // The client went away: stop reading.
-                if tx.send(item).await.is_err() {
-                    code = Code::Cancelled;
-                    break;
+                // So would one that stops reading: the send waits on it.
+                let mut sent = Ok(());
+                for done in outcomes {
+                    match tokio::time::timeout(idle, tx.send(done)).await {
+                        Ok(Ok(())) => index += 1,
+                        // The client went away: stop reading.
+                        Ok(Err(_)) => sent = Err(Status::cancelled("the client went away")),
+                        Err(_) => sent = Err(ServiceError::StreamNotRead { millis }.into()),
+                    }
+                    if sent.is_err() {
+                        break;
+                    }
                 }
-                index += 1;
-                if let Some(c) = failed {
-                    code = c;
-                    break;
+                if let Err(status) = sent {
+                    break Err(status);
                 }
+                if let Some(end) = inbound_end {
+                    break end;
+                }
+            };
+            // Free the place before the client can see the end.
+            drop(place);
+            let code = ended.as_ref().err().map_or(Code::Ok, Status::code);
+            if let Err(status) = ended {
+                // Nobody left to tell if the client has gone.
+                drop(end_tx.send(status));
             }
             log_rpc("ClassifyStream", code, started, index as usize);
         });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        Ok(Response::new(Box::pin(Outcomes {
+            outcomes: rx,
+            end: Some(end_rx),
+        })))
     }
 
     async fn list_topics(

@@ -6,6 +6,7 @@ use super::state::{Limits, LoadedModel};
 use crate::model::{Classification, HeldOutMetrics, TopicMeta};
 use crate::nb::PerTopicMethod;
 use crate::text::Lang;
+use std::borrow::Cow;
 
 /// A validated request, ready for `Model::classify`.
 #[derive(Debug)]
@@ -137,6 +138,31 @@ pub(crate) fn document_input(
         req.text
     } else {
         format!("{}\n\n{}", req.title, req.text)
+    };
+    // The limit also applies to the text as analysed, after NFKC: a few
+    // characters grow tenfold (U+FDFA: 3 bytes become 33, and 4 words), and
+    // the cost of classifying follows the analysed length, not the bytes
+    // sent. Normalised here once, and the analyzer then finds it normalised.
+    // The title's separator is not the caller's to count.
+    let limit = limits.max_text_bytes + text.len().saturating_sub(size);
+    let normalized = loaded
+        .model
+        .analyzer()
+        .normalized_within(&text, limit)
+        .map(|t| match t {
+            Cow::Owned(normalized) => Some(normalized),
+            Cow::Borrowed(_) => None,
+        });
+    let text = match normalized {
+        Some(Some(normalized)) => normalized,
+        Some(None) => text,
+        None => {
+            return Err(ServiceError::NormalizedTextTooLarge {
+                field: field("text"),
+                size,
+                limit: limits.max_text_bytes,
+            })
+        }
     };
     Ok(DocumentInput {
         id: req.id,

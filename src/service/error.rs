@@ -32,6 +32,12 @@ pub enum ServiceError {
         limit: usize,
         with_title: bool,
     },
+    #[error("{field} is {size} bytes as sent, but over the limit of {limit} bytes once NFKC-normalised (the limit applies to the text as analysed)")]
+    NormalizedTextTooLarge {
+        field: String,
+        size: usize,
+        limit: usize,
+    },
     #[error("batch has {size} documents, over the limit of {limit}")]
     BatchTooLarge { size: usize, limit: usize },
     /// `topic` is the value as [`shown`]: the request's own string is never
@@ -56,10 +62,18 @@ pub enum ServiceError {
     ModelNotLoaded,
     #[error("internal error: {0}")]
     Internal(String),
-    #[error("server overloaded: {limit} requests already in flight; retry with backoff")]
+    #[error("server overloaded: all {limit} slots for this work are taken; retry with backoff")]
     Overloaded { limit: usize },
     #[error("stream closed: no message for {millis} ms (the server's stream idle timeout)")]
     StreamIdle { millis: u64 },
+    #[error("stream closed: the client read no response for {millis} ms (the server's stream idle timeout)")]
+    StreamNotRead { millis: u64 },
+    #[error("too many streams: {limit} ClassifyStream streams already open on the server; retry with backoff")]
+    TooManyStreams { limit: usize },
+    #[error(
+        "too many streams on this connection: {limit} ClassifyStream streams already open on it"
+    )]
+    TooManyConnectionStreams { limit: usize },
     #[error("this RPC needs an `authorization: Bearer <token>` header")]
     MissingToken,
     #[error("the bearer token is not valid for this RPC")]
@@ -75,6 +89,7 @@ impl ServiceError {
         match self {
             ServiceError::EmptyText { .. }
             | ServiceError::TextTooLarge { .. }
+            | ServiceError::NormalizedTextTooLarge { .. }
             | ServiceError::BatchTooLarge { .. }
             | ServiceError::UnknownTopic { .. }
             | ServiceError::FieldTooLong { .. }
@@ -82,8 +97,12 @@ impl ServiceError {
             | ServiceError::TooManyExplainTerms { .. } => Code::InvalidArgument,
             ServiceError::ModelNotLoaded => Code::Unavailable,
             ServiceError::Internal(_) => Code::Internal,
-            ServiceError::Overloaded { .. } => Code::ResourceExhausted,
-            ServiceError::StreamIdle { .. } => Code::DeadlineExceeded,
+            ServiceError::Overloaded { .. }
+            | ServiceError::TooManyStreams { .. }
+            | ServiceError::TooManyConnectionStreams { .. } => Code::ResourceExhausted,
+            ServiceError::StreamIdle { .. } | ServiceError::StreamNotRead { .. } => {
+                Code::DeadlineExceeded
+            }
             ServiceError::MissingToken | ServiceError::WrongToken => Code::Unauthenticated,
             ServiceError::AdminDisabled => Code::PermissionDenied,
             ServiceError::Reload(e) => match e {
@@ -103,6 +122,7 @@ impl ServiceError {
         match self {
             ServiceError::EmptyText { field }
             | ServiceError::TextTooLarge { field, .. }
+            | ServiceError::NormalizedTextTooLarge { field, .. }
             | ServiceError::UnknownTopic { field, .. }
             | ServiceError::FieldTooLong { field, .. }
             | ServiceError::InvalidLanguage { field, .. }
@@ -113,6 +133,9 @@ impl ServiceError {
             | ServiceError::Internal(_)
             | ServiceError::Overloaded { .. }
             | ServiceError::StreamIdle { .. }
+            | ServiceError::StreamNotRead { .. }
+            | ServiceError::TooManyStreams { .. }
+            | ServiceError::TooManyConnectionStreams { .. }
             | ServiceError::MissingToken
             | ServiceError::WrongToken
             | ServiceError::AdminDisabled

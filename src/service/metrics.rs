@@ -176,6 +176,9 @@ pub struct Metrics {
     connections_refused: Counter,
     connections_timed_out: Counter,
     accept_failures: Counter,
+    streams_open: Gauge,
+    streams_refused: Counter,
+    stream_messages_shed: Counter,
 }
 
 impl Metrics {
@@ -196,6 +199,9 @@ impl Metrics {
         let connections_refused = Counter::default();
         let connections_timed_out = Counter::default();
         let accept_failures = Counter::default();
+        let streams_open = Gauge::default();
+        let streams_refused = Counter::default();
+        let stream_messages_shed = Counter::default();
         let mut registry = Registry::default();
         registry.register_collector(Box::new(RpcCollector(rpcs.clone())));
         registry.register(
@@ -219,8 +225,23 @@ impl Metrics {
             accept_failures.clone(),
         );
         registry.register(
+            "docclass_streams_open",
+            "ClassifyStream streams open (they hold no classification slot while idle)",
+            streams_open.clone(),
+        );
+        registry.register(
+            "docclass_streams_refused",
+            "ClassifyStream streams refused with RESOURCE_EXHAUSTED because --max-streams or --max-streams-per-connection were open",
+            streams_refused.clone(),
+        );
+        registry.register(
+            "docclass_stream_messages_shed",
+            "ClassifyStream messages answered RESOURCE_EXHAUSTED because every classification slot was taken (the stream goes on)",
+            stream_messages_shed.clone(),
+        );
+        registry.register(
             "docclass_rpc_in_flight",
-            "RPCs in progress (streams count for their whole life)",
+            "RPCs in progress (an open stream counts until it ends, though it holds a classification slot only while a message is classified)",
             in_flight.clone(),
         );
         registry.register(
@@ -261,6 +282,9 @@ impl Metrics {
             connections_refused,
             connections_timed_out,
             accept_failures,
+            streams_open,
+            streams_refused,
+            stream_messages_shed,
         }
     }
 
@@ -282,6 +306,22 @@ impl Metrics {
 
     pub(crate) fn accept_failed(&self) {
         self.accept_failures.inc();
+    }
+
+    pub(crate) fn stream_opened(&self) {
+        self.streams_open.inc();
+    }
+
+    pub(crate) fn stream_closed(&self) {
+        self.streams_open.dec();
+    }
+
+    pub(crate) fn stream_refused(&self) {
+        self.streams_refused.inc();
+    }
+
+    pub(crate) fn stream_message_shed(&self) {
+        self.stream_messages_shed.inc();
     }
 
     /// The row for a request path such as `/docclass.v1.Classifier/Classify`.

@@ -31,6 +31,7 @@ mod reload;
 mod rpc_layer;
 mod server;
 mod state;
+mod streams;
 
 pub use admin_api::AdminApi;
 pub use auth::{Secret, Security};

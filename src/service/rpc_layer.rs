@@ -1,14 +1,17 @@
 //! The tower layer every RPC passes through: admission (a server-wide bound
-//! on RPCs in progress; past it a request is refused at once with
-//! RESOURCE_EXHAUSTED, never queued) and per-RPC metrics (method, status
+//! on classification work in progress; past it a request is refused at once
+//! with RESOURCE_EXHAUSTED, never queued) and per-RPC metrics (method, status
 //! code, latency, in flight).
 //!
-//! An RPC holds its admission slot until the last frame of its response: a
-//! stream counts for its whole life, not just until its headers are sent
-//! (tower's `ConcurrencyLimit` would release it then, and it queues instead
-//! of refusing). Health checks, reflection and admin calls are exempt, so a
-//! saturated server still answers probes and can be reloaded. The long-lived
-//! side streams (health `Watch`, reflection) need no token, so they have an
+//! A unary or batch call holds its admission slot until the last frame of
+//! its response (tower's `ConcurrencyLimit` would release it when the headers
+//! are sent, and it queues instead of refusing). `ClassifyStream` is not
+//! admitted here: an open stream is not work, so it holds a slot only while
+//! one of its messages is classified (the handler takes it from the same
+//! [`Admission`]), and open streams have caps of their own (`streams.rs`).
+//! Health checks, reflection and admin calls are exempt, so a saturated
+//! server still answers probes and can be reloaded. The long-lived side
+//! streams (health `Watch`, reflection) need no token, so they have an
 //! admission of their own and a bounded life: past it they end with
 //! DEADLINE_EXCEEDED (clients watch again).
 use super::error::ServiceError;
@@ -27,6 +30,9 @@ use tonic::{Code, Status};
 /// Path prefixes of services that are never shed.
 const EXEMPT_PREFIXES: &[&str] = &["/grpc.health.", "/grpc.reflection.", "/docclass.v1.Admin/"];
 
+/// RPCs whose handler takes admission itself, per message, not per call.
+const ADMITTED_BY_HANDLER: &[&str] = &["/docclass.v1.Classifier/ClassifyStream"];
+
 /// Streams open to anyone, without a token: bounded by their own admission
 /// and lifetime instead.
 const SIDE_STREAMS: &[&str] = &[
@@ -35,7 +41,7 @@ const SIDE_STREAMS: &[&str] = &[
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
 ];
 
-/// Counts RPCs in progress against a limit, without a lock.
+/// Counts work in progress against a limit, without a lock.
 #[derive(Debug)]
 pub(crate) struct Admission {
     in_progress: AtomicUsize,
@@ -50,7 +56,13 @@ impl Admission {
         })
     }
 
-    fn try_enter(self: &Arc<Self>) -> Option<AdmissionSlot> {
+    /// The limit: how many may be in progress at once.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// A slot, or `None` at once when all are taken.
+    pub(crate) fn try_enter(self: &Arc<Self>) -> Option<AdmissionSlot> {
         self.in_progress
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < self.limit).then_some(n + 1)
@@ -60,8 +72,8 @@ impl Admission {
     }
 }
 
-/// One admitted RPC; frees its slot when dropped.
-struct AdmissionSlot(Arc<Admission>);
+/// One admitted piece of work; frees its slot when dropped.
+pub(crate) struct AdmissionSlot(Arc<Admission>);
 
 impl Drop for AdmissionSlot {
     fn drop(&mut self) {
@@ -143,7 +155,9 @@ where
         let side = SIDE_STREAMS.contains(&path);
         let admission = if side {
             Some(&self.side.admission)
-        } else if EXEMPT_PREFIXES.iter().any(|p| path.starts_with(p)) {
+        } else if EXEMPT_PREFIXES.iter().any(|p| path.starts_with(p))
+            || ADMITTED_BY_HANDLER.contains(&path)
+        {
             None
         } else {
             Some(&self.admission)

@@ -15,6 +15,7 @@ use super::pb::transport_server::TransportServer;
 use super::reload::{ModelFiles, Reloader};
 use super::rpc_layer::{Admission, RpcLayer, SideStreams};
 use super::state::{Limits, ModelHandle, State};
+use super::streams::Streams;
 use arc_swap::ArcSwapOption;
 use std::future::Future;
 use std::sync::Arc;
@@ -96,9 +97,13 @@ impl Server {
             slot: ArcSwapOption::empty(),
             limits,
             metrics: metrics.clone(),
-            batch_workers: Arc::new(tokio::sync::Semaphore::new(
-                super::state::batch_worker_count(),
+            work: Admission::new(limits.max_concurrent_requests),
+            streams: Arc::new(Streams::new(
+                limits.max_streams,
+                limits.max_streams_per_connection,
+                metrics.clone(),
             )),
+            workers: Arc::new(tokio::sync::Semaphore::new(super::state::worker_count())),
         });
         let handle = ModelHandle { state, health };
         handle
@@ -210,7 +215,7 @@ impl Server {
         if let Some(tls) = &self.tls {
             builder = builder.tls_config(tls.to_tonic())?;
         }
-        let admission = Admission::new(self.limits.max_concurrent_requests);
+        let admission = self.handle.state.work.clone();
         let side_streams = SideStreams {
             admission: Admission::new(self.limits.max_side_streams),
             lifetime: self.limits.side_stream_lifetime,

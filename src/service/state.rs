@@ -1,6 +1,8 @@
 //! Shared server state: the model slot (swapped atomically, so in-flight
 //! requests finish on the model they started with), limits, and health.
 use super::metrics::Metrics;
+use super::rpc_layer::Admission;
+use super::streams::Streams;
 use crate::model::Model;
 use arc_swap::ArcSwapOption;
 use std::sync::Arc;
@@ -16,9 +18,11 @@ use tonic_health::ServingStatus;
 /// | `max_batch_documents` | 1,000 | documents per `ClassifyBatch` |
 /// | `max_message_bytes` | 16 MiB | gRPC decode/encode limit (tonic's default decode limit is 4 MiB, too small for a full batch) |
 /// | `max_explain_terms` | 100 | terms per explained topic |
-/// | `max_concurrent_requests` | 64 | classification RPCs in progress server-wide (a stream counts until it ends); past it, RESOURCE_EXHAUSTED at once. Health, reflection and admin calls are exempt |
+/// | `max_concurrent_requests` | 64 | classification work in progress server-wide: unary and batch calls, and stream messages while they are classified (an open stream holds no slot between messages); past it, RESOURCE_EXHAUSTED at once (for a stream message, as that message's outcome). Health, reflection and admin calls are exempt |
+/// | `max_streams` | 1,024 | `ClassifyStream` streams open at once server-wide; one more is refused with RESOURCE_EXHAUSTED |
+/// | `max_streams_per_connection` | 64 | such streams open at once on one connection, below `max_concurrent_streams` so unary calls still fit beside them |
 /// | `max_concurrent_streams` | 100 | HTTP/2 streams (RPCs) one connection may have open (`SETTINGS_MAX_CONCURRENT_STREAMS`) |
-/// | `stream_idle_timeout` | 60 s | a `ClassifyStream` that sends no message for this long ends with DEADLINE_EXCEEDED, freeing its slot |
+/// | `stream_idle_timeout` | 60 s | a `ClassifyStream` that sends no message for this long, or does not read a response for this long, ends with DEADLINE_EXCEEDED, freeing its place |
 /// | `max_connections` | 1,024 | client connections open at once on the gRPC port; one more is closed at once (each holds a file descriptor) |
 /// | `connection_first_bytes_timeout` | 10 s | a new connection that sends nothing for this long is closed (plain or TLS: the deadline is on the socket) |
 /// | `max_side_streams` | 256 | health `Watch` and reflection streams open at once server-wide (they need no token); past it, RESOURCE_EXHAUSTED |
@@ -30,6 +34,8 @@ pub struct Limits {
     pub max_message_bytes: usize,
     pub max_explain_terms: u32,
     pub max_concurrent_requests: usize,
+    pub max_streams: usize,
+    pub max_streams_per_connection: usize,
     pub max_concurrent_streams: u32,
     pub stream_idle_timeout: Duration,
     pub max_connections: usize,
@@ -46,6 +52,8 @@ impl Default for Limits {
             max_message_bytes: 16 << 20,
             max_explain_terms: 100,
             max_concurrent_requests: 64,
+            max_streams: 1024,
+            max_streams_per_connection: 64,
             max_concurrent_streams: 100,
             stream_idle_timeout: Duration::from_secs(60),
             max_connections: 1024,
@@ -74,15 +82,24 @@ pub(crate) struct State {
     pub(crate) slot: ArcSwapOption<LoadedModel>,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
-    /// Batches classified at once, one per core. Classification is CPU-bound,
+    /// Classification work in progress (unary and batch calls, stream
+    /// messages being classified): `rpc_layer` admits unary and batch calls
+    /// against it, the stream handler each message.
+    pub(crate) work: Arc<Admission>,
+    /// Open `ClassifyStream` streams, under their own caps.
+    pub(crate) streams: Arc<Streams>,
+    /// Threads classifying at once, one per core: every classification (unary,
+    /// batch, stream message) runs on the blocking pool under one of these
+    /// permits, never on the async workers, so health checks and reflection
+    /// answer promptly however heavy the text. Classification is CPU-bound,
     /// so more would not be faster; and each blocking thread keeps its own
-    /// analysis caches (a few MB), so an unbounded number of batch threads
-    /// under overload grew the server's memory with the thread count.
-    pub(crate) batch_workers: Arc<tokio::sync::Semaphore>,
+    /// analysis caches (a few MB), so an unbounded number of threads under
+    /// overload grew the server's memory with the thread count.
+    pub(crate) workers: Arc<tokio::sync::Semaphore>,
 }
 
-/// Permits for [`State::batch_workers`]: the machine's cores.
-pub(crate) fn batch_worker_count() -> usize {
+/// Permits for [`State::workers`]: the machine's cores.
+pub(crate) fn worker_count() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 

@@ -306,6 +306,27 @@ impl Analyzer {
         &self.config
     }
 
+    /// `text` as the chain reads it, NFKC-normalised when the configuration
+    /// says so, if that is at most `limit` bytes; `None` past `limit`.
+    /// Normalisation stops as soon as the limit is passed, so a text that
+    /// grows under NFKC (U+FDFA: 3 bytes become 33, and 4 words) costs at most
+    /// `limit` bytes of work here. The result analyses exactly as `text` does
+    /// (NFKC is idempotent), so callers pass it on instead of normalising
+    /// twice.
+    pub fn normalized_within<'a>(&self, text: &'a str, limit: usize) -> Option<Cow<'a, str>> {
+        if !self.config.nfkc || is_nfkc(text) {
+            return (text.len() <= limit).then_some(Cow::Borrowed(text));
+        }
+        let mut normalized = String::with_capacity(text.len().min(limit));
+        for c in text.nfkc() {
+            if normalized.len() + c.len_utf8() > limit {
+                return None;
+            }
+            normalized.push(c);
+        }
+        Some(Cow::Owned(normalized))
+    }
+
     /// The language the analyzer would use for `text`: the hint when given,
     /// otherwise detection.
     pub fn language(&self, text: &str, hint: Option<Lang>) -> Lang {
@@ -566,6 +587,23 @@ mod tests {
             let whole = is_nfkc_quick(s.chars()) == IsNormalized::Yes;
             proptest::prop_assert_eq!(is_nfkc(&s), whole);
         }
+    }
+
+    #[test]
+    fn normalized_within_bounds_the_nfkc_expansion() {
+        let analyzer = Analyzer::new(AnalyzerConfig::default()).expect("default config");
+        let ligature = "\u{fdfa}";
+        let expanded = analyzer
+            .normalized_within(ligature, 64)
+            .expect("33 bytes fit in 64");
+        assert_eq!(expanded.len(), 33);
+        assert!(analyzer.normalized_within(ligature, 32).is_none());
+        let plain = "plain ASCII";
+        assert!(matches!(
+            analyzer.normalized_within(plain, plain.len()),
+            Some(Cow::Borrowed(_))
+        ));
+        assert!(analyzer.normalized_within(plain, plain.len() - 1).is_none());
     }
 
     #[test]

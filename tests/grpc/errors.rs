@@ -136,6 +136,38 @@ async fn text_over_a_small_limit_is_invalid_argument() {
 }
 
 #[tokio::test]
+async fn text_over_the_limit_once_nfkc_normalised_is_invalid_argument() {
+    let server = start_small().await;
+    // U+FDFA is 3 bytes as sent and 33 once NFKC-normalised (4 words): the
+    // limit applies to the text as analysed, so 30 of them (990 bytes
+    // analysed) pass, and 100 of them (300 bytes sent) do not.
+    let ok = server
+        .client()
+        .await
+        .classify(request(&"\u{fdfa}".repeat(30)))
+        .await;
+    assert!(ok.is_ok(), "{ok:?}");
+    let status = classify_err(&server, request(&"\u{fdfa}".repeat(100))).await;
+    assert_invalid_argument(
+        &status,
+        "text",
+        "text is 300 bytes as sent, but over the limit of 1000 bytes once NFKC-normalised (the limit applies to the text as analysed)",
+    );
+    // Title and text at the limit pass: the separator between them is not
+    // counted.
+    let ok = server
+        .client()
+        .await
+        .classify(ClassifyRequest {
+            title: "t".repeat(10),
+            ..request(&"a".repeat(990))
+        })
+        .await;
+    assert!(ok.is_ok(), "{ok:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn text_over_the_default_one_mebibyte_limit_is_invalid_argument() {
     let server = TestServer::start(Some(tiny_model())).await;
     assert_eq!(Limits::default().max_text_bytes, 1_048_576);

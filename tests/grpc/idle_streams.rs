@@ -1,7 +1,8 @@
-//! A client that opens 1,000 ClassifyStream streams and sends nothing on
-//! them: past the admission limit its streams are refused at once, health
-//! keeps answering, memory stays bounded, and the idle timeout frees the
-//! slots so other clients are served again.
+//! A client that tries to open 1,000 ClassifyStream streams and sends
+//! nothing on them: past the stream cap its streams are refused at once, the
+//! open ones hold no classification slot (unary calls from other clients
+//! are not shed), health keeps answering, memory stays bounded, and the idle
+//! timeout frees their places so new streams open again.
 use crate::common::messages::request;
 use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::{ClassifyOutcome, ClassifyRequest};
@@ -48,15 +49,20 @@ async fn classify_labels(server: &TestServer) -> Vec<String> {
         .labels
 }
 
-/// Admission slots and the idle timeout used here: small, so the test shows
-/// both the refusal past the limit and the recovery after the timeout.
+/// Classification slots, the stream cap and the idle timeout used here:
+/// more streams than slots, so a stream that held a slot would show.
 const SLOTS: usize = 64;
+const MAX_STREAMS: usize = 500;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Unary calls sent at once while the streams are open: fewer than the slots,
+/// so none of them may be shed.
+const UNARY_CALLS: usize = 50;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_idle_streams_leave_the_server_responsive() {
     let limits = Limits {
         max_concurrent_requests: SLOTS,
+        max_streams: MAX_STREAMS,
         stream_idle_timeout: IDLE_TIMEOUT,
         ..Limits::default()
     };
@@ -64,12 +70,12 @@ async fn a_thousand_idle_streams_leave_the_server_responsive() {
     assert_eq!(classify_labels(&server).await, ["conflict"]);
     let before = rss_bytes();
 
-    // One misbehaving client, on ten connections (one connection carries at
-    // most `max_concurrent_streams`, 100). A stream holds an admission slot
-    // for its life, so the first SLOTS streams open and wait for a request
-    // that never comes; every other one is refused at once, never queued.
+    // One misbehaving client, on twelve connections (one connection carries
+    // at most `max_streams_per_connection`, 64). The first MAX_STREAMS
+    // streams open and wait for a request that never comes; every other one
+    // is refused at once, never queued.
     let mut connections = Vec::new();
-    for _ in 0..IDLE_STREAMS / 100 {
+    for _ in 0..12 {
         connections.push(server.client().await);
     }
     let mut streams: Vec<Streaming<ClassifyOutcome>> = Vec::new();
@@ -95,9 +101,34 @@ async fn a_thousand_idle_streams_leave_the_server_responsive() {
             }
         }
     }
-    assert_eq!((streams.len(), refused), (SLOTS, IDLE_STREAMS - SLOTS));
+    assert_eq!(
+        (streams.len(), refused),
+        (MAX_STREAMS, IDLE_STREAMS - MAX_STREAMS)
+    );
 
-    // Health still answers while the slots are held.
+    // Idle streams hold no classification slot: unary calls from another
+    // client, all at once, are all answered.
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..UNARY_CALLS {
+        let mut client = server.client().await;
+        calls.spawn(async move {
+            client
+                .classify(request("Troops clashed with militia near the border"))
+                .await
+                .map(|r| r.into_inner().labels)
+        });
+    }
+    while let Some(answered) = timeout(STEP, calls.join_next())
+        .await
+        .expect("the unary calls finish")
+    {
+        let labels = answered
+            .expect("call task")
+            .expect("no unary call is shed while idle streams are open");
+        assert_eq!(labels, ["conflict"]);
+    }
+
+    // Health still answers while the streams are open.
     let mut health = HealthClient::new(server.channel().await);
     let serving = health
         .check(HealthCheckRequest {
@@ -119,7 +150,7 @@ async fn a_thousand_idle_streams_leave_the_server_responsive() {
     }
 
     // The idle timeout ends every silent stream with DEADLINE_EXCEEDED and
-    // frees its slot: other clients are served again.
+    // frees its place: new streams open again.
     for mut stream in streams {
         let end = timeout(STEP, stream.message())
             .await
@@ -130,6 +161,27 @@ async fn a_thousand_idle_streams_leave_the_server_responsive() {
         }
     }
     drop(senders);
+    let (tx, rx) = mpsc::channel::<ClassifyRequest>(1);
+    let mut fresh = connections[0]
+        .classify_stream(ReceiverStream::new(rx))
+        .await
+        .expect("a new stream opens once the idle ones have ended")
+        .into_inner();
+    tx.send(request(
+        "Troops clashed with militia and artillery shelled rebel positions",
+    ))
+    .await
+    .expect("send");
+    let outcome = timeout(STEP, fresh.message())
+        .await
+        .expect("an answer")
+        .expect("no error")
+        .expect("an outcome");
+    assert_eq!(
+        crate::common::messages::result(&outcome).labels,
+        ["conflict"]
+    );
+    drop(tx);
     assert_eq!(classify_labels(&server).await, ["conflict"]);
     timeout(STEP, server.stop())
         .await

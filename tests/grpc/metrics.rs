@@ -54,6 +54,7 @@ async fn counters_hold_exactly_what_happened() {
         .server_with(
             Limits {
                 max_concurrent_requests: 1,
+                max_streams: 1,
                 ..Limits::default()
             },
             Security {
@@ -95,36 +96,43 @@ async fn counters_hold_exactly_what_happened() {
         .expect_err("truncated");
     let reloaded = reload(&server, "next.model", false).await.expect("reload");
 
-    // One stream in progress holds the only slot: the next Classify is shed.
+    // An open stream holds no classification slot, so the next Classify is
+    // answered; it holds the only stream place, so a second stream is refused.
     let mut stream = OpenStream::open(&mut client).await;
     stream.round_trip("Floods displaced thousands").await;
+    serving_version(&mut client).await;
+    let (_tx, rx) = tokio::sync::mpsc::channel::<ClassifyRequest>(1);
     let status = client
-        .classify(conflict_document())
+        .classify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
         .await
-        .expect_err("shed");
+        .expect_err("one stream at most");
     assert_eq!(status.code(), Code::ResourceExhausted);
 
     let during = http_get(metrics_addr, "/metrics").await;
     let during = samples(&during);
     assert_sample(&during, "docclass_rpc_in_flight 1");
+    assert_sample(&during, "docclass_streams_open 1");
     stream.close().await;
 
     let response = http_get(metrics_addr, "/metrics").await;
     let after = samples(&response);
     for expected in [
-        r#"docclass_rpc_requests_total{method="docclass.v1.Classifier/Classify",code="OK"} 3"#,
+        r#"docclass_rpc_requests_total{method="docclass.v1.Classifier/Classify",code="OK"} 4"#,
         r#"docclass_rpc_requests_total{method="docclass.v1.Classifier/Classify",code="INVALID_ARGUMENT"} 1"#,
-        r#"docclass_rpc_requests_total{method="docclass.v1.Classifier/Classify",code="RESOURCE_EXHAUSTED"} 1"#,
+        r#"docclass_rpc_requests_total{method="docclass.v1.Classifier/ClassifyStream",code="RESOURCE_EXHAUSTED"} 1"#,
         r#"docclass_rpc_requests_total{method="docclass.v1.Classifier/ClassifyBatch",code="OK"} 1"#,
         r#"docclass_rpc_requests_total{method="docclass.v1.Classifier/ClassifyStream",code="OK"} 1"#,
         r#"docclass_rpc_requests_total{method="docclass.v1.Admin/ReloadModel",code="FAILED_PRECONDITION"} 1"#,
         r#"docclass_rpc_requests_total{method="docclass.v1.Admin/ReloadModel",code="OK"} 1"#,
         r#"docclass_rpc_latency_seconds_count{method="docclass.v1.Classifier/Classify"} 5"#,
-        r#"docclass_rpc_latency_seconds_count{method="docclass.v1.Classifier/ClassifyStream"} 1"#,
+        r#"docclass_rpc_latency_seconds_count{method="docclass.v1.Classifier/ClassifyStream"} 2"#,
         "docclass_rpc_in_flight 0",
-        "docclass_rpc_shed_total 1",
-        // 3 Classify, 2 of the batch's 3, 1 on the stream.
-        "docclass_documents_classified_total 6",
+        "docclass_rpc_shed_total 0",
+        "docclass_streams_open 0",
+        "docclass_streams_refused_total 1",
+        "docclass_stream_messages_shed_total 0",
+        // 4 Classify, 2 of the batch's 3, 1 on the stream.
+        "docclass_documents_classified_total 7",
         r#"docclass_model_reloads_total{result="success"} 2"#,
         r#"docclass_model_reloads_total{result="failure"} 1"#,
     ] {
@@ -161,4 +169,47 @@ async fn counters_hold_exactly_what_happened() {
     server.stop().await;
     let _ = stop_tx.send(());
     endpoint.await.expect("the endpoint stops");
+}
+
+#[tokio::test]
+async fn work_shed_for_want_of_a_slot_is_counted() {
+    // No classification slot at all: a Classify is shed before it starts,
+    // and a stream message gets RESOURCE_EXHAUSTED as its outcome.
+    let dir = ModelDir::new();
+    let server = dir
+        .server_with(
+            Limits {
+                max_concurrent_requests: 0,
+                ..Limits::default()
+            },
+            Security::default(),
+        )
+        .await;
+    let metrics = server.metrics();
+    let server = TestServer::start_built(server, None).await;
+    let mut client = ClassifierClient::new(server.channel().await);
+    let status = client
+        .classify(conflict_document())
+        .await
+        .expect_err("shed");
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    let mut stream = OpenStream::open(&mut client).await;
+    stream.tx.send(conflict_document()).await.expect("send");
+    stream
+        .inbound
+        .message()
+        .await
+        .expect("the stream goes on")
+        .expect("an outcome");
+    stream.close().await;
+    let encoded = metrics.encode();
+    let after: Vec<&str> = encoded.lines().filter(|l| !l.starts_with('#')).collect();
+    for expected in [
+        "docclass_rpc_shed_total 1",
+        "docclass_stream_messages_shed_total 1",
+        "docclass_documents_classified_total 0",
+    ] {
+        assert_sample(&after, expected);
+    }
+    server.stop().await;
 }

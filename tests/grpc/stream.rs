@@ -48,7 +48,9 @@ async fn n_requests_give_n_outcomes_in_order_then_a_clean_end() {
     let version = model.version().to_string();
     let server = TestServer::start(Some(model)).await;
     let (tx, mut inbound) = open(&server).await;
-    const N: usize = 30;
+    // Sent ahead of the answers, so the server takes queued messages in
+    // chunks: more than one chunk's worth, and the close arriving with one.
+    const N: usize = 300;
     let sender = tokio::spawn(async move {
         for i in 0..N {
             tx.send(request_with_id(&format!("s{i}"), TEXTS[i % 3]))
