@@ -83,6 +83,7 @@ impl InputArgs {
         let options = self.read_options();
         let corpus = Corpus::read_all(&self.inputs, &options)?;
         warn_skipped(&corpus);
+        warn_oversized(&corpus);
         if corpus.documents.is_empty() {
             match &self.split {
                 Some(split) => bail!(
@@ -118,6 +119,34 @@ impl InputArgs {
             bail!("--unlabeled: the unlabelled input holds no documents");
         }
         Ok(corpus)
+    }
+}
+
+/// A document longer than this is more likely a whole file read as one
+/// document (a missing line break, a wrong format) than an article.
+pub const LARGE_DOCUMENT_BYTES: usize = 1 << 20;
+
+/// Warns about the first 5 documents over [`LARGE_DOCUMENT_BYTES`], and
+/// counts the rest.
+fn warn_oversized(corpus: &Corpus) {
+    let large: Vec<_> = corpus
+        .documents
+        .iter()
+        .filter(|d| d.text.len() > LARGE_DOCUMENT_BYTES)
+        .collect();
+    for d in large.iter().take(5) {
+        eprintln!(
+            "warning: document {:?} is {:.1} MB, more than a news article; is it several documents read as one?",
+            d.id,
+            d.text.len() as f64 / 1e6
+        );
+    }
+    if large.len() > 5 {
+        eprintln!(
+            "warning: ... and {} more documents over {} MB",
+            large.len() - 5,
+            LARGE_DOCUMENT_BYTES / (1 << 20)
+        );
     }
 }
 

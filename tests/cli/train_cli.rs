@@ -1464,3 +1464,30 @@ fn a_training_run_killed_at_any_moment_leaves_the_previous_model_intact() {
         Model::load(&out).unwrap_or_else(|e| panic!("killed after {delay_ms} ms: {e}"));
     }
 }
+
+#[test]
+fn a_document_over_a_megabyte_gets_a_warning() {
+    let dir = TempDir::new().unwrap();
+    let mut text = corpus(6);
+    let huge = format!("{} ", words(0, 7).join(" ")).repeat(40_000);
+    assert!(huge.len() > 1 << 20);
+    text.push_str(&format!(
+        r#"{{"id": "huge", "text": "{huge}", "labels": ["{}"], "lang": "en"}}"#,
+        TOPICS[0].0
+    ));
+    text.push('\n');
+    let input = write(dir.path(), "train.jsonl", text);
+    let out = dir.path().join("m.model");
+    let o = run(
+        TRAIN,
+        &["-q", "-i", s(&input), "-o", s(&out), "--no-validation"],
+        &[],
+    );
+    assert_success(&o);
+    assert!(
+        stderr(&o).contains("warning: document \"huge\" is ")
+            && stderr(&o).contains("is it several documents read as one?"),
+        "{}",
+        stderr(&o)
+    );
+}
