@@ -25,20 +25,20 @@ pub(crate) fn shown(value: &str) -> String {
 pub enum ServiceError {
     #[error("{field} is empty or only whitespace; send the document's text")]
     EmptyText { field: String },
-    #[error("{field} is {size} bytes{}, over the limit of {limit} bytes", if *with_title { " with the title" } else { "" })]
+    #[error("{field} is {size} bytes{}, over the limit of {limit} bytes (the server's --max-text-bytes)", if *with_title { " with the title" } else { "" })]
     TextTooLarge {
         field: String,
         size: usize,
         limit: usize,
         with_title: bool,
     },
-    #[error("{field} is {size} bytes as sent, but over the limit of {limit} bytes once NFKC-normalised (the limit applies to the text as analysed)")]
+    #[error("{field} is {size} bytes as sent, but over the limit of {limit} bytes once NFKC-normalised (the limit, the server's --max-text-bytes, applies to the text as analysed)")]
     NormalizedTextTooLarge {
         field: String,
         size: usize,
         limit: usize,
     },
-    #[error("batch has {size} documents, over the limit of {limit}")]
+    #[error("batch has {size} documents, over the limit of {limit} (the server's --max-batch)")]
     BatchTooLarge { size: usize, limit: usize },
     /// `topic` is the value as [`shown`]: the request's own string is never
     /// kept whole in an error.

@@ -61,7 +61,7 @@ async fn ten_thousand_documents_are_refused_naming_the_limit_and_the_server_stay
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     assert_eq!(
         status.message(),
-        "batch has 10000 documents, over the limit of 1000"
+        "batch has 10000 documents, over the limit of 1000 (the server's --max-batch)"
     );
     let violations = status
         .get_details_bad_request()

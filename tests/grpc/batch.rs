@@ -205,7 +205,7 @@ async fn a_document_over_the_text_limit_fails_alone() {
         *error(&response.outcomes[0]),
         DocumentError {
             code: 3,
-            message: "documents[0].text is 101 bytes, over the limit of 100 bytes".into(),
+            message: "documents[0].text is 101 bytes, over the limit of 100 bytes (the server's --max-text-bytes)".into(),
             field: "documents[0].text".into(),
         }
     );
@@ -214,7 +214,7 @@ async fn a_document_over_the_text_limit_fails_alone() {
         *error(&response.outcomes[2]),
         DocumentError {
             code: 3,
-            message: "documents[2].text is 101 bytes with the title, over the limit of 100 bytes"
+            message: "documents[2].text is 101 bytes with the title, over the limit of 100 bytes (the server's --max-text-bytes)"
                 .into(),
             field: "documents[2].text".into(),
         }

@@ -109,14 +109,14 @@ async fn text_over_a_small_limit_is_invalid_argument() {
     assert_invalid_argument(
         &status,
         "text",
-        "text is 1001 bytes, over the limit of 1000 bytes",
+        "text is 1001 bytes, over the limit of 1000 bytes (the server's --max-text-bytes)",
     );
     // The limit counts bytes, not characters: 334 × "é" is 668 bytes, 501 is 1002.
     let status = classify_err(&server, request(&"é".repeat(501))).await;
     assert_invalid_argument(
         &status,
         "text",
-        "text is 1002 bytes, over the limit of 1000 bytes",
+        "text is 1002 bytes, over the limit of 1000 bytes (the server's --max-text-bytes)",
     );
     // Title and text share the limit.
     let status = classify_err(
@@ -130,7 +130,7 @@ async fn text_over_a_small_limit_is_invalid_argument() {
     assert_invalid_argument(
         &status,
         "text",
-        "text is 1001 bytes with the title, over the limit of 1000 bytes",
+        "text is 1001 bytes with the title, over the limit of 1000 bytes (the server's --max-text-bytes)",
     );
     server.stop().await;
 }
@@ -151,7 +151,7 @@ async fn text_over_the_limit_once_nfkc_normalised_is_invalid_argument() {
     assert_invalid_argument(
         &status,
         "text",
-        "text is 300 bytes as sent, but over the limit of 1000 bytes once NFKC-normalised (the limit applies to the text as analysed)",
+        "text is 300 bytes as sent, but over the limit of 1000 bytes once NFKC-normalised (the limit, the server's --max-text-bytes, applies to the text as analysed)",
     );
     // Title and text at the limit pass: the separator between them is not
     // counted.
@@ -175,7 +175,7 @@ async fn text_over_the_default_one_mebibyte_limit_is_invalid_argument() {
     assert_invalid_argument(
         &status,
         "text",
-        "text is 1048577 bytes, over the limit of 1048576 bytes",
+        "text is 1048577 bytes, over the limit of 1048576 bytes (the server's --max-text-bytes)",
     );
     server.stop().await;
 }
@@ -201,7 +201,7 @@ async fn batch_over_its_limit_is_invalid_argument_on_documents() {
     assert_invalid_argument(
         &status,
         "documents",
-        "batch has 6 documents, over the limit of 5",
+        "batch has 6 documents, over the limit of 5 (the server's --max-batch)",
     );
     server.stop().await;
 }
@@ -454,7 +454,7 @@ async fn batch_limit_is_checked_before_the_model() {
     assert_invalid_argument(
         &status,
         "documents",
-        "batch has 6 documents, over the limit of 5",
+        "batch has 6 documents, over the limit of 5 (the server's --max-batch)",
     );
     server.stop().await;
 }

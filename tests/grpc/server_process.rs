@@ -53,7 +53,7 @@ fn configuration_comes_from_the_environment() {
     ]);
     assert_eq!(
         failure(&out),
-        "error: INVALID_ARGUMENT: text is 54 bytes, over the limit of 50 bytes\n"
+        "error: INVALID_ARGUMENT: text is 54 bytes, over the limit of 50 bytes (the server's --max-text-bytes)\n"
     );
     assert_eq!(server.terminate(Duration::from_secs(10)), Some(0));
 }
