@@ -449,3 +449,73 @@ fn server_with_a_missing_model_exits_1_naming_the_path() {
     assert!(err.starts_with("error: cannot connect to "), "{err}");
     assert_eq!(stdout(&out), "");
 }
+
+#[test]
+fn classify_each_sends_every_document_of_a_corpus_file_in_order() {
+    let server = Server::serving();
+    let dir = TempDir::new().unwrap();
+    // 150 documents, more than the client keeps in flight, alternating
+    // topics; one with an empty text fails on its own.
+    let mut lines = String::new();
+    for i in 0..150 {
+        let text = if i == 7 {
+            " ".to_string()
+        } else if i % 2 == 0 {
+            CONFLICT_TEXT.to_string()
+        } else {
+            DISASTER_TEXT.to_string()
+        };
+        lines.push_str(&serde_json::json!({ "id": format!("doc-{i}"), "text": text }).to_string());
+        lines.push('\n');
+    }
+    let path = dir.path().join("many.jsonl");
+    std::fs::write(&path, lines).unwrap();
+    let path = path.to_str().unwrap();
+
+    let out = server.run(&["classify", "--each", path]);
+    // The empty text is refused by the reader (file:line), before any request.
+    let err = failure(&out);
+    assert!(err.contains("many.jsonl:8: empty text"), "{err}");
+
+    let good: String = (0..150)
+        .filter(|&i| i != 7)
+        .map(|i| {
+            let text = if i % 2 == 0 {
+                CONFLICT_TEXT
+            } else {
+                DISASTER_TEXT
+            };
+            serde_json::json!({ "id": format!("doc-{i}"), "text": text }).to_string() + "\n"
+        })
+        .collect();
+    let path = dir.path().join("good.jsonl");
+    std::fs::write(&path, good).unwrap();
+    let out = server.run(&["classify", "--each", path.to_str().unwrap()]);
+    let text = success(&out);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 149);
+    for (n, (line, i)) in lines.iter().zip((0..150).filter(|&i| i != 7)).enumerate() {
+        assert_eq!(line["index"], n as u64, "{line}");
+        assert_eq!(line["id"], format!("doc-{i}"), "{line}");
+        let expected = if i % 2 == 0 { "conflict" } else { "disaster" };
+        assert_eq!(line["labels"][0], expected, "{line}");
+        assert!(
+            line["probabilities"][expected].as_f64().unwrap() > 0.5,
+            "{line}"
+        );
+    }
+
+    // --file sends a whole corpus file as one document, and says so.
+    let out = server.run(&["classify", "--file", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains(
+            "sends the whole file as one document; to classify each document in it, use --each"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

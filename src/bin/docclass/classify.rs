@@ -1,6 +1,7 @@
 //! `docclass classify`: one document by Classify, several files by
-//! ClassifyBatch; the answer as text (labels, a probability bar per topic,
-//! explanations) or JSON.
+//! ClassifyBatch, every document of a corpus file by ClassifyStream; the
+//! answer as text (labels, a probability bar per topic, explanations) or
+//! JSON (one line per document for a corpus file).
 use crate::connection::{status_line, Connection};
 use crate::output::{
     bar, emit_json, fields, percent, table, threshold_cell,
@@ -21,11 +22,19 @@ use tonic::Code;
 pub struct ClassifyArgs {
     /// The text (several words are joined with spaces); `-` reads standard
     /// input, as does no TEXT when input is piped.
-    #[arg(value_name = "TEXT", conflicts_with = "files")]
+    #[arg(value_name = "TEXT", conflicts_with_all = ["files", "each"])]
     text: Vec<String>,
-    /// Classify this file as one document, its id being the file name. Repeatable: several files go in one batch.
-    #[arg(long = "file", short = 'f', value_name = "PATH")]
+    /// Classify this file's whole content as ONE document, its id being the file name. Repeatable: several files go in one batch. For a file holding many documents, use --each.
+    #[arg(
+        long = "file",
+        short = 'f',
+        value_name = "PATH",
+        conflicts_with = "each"
+    )]
     files: Vec<PathBuf>,
+    /// Classify every document of this corpus file one by one (JSONL, CSV/TSV or fastText, optionally .gz; labels in it are ignored), through one stream, in input order. Prints one JSON line per document: id, decided labels, language and every topic's probability, or the error.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["id", "title"])]
+    each: Option<PathBuf>,
     /// Headline, analysed together with the text.
     #[arg(long)]
     title: Option<String>,
@@ -52,14 +61,38 @@ pub struct ClassifyArgs {
     json: bool,
 }
 
-/// One document to send: id and text.
+/// One document to send: id, text, and (from a corpus file) its own title
+/// and language.
 #[derive(Debug, Default)]
 pub struct Input {
     id: String,
     text: String,
+    title: String,
+    language: Option<String>,
 }
 
 pub fn read_documents(args: &ClassifyArgs) -> Result<Vec<Input>> {
+    if let Some(path) = &args.each {
+        let options = docclass::corpus::ReadOptions {
+            ignore_labels: true,
+            ..Default::default()
+        };
+        let corpus = docclass::corpus::read_path(path, &options)
+            .with_context(|| format!("--each {}", path.display()))?;
+        if corpus.documents.is_empty() {
+            bail!("--each {}: the file holds no documents", path.display());
+        }
+        return Ok(corpus
+            .documents
+            .into_iter()
+            .map(|d| Input {
+                id: d.id,
+                title: d.title.unwrap_or_default(),
+                language: d.lang.map(|l| l.code().to_string()),
+                text: d.text,
+            })
+            .collect());
+    }
     if !args.files.is_empty() {
         if args.files.len() > 1 && args.title.is_some() {
             bail!("--title describes one document; it cannot be used with several --file");
@@ -73,7 +106,20 @@ pub fn read_documents(args: &ClassifyArgs) -> Result<Vec<Input>> {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| path.display().to_string());
-                Ok(Input { id, text })
+                if docclass::corpus::Format::detect(path)
+                    .is_some_and(|f| f != docclass::corpus::Format::FastText)
+                    || docclass::corpus::is_gzip(path)
+                {
+                    eprintln!(
+                        "warning: --file {} sends the whole file as one document; to classify each document in it, use --each",
+                        path.display()
+                    );
+                }
+                Ok(Input {
+                    id,
+                    text,
+                    ..Input::default()
+                })
             })
             .collect();
     }
@@ -97,17 +143,21 @@ pub fn read_documents(args: &ClassifyArgs) -> Result<Vec<Input>> {
     } else {
         args.text.join(" ")
     };
-    Ok(vec![Input { id, text }])
+    Ok(vec![Input {
+        id,
+        text,
+        ..Input::default()
+    }])
 }
 
 fn classify_request(args: &ClassifyArgs, input: Input) -> pb::ClassifyRequest {
     pb::ClassifyRequest {
         text: input.text,
-        title: args.title.clone().unwrap_or_default(),
+        title: args.title.clone().unwrap_or(input.title),
         id: input.id,
         top_k: args.top_k,
         explain: args.explain || args.explain_terms.is_some(),
-        language: args.language.clone().unwrap_or_default(),
+        language: args.language.clone().or(input.language).unwrap_or_default(),
         topics: args.topics.clone(),
         explain_terms: args.explain_terms.unwrap_or(0),
     }
@@ -119,6 +169,9 @@ pub async fn classify(
     documents: Vec<Input>,
 ) -> Result<ExitCode> {
     let mut client = conn.classifier();
+    if args.each.is_some() {
+        return classify_each(conn, args, documents).await;
+    }
     if documents.len() == 1 {
         let input = documents.into_iter().next().unwrap_or_default();
         let response = client
@@ -159,6 +212,84 @@ pub async fn classify(
         emit_json(&batch_json(&response))?;
     } else {
         cli::emit(&render_batch(&response, args.language.is_some()))?;
+    }
+    if failed > 0 {
+        bail!("{failed} of {total} documents could not be classified");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Requests a stream keeps in flight: enough to keep the server's workers
+/// busy, few enough that a slow answer slows the sender.
+const STREAM_WINDOW: usize = 64;
+
+/// `--each`: every document through one ClassifyStream, sent as the server
+/// takes them; one JSON line per outcome as it arrives (the server answers
+/// a stream in order). Exit 1 when some document failed.
+async fn classify_each(
+    conn: &Connection,
+    args: &ClassifyArgs,
+    documents: Vec<Input>,
+) -> Result<ExitCode> {
+    let total = documents.len();
+    let requests: Vec<pb::ClassifyRequest> = documents
+        .into_iter()
+        .map(|d| classify_request(args, d))
+        .collect();
+    let (sender, receiver) = tokio::sync::mpsc::channel(STREAM_WINDOW);
+    let feeder = tokio::spawn(async move {
+        for request in requests {
+            if sender.send(request).await.is_err() {
+                break;
+            }
+        }
+    });
+    // A stream of many documents has no overall deadline: each answer
+    // comes as its document is classified.
+    let mut outcomes = conn
+        .classifier()
+        .classify_stream(tokio_stream::wrappers::ReceiverStream::new(receiver))
+        .await
+        .map_err(|s| conn.status_error(s))?
+        .into_inner();
+    let mut failed = 0usize;
+    let mut received = 0usize;
+    let mut out = String::new();
+    while let Some(outcome) = outcomes.message().await.map_err(|s| conn.status_error(s))? {
+        received += 1;
+        let line = match &outcome.outcome {
+            Some(pb::classify_outcome::Outcome::Result(r)) => json!({
+                "index": outcome.index,
+                "id": outcome.id,
+                "labels": r.labels,
+                "language": r.language,
+                "probabilities": r.topics.iter()
+                    .map(|t| (t.topic.clone(), json!(t.probability)))
+                    .collect::<serde_json::Map<String, Value>>(),
+            }),
+            Some(pb::classify_outcome::Outcome::Error(e)) => {
+                failed += 1;
+                json!({
+                    "index": outcome.index,
+                    "id": outcome.id,
+                    "error": { "code": e.code, "message": e.message, "field": e.field },
+                })
+            }
+            None => {
+                failed += 1;
+                json!({ "index": outcome.index, "id": outcome.id, "error": { "message": "the server sent no outcome" } })
+            }
+        };
+        out.push_str(&serde_json::to_string(&line)?);
+        out.push('\n');
+        if out.len() > 1 << 16 {
+            cli::emit(&std::mem::take(&mut out))?;
+        }
+    }
+    cli::emit(&out)?;
+    let _ = feeder.await;
+    if received < total {
+        bail!("the stream ended after {received} of {total} documents");
     }
     if failed > 0 {
         bail!("{failed} of {total} documents could not be classified");
