@@ -112,6 +112,10 @@ def run_checks(channel, pb2, pb2_grpc) -> int:
     health = health_pb2_grpc.HealthStub(channel)
     c = Checks()
     seen = {}
+    # How the model makes probabilities: per topic ("isotonic", "platt": each
+    # the chance its topic applies) or a softmax over topics (sums to 1).
+    calibration = stub.GetModelInfo(pb2.GetModelInfoRequest(), timeout=TIMEOUT).calibration
+    per_topic = calibration in ("isotonic", "platt")
 
     def health_check():
         for service in (SERVICE, ""):
@@ -135,10 +139,17 @@ def run_checks(channel, pb2, pb2_grpc) -> int:
             probs = [t.probability for t in r.topics]
             check(all(a >= b for a, b in zip(probs, probs[1:])), f"topics not sorted: {probs}")
             total = math.fsum(probs)
-            check(abs(total - 1.0) < 1e-6, f"probabilities sum to {total}, want 1")
+            check(all(0.0 <= p <= 1.0 for p in probs), f"a probability outside [0, 1]: {probs}")
+            if per_topic:
+                check(top.probability >= 0.5 and top.decided,
+                      f"{calibration} model: top topic {top.topic} p={top.probability}, decided {top.decided}; "
+                      "want a clear article's topic decided with a probability >= 0.5")
+            else:
+                check(abs(total - 1.0) < 1e-6, f"probabilities sum to {total}, want 1")
             check(r.model_version, "model_version is empty")
             seen.setdefault("model_version", r.model_version)
-            return f"{top.topic} p={top.probability:.3f} lang={r.language} sum={total:.6f} model {r.model_version}"
+            return (f"{top.topic} p={top.probability:.3f} lang={r.language} sum={total:.6f} "
+                    f"({calibration}) model {r.model_version}")
         return fn
 
     def classify_batch():
@@ -197,6 +208,7 @@ def run_checks(channel, pb2, pb2_grpc) -> int:
         check(r.features > 0, f"features {r.features}")
         check(r.training_corpus.documents > 0, "training_corpus.documents is 0")
         check(r.loaded_at, "loaded_at is empty")
+        check(r.calibration in ("isotonic", "platt", "temperature", "none"), f"calibration {r.calibration!r}")
         return f"{r.model_id} version {r.model_version}, {r.features} features, {r.training_corpus.documents} training docs"
 
     def empty_text():

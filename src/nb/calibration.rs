@@ -219,8 +219,7 @@ const MAX_LOG_ODDS: f64 = 690.0;
 fn fit_platt(points: &[(f64, bool)]) -> TopicCalibrator {
     let positives = points.iter().filter(|p| p.1).count() as f64;
     let negatives = points.len() as f64 - positives;
-    let hi = (positives + 1.0) / (positives + 2.0);
-    let lo = 1.0 / (negatives + 2.0);
+    let (hi, lo) = smoothed_targets(positives, negatives);
     let targets: Vec<f64> = points.iter().map(|p| if p.1 { hi } else { lo }).collect();
     // Scores are log-odds: scale them so the search starts well conditioned.
     let scale = points
@@ -292,13 +291,27 @@ fn fit_platt(points: &[(f64, bool)]) -> TopicCalibrator {
     }
 }
 
+/// Platt's targets for a positive and a negative outcome: `(N₊+1)/(N₊+2)`
+/// and `1/(N₋+2)`.
+fn smoothed_targets(positives: f64, negatives: f64) -> (f64, f64) {
+    (
+        (positives + 1.0) / (positives + 2.0),
+        1.0 / (negatives + 2.0),
+    )
+}
+
 /// Isotonic regression by pool-adjacent-violators over the scores in
 /// ascending order (ties pooled first), kept as the two ends of each
-/// constant step.
+/// constant step. The outcomes are Platt's smoothed targets, as in
+/// [`fit_platt`]: an affine map of 0/1, so the steps are the same, but the
+/// ends stay off exactly 0 and 1, which no finite sample can show.
 fn fit_isotonic(points: &[(f64, bool)]) -> TopicCalibrator {
+    let positives = points.iter().filter(|p| p.1).count() as f64;
+    let negatives = points.len() as f64 - positives;
+    let (hi, lo) = smoothed_targets(positives, negatives);
     let mut sorted: Vec<(f64, f64)> = points
         .iter()
-        .map(|&(x, y)| (x, if y { 1.0 } else { 0.0 }))
+        .map(|&(x, y)| (x, if y { hi } else { lo }))
         .collect();
     sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Blocks: (first score, last score, sum of y, weight).
@@ -422,14 +435,19 @@ mod tests {
         let c = fit_isotonic(&points);
         let p: Vec<f64> = (0..=5).map(|x| c.probability(x as f64)).collect();
         assert!(p.windows(2).all(|w| w[0] <= w[1]), "{p:?}");
-        assert_eq!(p[0], 0.0);
-        assert_eq!(p[5], 1.0);
+        // Smoothed targets: 3 positives give 4/5, 3 negatives 1/5.
+        let (hi, lo) = (0.8, 0.2);
         assert!(
-            (p[2] - 0.5).abs() < 1e-12 && (p[3] - 0.5).abs() < 1e-12,
+            (p[0] - lo).abs() < 1e-12 && (p[5] - hi).abs() < 1e-12,
             "{p:?}"
         );
-        assert_eq!(c.probability(-100.0), 0.0);
-        assert_eq!(c.probability(100.0), 1.0);
+        let mid = (lo + hi) / 2.0;
+        assert!(
+            (p[2] - mid).abs() < 1e-12 && (p[3] - mid).abs() < 1e-12,
+            "{p:?}"
+        );
+        assert_eq!(c.probability(-100.0), p[0]);
+        assert_eq!(c.probability(100.0), p[5]);
     }
 
     #[test]
