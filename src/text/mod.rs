@@ -91,21 +91,27 @@ pub struct AnalyzerConfig {
 
 pub const MAX_WORD_NGRAMS: u8 = 4;
 
+/// The default filter chain, in its order, keeping tokens of `min_chars`
+/// to `max_chars` characters.
+pub fn default_filters(min_chars: usize, max_chars: usize) -> Vec<FilterConfig> {
+    vec![
+        FilterConfig::Lowercase,
+        FilterConfig::Elision,
+        FilterConfig::StopWords,
+        FilterConfig::Stem,
+        FilterConfig::AccentFold,
+        FilterConfig::Length {
+            min_chars,
+            max_chars,
+        },
+    ]
+}
+
 impl Default for AnalyzerConfig {
     fn default() -> Self {
         Self {
             nfkc: true,
-            filters: vec![
-                FilterConfig::Lowercase,
-                FilterConfig::Elision,
-                FilterConfig::StopWords,
-                FilterConfig::Stem,
-                FilterConfig::AccentFold,
-                FilterConfig::Length {
-                    min_chars: 2,
-                    max_chars: 40,
-                },
-            ],
+            filters: default_filters(2, 40),
             word_ngrams: 2,
             char_ngrams: None,
             languages: vec![Lang::En, Lang::Fr, Lang::Ar],
