@@ -1293,25 +1293,36 @@ fn resolve_topics(docs: &[Document], declared: &[TopicSpec]) -> (Vec<TopicMeta>,
     (topics, exclusive)
 }
 
+/// One document's `labels` as indices into `topics`, each once, in label
+/// order; `unknown` decides what a label not in `topics` does: an error
+/// stops, `Ok` skips the label.
+pub fn topic_indices<E>(
+    labels: &[String],
+    topics: &[String],
+    mut unknown: impl FnMut(&str) -> std::result::Result<(), E>,
+) -> std::result::Result<Vec<usize>, E> {
+    let mut set = Vec::with_capacity(labels.len());
+    for l in labels {
+        match topics.iter().position(|t| t == l) {
+            Some(c) if set.contains(&c) => {}
+            Some(c) => set.push(c),
+            None => unknown(l)?,
+        }
+    }
+    Ok(set)
+}
+
+/// Every document's labels as topic indices; an unknown label fails.
 pub(crate) fn label_sets(docs: &[Document], topic_ids: &[String]) -> Result<LabelSets> {
     let mut labels = Vec::with_capacity(docs.len());
     for d in docs {
-        let mut set = Vec::with_capacity(d.labels.len());
-        for l in &d.labels {
-            let c =
-                topic_ids
-                    .iter()
-                    .position(|t| t == l)
-                    .ok_or_else(|| TrainError::UnknownLabel {
-                        id: d.id.clone(),
-                        label: l.clone(),
-                        known: topic_ids.join(", "),
-                    })?;
-            if !set.contains(&c) {
-                set.push(c);
-            }
-        }
-        labels.push(set);
+        labels.push(topic_indices(&d.labels, topic_ids, |l| {
+            Err(TrainError::UnknownLabel {
+                id: d.id.clone(),
+                label: l.to_string(),
+                known: topic_ids.join(", "),
+            })
+        })?);
     }
     Ok(LabelSets::new(topic_ids.len(), labels))
 }
