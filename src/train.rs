@@ -1420,7 +1420,7 @@ pub fn corpus_hash<'a>(docs: impl IntoIterator<Item = &'a Document>) -> String {
             h.update(l.as_bytes());
         }
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::hex(&h.finalize())
 }
 
 #[cfg(test)]
