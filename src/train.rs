@@ -437,70 +437,54 @@ pub fn train_with_unlabelled(
         return Err(TrainError::NoDocuments);
     }
     let unlabelled = unlabelled_sample(unlabelled, options)?;
-    let TopicsAndLabels {
-        topics,
-        exclusive,
-        topic_ids,
-        labels,
-    } = topics_and_labels(docs, options)?;
-    let multi_label = !labels.is_single_label();
-    let (use_thresholds, fallback) = decision_settings(options, multi_label)?;
+    let plan = topics_and_labels(docs, options)?;
     // Checked before the (long) analysis, so a bad option fails at once.
-    let splits = validation_splits(docs.len(), &labels, options)?;
+    let splits = validation_splits(docs.len(), &plan.labels, options)?;
     let analyzer = Analyzer::new(options.analyzer.clone())?;
     check_feature_options(options)?;
 
     let corpus = analyse(docs, &unlabelled, &analyzer, options, progress);
     // Unlabelled documents follow the labelled ones in the analysed corpus.
     let unlabelled_rows: Vec<usize> = (docs.len()..docs.len() + unlabelled.len()).collect();
-    let exclusive_topics = exclusive.clone();
-    let semi = options.semi_supervised.map(|semi| SemiSupervisedFit {
-        rows: &unlabelled_rows,
-        em: semi.em(),
-        memberships: if multi_label {
-            Memberships::MultiLabel
-        } else {
-            Memberships::Posterior
-        },
-        exclusive: &exclusive_topics,
-    });
+    let exclusive_topics = plan.exclusive.clone();
+    let semi = semi_supervised_fit(options, &unlabelled_rows, &exclusive_topics, &plan);
     let inputs = OutOfFoldInputs {
         docs,
-        calibration: CalibrationPlan::new(options, multi_label),
+        calibration: CalibrationPlan::new(options, plan.multi_label),
         semi,
         corpus: &corpus,
-        labels: &labels,
+        labels: &plan.labels,
         splits: &splits,
-        use_thresholds,
-        fallback,
+        use_thresholds: plan.use_thresholds,
+        fallback: plan.fallback,
         per_language_thresholds: options.per_language_thresholds,
         threshold_objective: options.threshold_objective,
-        exclusive: &exclusive,
-        topic_ids: &topic_ids,
+        exclusive: &plan.exclusive,
+        topic_ids: &plan.topic_ids,
     };
 
-    let (tuned, tuning) = tune_options(options, &inputs, multi_label, progress)?;
+    let (tuned, tuning) = tune_options(options, &inputs, plan.multi_label, progress)?;
     let options = &tuned;
     let out_of_fold = validate_out_of_fold(options, &inputs, progress)?;
     let calibration = out_of_fold.calibrator.into_model_calibration();
     let decision = final_decision(
         &out_of_fold.thresholds,
         &out_of_fold.thresholds_by_language,
-        use_thresholds,
-        exclusive,
-        fallback,
-        topics.len(),
+        plan.use_thresholds,
+        plan.exclusive,
+        plan.fallback,
+        plan.topics.len(),
     );
 
     progress.stage("fitting");
-    let fit = final_fit(options, corpus, labels, semi)?;
+    let fit = final_fit(options, corpus, plan.labels, semi)?;
     let summary = TrainSummary {
         documents: docs.len(),
         distinct_terms: fit.distinct_terms,
         features: fit.space.n_features(),
-        topics: topic_ids.clone(),
+        topics: plan.topic_ids.clone(),
         topic_documents: fit.nb.data().topic_doc_counts.clone(),
-        multi_label,
+        multi_label: plan.multi_label,
         held_out: out_of_fold.held_out.clone(),
         held_out_by_language: out_of_fold.held_out_by_language,
         thresholds: out_of_fold.thresholds,
@@ -531,7 +515,7 @@ pub fn train_with_unlabelled(
         fit.space,
         fit.nb,
         decision,
-        topics,
+        plan.topics,
         provenance,
         calibration,
     )?;
@@ -564,17 +548,22 @@ fn unlabelled_sample<'a>(
     })
 }
 
-/// The topics a model learns and each document's labels as topic indices.
+/// The topics a model learns, each document's labels as topic indices, and
+/// how the model will decide.
 struct TopicsAndLabels {
     topics: Vec<TopicMeta>,
     /// Per topic: whether it excludes the others.
     exclusive: Vec<bool>,
     topic_ids: Vec<String>,
     labels: LabelSets,
+    multi_label: bool,
+    /// See [`decision_settings`].
+    use_thresholds: bool,
+    fallback: bool,
 }
 
-/// Resolves the topics and maps the labels; fails on fewer than two topics
-/// or on a topic without documents.
+/// Resolves the topics and maps the labels; fails on fewer than two topics,
+/// on a topic without documents, then on decision options that do not fit.
 fn topics_and_labels(docs: &[Document], options: &TrainOptions) -> Result<TopicsAndLabels> {
     let (topics, exclusive) = resolve_topics(docs, &options.topics);
     let topic_ids: Vec<String> = topics.iter().map(|t| t.id.clone()).collect();
@@ -587,11 +576,16 @@ fn topics_and_labels(docs: &[Document], options: &TrainOptions) -> Result<Topics
             return Err(TrainError::TopicWithoutDocuments(id.clone()));
         }
     }
+    let multi_label = !labels.is_single_label();
+    let (use_thresholds, fallback) = decision_settings(options, multi_label)?;
     Ok(TopicsAndLabels {
         topics,
         exclusive,
         topic_ids,
         labels,
+        multi_label,
+        use_thresholds,
+        fallback,
     })
 }
 
@@ -685,6 +679,26 @@ fn analyse(
         progress.analysed(i + 1);
     }
     corpus
+}
+
+/// The unlabelled side of the fits (none without semi-supervised settings):
+/// the unlabelled documents' `rows` in the analysed corpus.
+fn semi_supervised_fit<'a>(
+    options: &TrainOptions,
+    rows: &'a [usize],
+    exclusive: &'a [bool],
+    plan: &TopicsAndLabels,
+) -> Option<SemiSupervisedFit<'a>> {
+    options.semi_supervised.map(|semi| SemiSupervisedFit {
+        rows,
+        em: semi.em(),
+        memberships: if plan.multi_label {
+            Memberships::MultiLabel
+        } else {
+            Memberships::Posterior
+        },
+        exclusive,
+    })
 }
 
 /// The options to train with: the tuning grid's best candidate applied, and
