@@ -1,8 +1,13 @@
-//! Stable 64-bit hashing of term bytes.
+//! Stable 64-bit hashing of term bytes, and digests written as hex.
 //!
 //! Feature ids are derived from these hashes and saved in model files, so the
 //! function must never change between builds or platforms: it is a fixed
 //! FNV-1a-style byte hash with a final avalanche, not `std`'s randomised hasher.
+
+/// `bytes` as lowercase hex, two digits a byte.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 const SEED: u64 = 0xcbf2_9ce4_8422_2325;
 const PRIME: u64 = 0x0000_0100_0000_01b3;

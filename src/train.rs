@@ -436,7 +436,99 @@ pub fn train_with_unlabelled(
     if docs.is_empty() {
         return Err(TrainError::NoDocuments);
     }
-    let unlabelled: Vec<&Document> = match &options.semi_supervised {
+    let unlabelled = unlabelled_sample(unlabelled, options)?;
+    let plan = topics_and_labels(docs, options)?;
+    // Checked before the (long) analysis, so a bad option fails at once.
+    let splits = validation_splits(docs.len(), &plan.labels, options)?;
+    let analyzer = Analyzer::new(options.analyzer.clone())?;
+    check_feature_options(options)?;
+
+    let corpus = analyse(docs, &unlabelled, &analyzer, options, progress);
+    // Unlabelled documents follow the labelled ones in the analysed corpus.
+    let unlabelled_rows: Vec<usize> = (docs.len()..docs.len() + unlabelled.len()).collect();
+    let exclusive_topics = plan.exclusive.clone();
+    let semi = semi_supervised_fit(options, &unlabelled_rows, &exclusive_topics, &plan);
+    let inputs = OutOfFoldInputs {
+        docs,
+        calibration: CalibrationPlan::new(options, plan.multi_label),
+        semi,
+        corpus: &corpus,
+        labels: &plan.labels,
+        splits: &splits,
+        use_thresholds: plan.use_thresholds,
+        fallback: plan.fallback,
+        per_language_thresholds: options.per_language_thresholds,
+        threshold_objective: options.threshold_objective,
+        exclusive: &plan.exclusive,
+        topic_ids: &plan.topic_ids,
+    };
+
+    let (tuned, tuning) = tune_options(options, &inputs, plan.multi_label, progress)?;
+    let options = &tuned;
+    let out_of_fold = validate_out_of_fold(options, &inputs, progress)?;
+    let calibration = out_of_fold.calibrator.into_model_calibration();
+    let decision = final_decision(
+        &out_of_fold.thresholds,
+        &out_of_fold.thresholds_by_language,
+        plan.use_thresholds,
+        plan.exclusive,
+        plan.fallback,
+        plan.topics.len(),
+    );
+
+    progress.stage("fitting");
+    let fit = final_fit(options, corpus, plan.labels, semi)?;
+    let summary = TrainSummary {
+        documents: docs.len(),
+        distinct_terms: fit.distinct_terms,
+        features: fit.space.n_features(),
+        topics: plan.topic_ids.clone(),
+        topic_documents: fit.nb.data().topic_doc_counts.clone(),
+        multi_label: plan.multi_label,
+        held_out: out_of_fold.held_out.clone(),
+        held_out_by_language: out_of_fold.held_out_by_language,
+        thresholds: out_of_fold.thresholds,
+        thresholds_by_language: out_of_fold
+            .thresholds_by_language
+            .iter()
+            .map(|(lang, t)| (lang.code().to_string(), t.clone()))
+            .collect(),
+        temperature: calibration.temperature,
+        per_topic_calibration: calibration.per_topic.as_ref().map(|c| c.method),
+        semi_supervised: fit.em_report.as_ref().map(|report| SemiSupervisedSummary {
+            unlabelled_documents: unlabelled.len(),
+            corpus_sha256: corpus_hash(unlabelled.iter().copied()),
+            lambda: options.semi_supervised.map_or(0.0, |s| s.lambda),
+            report: report.clone(),
+        }),
+        tuning,
+    };
+    let provenance = provenance(
+        docs,
+        options,
+        &summary,
+        &fit.nb,
+        out_of_fold.held_out.as_ref(),
+    );
+    let model = Model::from_parts(
+        analyzer,
+        fit.space,
+        fit.nb,
+        decision,
+        plan.topics,
+        provenance,
+        calibration,
+    )?;
+    Ok((model, summary))
+}
+
+/// The unlabelled documents EM will use: none without semi-supervised
+/// settings, else the settings' sample of `unlabelled`.
+fn unlabelled_sample<'a>(
+    unlabelled: &'a [Document],
+    options: &TrainOptions,
+) -> Result<Vec<&'a Document>> {
+    Ok(match &options.semi_supervised {
         None if !unlabelled.is_empty() => {
             return Err(TrainError::InvalidOption(
                 "unlabelled documents were given without semi-supervised settings".into(),
@@ -453,7 +545,26 @@ pub fn train_with_unlabelled(
             }
             semi.draw(unlabelled)
         }
-    };
+    })
+}
+
+/// The topics a model learns, each document's labels as topic indices, and
+/// how the model will decide.
+struct TopicsAndLabels {
+    topics: Vec<TopicMeta>,
+    /// Per topic: whether it excludes the others.
+    exclusive: Vec<bool>,
+    topic_ids: Vec<String>,
+    labels: LabelSets,
+    multi_label: bool,
+    /// See [`decision_settings`].
+    use_thresholds: bool,
+    fallback: bool,
+}
+
+/// Resolves the topics and maps the labels; fails on fewer than two topics,
+/// on a topic without documents, then on decision options that do not fit.
+fn topics_and_labels(docs: &[Document], options: &TrainOptions) -> Result<TopicsAndLabels> {
     let (topics, exclusive) = resolve_topics(docs, &options.topics);
     let topic_ids: Vec<String> = topics.iter().map(|t| t.id.clone()).collect();
     let labels = label_sets(docs, &topic_ids)?;
@@ -466,6 +577,21 @@ pub fn train_with_unlabelled(
         }
     }
     let multi_label = !labels.is_single_label();
+    let (use_thresholds, fallback) = decision_settings(options, multi_label)?;
+    Ok(TopicsAndLabels {
+        topics,
+        exclusive,
+        topic_ids,
+        labels,
+        multi_label,
+        use_thresholds,
+        fallback,
+    })
+}
+
+/// Whether the model decides by thresholds, and whether they decide as
+/// [`Decision::Fallback`]; fails on threshold options the decision ignores.
+fn decision_settings(options: &TrainOptions, multi_label: bool) -> Result<(bool, bool)> {
     let use_thresholds = match options.decision {
         DecisionMode::Auto => multi_label,
         DecisionMode::Argmax => false,
@@ -483,14 +609,22 @@ pub fn train_with_unlabelled(
                 .into(),
         ));
     }
+    Ok((use_thresholds, fallback))
+}
 
-    // Checked before the (long) analysis, so a bad option fails at once.
+/// The validation splits of `documents` documents, stratified by each
+/// document's first label.
+fn validation_splits(
+    documents: usize,
+    labels: &LabelSets,
+    options: &TrainOptions,
+) -> Result<Vec<Split>> {
     let strata: Vec<usize> = labels
         .labels
         .iter()
         .map(|l| l.first().copied().unwrap_or(0))
         .collect();
-    let splits: Vec<Split> = match options.validation {
+    Ok(match options.validation {
         Validation::None => Vec::new(),
         Validation::Holdout(f) => {
             if !(f > 0.0 && f < 1.0) {
@@ -501,21 +635,33 @@ pub fn train_with_unlabelled(
             vec![eval::holdout_split(&strata, f, options.seed)]
         }
         Validation::KFold(k) => {
-            if k < 2 || k as usize > docs.len() {
+            if k < 2 || k as usize > documents {
                 return Err(TrainError::InvalidOption(format!(
-                    "folds (--folds) must be between 2 and the number of documents ({}), got {k}; --no-validation skips validation",
-                    docs.len()
+                    "folds (--folds) must be between 2 and the number of documents ({documents}), got {k}; --no-validation skips validation"
                 )));
             }
             eval::kfold_splits(&strata, k as usize, options.seed)
         }
-    };
+    })
+}
 
-    let analyzer = Analyzer::new(options.analyzer.clone())?;
+/// Checks the feature options and the tuning grid against them.
+fn check_feature_options(options: &TrainOptions) -> Result<()> {
     options.features.validate()?;
     if options.tune.is_active() {
         options.tune.validate(&options.features)?;
     }
+    Ok(())
+}
+
+/// Analyses the labelled documents, then the unlabelled ones, once.
+fn analyse(
+    docs: &[Document],
+    unlabelled: &[&Document],
+    analyzer: &Analyzer,
+    options: &TrainOptions,
+    progress: &dyn Progress,
+) -> AnalyzedCorpus {
     // Every min_df a tuning candidate may use must find its terms' text.
     let text_min_df = options.tune.smallest_min_df(&options.features);
     let mut corpus = match options.features.mode {
@@ -529,88 +675,126 @@ pub fn train_with_unlabelled(
             .sum(),
     );
     for (i, d) in docs.iter().chain(unlabelled.iter().copied()).enumerate() {
-        corpus.push(&analyzer, &d.full_text(), d.lang);
+        corpus.push(analyzer, &d.full_text(), d.lang);
         progress.analysed(i + 1);
     }
-    // Unlabelled documents follow the labelled ones in the analysed corpus.
-    let unlabelled_rows: Vec<usize> = (docs.len()..docs.len() + unlabelled.len()).collect();
-    let exclusive_topics = exclusive.clone();
-    let semi = options.semi_supervised.map(|semi| SemiSupervisedFit {
-        rows: &unlabelled_rows,
+    corpus
+}
+
+/// The unlabelled side of the fits (none without semi-supervised settings):
+/// the unlabelled documents' `rows` in the analysed corpus.
+fn semi_supervised_fit<'a>(
+    options: &TrainOptions,
+    rows: &'a [usize],
+    exclusive: &'a [bool],
+    plan: &TopicsAndLabels,
+) -> Option<SemiSupervisedFit<'a>> {
+    options.semi_supervised.map(|semi| SemiSupervisedFit {
+        rows,
         em: semi.em(),
-        memberships: if multi_label {
+        memberships: if plan.multi_label {
             Memberships::MultiLabel
         } else {
             Memberships::Posterior
         },
-        exclusive: &exclusive_topics,
-    });
-    let inputs = OutOfFoldInputs {
-        docs,
-        calibration: CalibrationPlan::new(options, multi_label),
-        semi,
-        corpus: &corpus,
-        labels: &labels,
-        splits: &splits,
-        use_thresholds,
-        fallback,
-        per_language_thresholds: options.per_language_thresholds,
-        threshold_objective: options.threshold_objective,
-        exclusive: &exclusive,
-        topic_ids: &topic_ids,
-    };
+        exclusive,
+    })
+}
 
-    let (tuned, tuning) = if options.tune.is_active() {
-        progress.stage("tuning");
-        let report = tune::select(options, &inputs, multi_label)?;
-        (
-            tune::apply(options, &report.chosen().candidate)?,
-            Some(report),
-        )
-    } else {
-        (options.clone(), None)
-    };
-    let options = &tuned;
+/// The options to train with: the tuning grid's best candidate applied, and
+/// what tuning measured; the options as given when there is no grid.
+fn tune_options(
+    options: &TrainOptions,
+    inputs: &OutOfFoldInputs<'_>,
+    multi_label: bool,
+    progress: &dyn Progress,
+) -> Result<(TrainOptions, Option<TuningReport>)> {
+    if !options.tune.is_active() {
+        return Ok((options.clone(), None));
+    }
+    progress.stage("tuning");
+    let report = tune::select(options, inputs, multi_label)?;
+    Ok((
+        tune::apply(options, &report.chosen().candidate)?,
+        Some(report),
+    ))
+}
 
-    let OutOfFold {
-        held_out,
-        held_out_by_language,
-        thresholds,
-        thresholds_by_language,
-        calibrator,
-    } = if splits.is_empty() {
-        // No validation: raw posteriors, no metrics, untuned thresholds.
-        OutOfFold {
+/// Out-of-fold scores on the validation splits, judged (see
+/// [`judge_out_of_fold`]). Without validation: raw posteriors, no metrics,
+/// untuned thresholds.
+fn validate_out_of_fold(
+    options: &TrainOptions,
+    inputs: &OutOfFoldInputs<'_>,
+    progress: &dyn Progress,
+) -> Result<OutOfFold> {
+    if inputs.splits.is_empty() {
+        return Ok(OutOfFold {
             held_out: None,
             held_out_by_language: Default::default(),
             thresholds: None,
             thresholds_by_language: Vec::new(),
             calibrator: Calibrator::Temperature(1.0),
-        }
-    } else {
-        progress.stage("validating");
-        // A rare topic can be missing from a fold's training part.
-        let nb = [options.nb.allowing_empty_topics()];
-        let oof = fold_scores(&options.features, &nb, &corpus, &labels, &splits, semi)?;
-        judge_out_of_fold(&inputs, oof.into_iter().next().unwrap_or_default())
-    };
-    let calibration = calibrator.into_model_calibration();
-    let decision = match (&thresholds, use_thresholds) {
+        });
+    }
+    progress.stage("validating");
+    // A rare topic can be missing from a fold's training part.
+    let nb = [options.nb.allowing_empty_topics()];
+    let oof = fold_scores(
+        &options.features,
+        &nb,
+        inputs.corpus,
+        inputs.labels,
+        inputs.splits,
+        inputs.semi,
+    )?;
+    Ok(judge_out_of_fold(
+        inputs,
+        oof.into_iter().next().unwrap_or_default(),
+    ))
+}
+
+/// The final model's decision: the validated thresholds, if it decides by
+/// thresholds.
+fn final_decision(
+    thresholds: &Option<Vec<f64>>,
+    thresholds_by_language: &[(Lang, Vec<f64>)],
+    use_thresholds: bool,
+    exclusive: Vec<bool>,
+    fallback: bool,
+    topics: usize,
+) -> Decision {
+    match (thresholds, use_thresholds) {
         (Some(t), true) => Decision::thresholded(
             t.clone(),
             exclusive,
             fallback,
-            thresholds_by_language.clone(),
+            thresholds_by_language.to_vec(),
         ),
         // No validation data to tune on: the posterior's natural cut.
-        (None, true) => {
-            Decision::thresholded(vec![0.5; topics.len()], exclusive, fallback, Vec::new())
-        }
+        (None, true) => Decision::thresholded(vec![0.5; topics], exclusive, fallback, Vec::new()),
         _ => Decision::Argmax,
-    };
+    }
+}
 
-    progress.stage("fitting");
-    let all: Vec<usize> = (0..docs.len()).collect();
+/// What the final fit on every labelled document gives.
+struct FinalFit {
+    space: FeatureSpace,
+    nb: FittedNb,
+    em_report: Option<EmReport>,
+    distinct_terms: usize,
+}
+
+/// Fits the feature space and NB on every labelled document (and the
+/// unlabelled ones, by EM, with `semi`). Takes the analysed corpus to free
+/// it before the features × topics table is built.
+fn final_fit(
+    options: &TrainOptions,
+    corpus: AnalyzedCorpus,
+    labels: LabelSets,
+    semi: Option<SemiSupervisedFit<'_>>,
+) -> Result<FinalFit> {
+    let all: Vec<usize> = (0..labels.labels.len()).collect();
     let features = fit_space(&options.features, &corpus, &all, semi)?;
     let x = features.matrix(&corpus, &all);
     let u = semi.map(|semi| features.matrix(&corpus, semi.rows));
@@ -621,53 +805,30 @@ pub fn train_with_unlabelled(
     drop(corpus);
     let labelled = DatasetBase::new(x, labels);
     let (nb, em_report) = fit_nb(&options.nb, &labelled, u.as_ref(), semi)?;
-    drop(labelled);
-    let summary = TrainSummary {
-        documents: docs.len(),
+    Ok(FinalFit {
+        space,
+        nb,
+        em_report,
         distinct_terms,
-        features: space.n_features(),
-        topics: topic_ids.clone(),
-        topic_documents: nb.data().topic_doc_counts.clone(),
-        multi_label,
-        held_out: held_out.clone(),
-        held_out_by_language,
-        thresholds,
-        thresholds_by_language: thresholds_by_language
-            .iter()
-            .map(|(lang, t)| (lang.code().to_string(), t.clone()))
-            .collect(),
-        temperature: calibration.temperature,
-        per_topic_calibration: calibration.per_topic.as_ref().map(|c| c.method),
-        semi_supervised: em_report.as_ref().map(|report| SemiSupervisedSummary {
-            unlabelled_documents: unlabelled.len(),
-            corpus_sha256: corpus_hash(unlabelled.iter().copied()),
-            lambda: options.semi_supervised.map_or(0.0, |s| s.lambda),
-            report: report.clone(),
-        }),
-        tuning: tuning.clone(),
-    };
-    // The options as used (tuned values in place), and what tuning measured.
-    let options_json = match &tuning {
-        None => serde_json::to_string(options).unwrap_or_default(),
-        Some(t) => {
-            let mut value = serde_json::to_value(options).unwrap_or_default();
-            if let Some(obj) = value.as_object_mut() {
-                obj.insert(
-                    "tuning".to_string(),
-                    serde_json::to_value(t).unwrap_or_default(),
-                );
-            }
-            value.to_string()
-        }
-    };
-    let provenance = Provenance {
+    })
+}
+
+/// What the model records of how it was made.
+fn provenance(
+    docs: &[Document],
+    options: &TrainOptions,
+    summary: &TrainSummary,
+    nb: &FittedNb,
+    held_out: Option<&eval::Report>,
+) -> Provenance {
+    Provenance {
         created_at: options.created_at.clone(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         corpus_sha256: corpus_hash(docs),
         documents: docs.len() as u64,
         topic_documents: nb.data().topic_doc_counts.clone(),
-        train_options_json: options_json,
-        held_out: held_out.as_ref().map(stored_metrics),
+        train_options_json: options_json(options, summary.tuning.as_ref()),
+        held_out: held_out.map(stored_metrics),
         evaluations: Vec::new(),
         semi_supervised: match (&summary.semi_supervised, options.semi_supervised) {
             (Some(done), Some(semi)) => Some(SemiSupervised {
@@ -681,17 +842,24 @@ pub fn train_with_unlabelled(
             }),
             _ => None,
         },
-    };
-    let model = Model::from_parts(
-        analyzer,
-        space,
-        nb,
-        decision,
-        topics,
-        provenance,
-        calibration,
-    )?;
-    Ok((model, summary))
+    }
+}
+
+/// The options as used (tuned values in place), and what tuning measured.
+fn options_json(options: &TrainOptions, tuning: Option<&TuningReport>) -> String {
+    match tuning {
+        None => serde_json::to_string(options).unwrap_or_default(),
+        Some(t) => {
+            let mut value = serde_json::to_value(options).unwrap_or_default();
+            if let Some(obj) = value.as_object_mut() {
+                obj.insert(
+                    "tuning".to_string(),
+                    serde_json::to_value(t).unwrap_or_default(),
+                );
+            }
+            value.to_string()
+        }
+    }
 }
 
 /// The unlabelled side of a semi-supervised fit.
@@ -815,38 +983,116 @@ pub(crate) fn judge_out_of_fold(
     inputs: &OutOfFoldInputs<'_>,
     oof: Vec<Option<Vec<f64>>>,
 ) -> OutOfFold {
-    let OutOfFoldInputs {
-        docs,
-        calibration,
-        semi: _,
-        corpus,
-        labels,
-        splits,
-        use_thresholds,
-        fallback,
-        per_language_thresholds,
-        threshold_objective,
-        exclusive,
-        topic_ids,
-    } = *inputs;
-    let tune = |p: &[Vec<f64>], g: &LabelSets| -> Vec<f64> {
-        let per_topic = tune_thresholds_with_fallback(p, g);
-        match threshold_objective {
-            ThresholdObjective::TopicF1 => per_topic,
-            ThresholdObjective::ExactSet => {
-                refine_thresholds_for_exact_sets(p, g, exclusive, &per_topic)
+    let judge = Judge::new(inputs, oof);
+    // The model keeps the temperature and thresholds fitted on every
+    // out-of-fold score. The *reported* metrics must not be measured on
+    // the data they were fitted on: with several folds, each fold is
+    // decided with a temperature and thresholds fitted on the other folds
+    // only (see [`Judge::predict_folds`]).
+    let all_rows: Vec<usize> = (0..judge.scored.len()).collect();
+    let (calibrator, probs) = judge.calibrate(&all_rows);
+    let (thresholds, thresholds_by_language) = if inputs.use_thresholds {
+        (
+            Some(judge.tune(&probs, &judge.gold)),
+            judge.tune_by_language(&all_rows, &probs),
+        )
+    } else {
+        (None, Vec::new())
+    };
+    let predicted = judge.predict_folds();
+    OutOfFold {
+        held_out: Some(eval::evaluate(
+            &judge.gold.labels,
+            &predicted,
+            inputs.topic_ids,
+        )),
+        held_out_by_language: judge.metrics_by_language(&predicted),
+        thresholds,
+        thresholds_by_language,
+        calibrator,
+    }
+}
+
+/// Out-of-fold scores with what judging them needs. Rows (`k`) number the
+/// scored documents; `scored[k]` is a row's document (`i`).
+struct Judge<'a> {
+    inputs: &'a OutOfFoldInputs<'a>,
+    /// The documents in some test part.
+    scored: Vec<usize>,
+    /// Their scores.
+    scores: Vec<Vec<f64>>,
+    /// Their labels.
+    gold: LabelSets,
+    /// Each document's test fold.
+    fold_of: Vec<usize>,
+    /// Languages with thresholds of their own: decided once, on every
+    /// scored document, so that each fold is decided as the model will be.
+    own_languages: Vec<Lang>,
+}
+
+impl<'a> Judge<'a> {
+    fn new(inputs: &'a OutOfFoldInputs<'a>, oof: Vec<Option<Vec<f64>>>) -> Self {
+        let docs = inputs.docs;
+        let scored: Vec<usize> = (0..docs.len()).filter(|&i| oof[i].is_some()).collect();
+        let scores: Vec<Vec<f64>> = scored.iter().filter_map(|&i| oof[i].clone()).collect();
+        let gold = inputs.labels.subset(&scored);
+        let mut fold_of = vec![0usize; docs.len()];
+        for (f, split) in inputs.splits.iter().enumerate() {
+            for &i in &split.test {
+                fold_of[i] = f;
             }
         }
-    };
-    let mut held_out_by_language = std::collections::BTreeMap::new();
-    let mut thresholds = None;
-    let scored: Vec<usize> = (0..docs.len()).filter(|&i| oof[i].is_some()).collect();
-    let scores: Vec<Vec<f64>> = scored.iter().filter_map(|&i| oof[i].clone()).collect();
-    let gold = labels.subset(&scored);
-    let calibrate = |rows: &[usize]| -> (Calibrator, Vec<Vec<f64>>) {
-        let s: Vec<Vec<f64>> = rows.iter().map(|&k| scores[k].clone()).collect();
-        let calibrator = calibration.fit(&s, &gold.subset(rows));
-        let probs = scores
+        let mut judge = Judge {
+            inputs,
+            scored,
+            scores,
+            gold,
+            fold_of,
+            own_languages: Vec::new(),
+        };
+        if inputs.per_language_thresholds {
+            let mut counts: std::collections::BTreeMap<Lang, usize> = Default::default();
+            for k in 0..judge.scored.len() {
+                if let Some(lang) = judge.language_of_row(k) {
+                    *counts.entry(lang).or_default() += 1;
+                }
+            }
+            judge.own_languages = counts
+                .into_iter()
+                .filter(|&(_, n)| n >= MIN_DOCUMENTS_FOR_LANGUAGE_THRESHOLDS)
+                .map(|(lang, _)| lang)
+                .collect();
+        }
+        judge
+    }
+
+    /// A document's language: declared, else detected (as `Model::classify`
+    /// picks the thresholds it applies).
+    fn language_of(&self, i: usize) -> Option<Lang> {
+        self.inputs.docs[i].lang.or(self.inputs.corpus.docs[i].lang)
+    }
+
+    fn language_of_row(&self, k: usize) -> Option<Lang> {
+        self.language_of(self.scored[k])
+    }
+
+    /// Thresholds tuned on probabilities `p` with labels `g`.
+    fn tune(&self, p: &[Vec<f64>], g: &LabelSets) -> Vec<f64> {
+        let per_topic = tune_thresholds_with_fallback(p, g);
+        match self.inputs.threshold_objective {
+            ThresholdObjective::TopicF1 => per_topic,
+            ThresholdObjective::ExactSet => {
+                refine_thresholds_for_exact_sets(p, g, self.inputs.exclusive, &per_topic)
+            }
+        }
+    }
+
+    /// The calibration fitted on `rows`, and every row's probabilities by it.
+    fn calibrate(&self, rows: &[usize]) -> (Calibrator, Vec<Vec<f64>>) {
+        let s: Vec<Vec<f64>> = rows.iter().map(|&k| self.scores[k].clone()).collect();
+        let calibrator = self.inputs.calibration.fit(&s, &self.gold.subset(rows));
+        let probs = self
+            .scores
             .iter()
             .map(|row| {
                 let mut p = row.clone();
@@ -855,112 +1101,87 @@ pub(crate) fn judge_out_of_fold(
             })
             .collect();
         (calibrator, probs)
-    };
-    // The model keeps the temperature and thresholds fitted on every
-    // out-of-fold score. The *reported* metrics must not be measured on
-    // the data they were fitted on: with several folds, each fold is
-    // decided with a temperature and thresholds fitted on the other folds
-    // only. (A single hold-out split has nothing else to fit on, so its
-    // metrics are optimistic.)
-    let all_rows: Vec<usize> = (0..scored.len()).collect();
-    let (calibrator, probs) = calibrate(&all_rows);
-    let mut fold_of = vec![0usize; docs.len()];
-    for (f, split) in splits.iter().enumerate() {
-        for &i in &split.test {
-            fold_of[i] = f;
-        }
     }
-    let other_rows = |f: usize| -> Vec<usize> {
-        if splits.len() > 1 {
-            (0..scored.len())
-                .filter(|&k| fold_of[scored[k]] != f)
+
+    /// The rows fold `f` is decided with values fitted on: the other folds'.
+    /// (A single hold-out split has nothing else to fit on, so its metrics
+    /// are optimistic.)
+    fn other_rows(&self, f: usize) -> Vec<usize> {
+        if self.inputs.splits.len() > 1 {
+            (0..self.scored.len())
+                .filter(|&k| self.fold_of[self.scored[k]] != f)
                 .collect()
         } else {
-            all_rows.clone()
+            (0..self.scored.len()).collect()
         }
-    };
-    // A document's language: declared, else detected (as `Model::classify`
-    // picks the thresholds it applies).
-    let language_of = |i: usize| docs[i].lang.or(corpus.docs[i].lang);
-    let language_of_row = |k: usize| language_of(scored[k]);
-    // Languages with thresholds of their own: decided once, on every scored
-    // document, so that each fold is decided as the model will be.
-    let own_languages: Vec<Lang> = if per_language_thresholds {
-        let mut counts: std::collections::BTreeMap<Lang, usize> = Default::default();
-        for k in 0..scored.len() {
-            if let Some(lang) = language_of_row(k) {
-                *counts.entry(lang).or_default() += 1;
-            }
-        }
-        counts
-            .into_iter()
-            .filter(|&(_, n)| n >= MIN_DOCUMENTS_FOR_LANGUAGE_THRESHOLDS)
-            .map(|(lang, _)| lang)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    // Thresholds of each of those languages, tuned on its part of `rows`.
-    let tune_by_language = |rows: &[usize], probs: &[Vec<f64>]| -> Vec<(Lang, Vec<f64>)> {
-        own_languages
+    }
+
+    /// Thresholds of each own language, tuned on its part of `rows`.
+    fn tune_by_language(&self, rows: &[usize], probs: &[Vec<f64>]) -> Vec<(Lang, Vec<f64>)> {
+        self.own_languages
             .iter()
             .map(|&lang| {
                 let own: Vec<usize> = rows
                     .iter()
                     .copied()
-                    .filter(|&k| language_of_row(k) == Some(lang))
+                    .filter(|&k| self.language_of_row(k) == Some(lang))
                     .collect();
                 let p: Vec<Vec<f64>> = own.iter().map(|&k| probs[k].clone()).collect();
-                (lang, tune(&p, &gold.subset(&own)))
+                (lang, self.tune(&p, &self.gold.subset(&own)))
             })
             .collect()
-    };
-    let mut thresholds_by_language = Vec::new();
-    if use_thresholds {
-        thresholds = Some(tune(&probs, &gold));
-        thresholds_by_language = tune_by_language(&all_rows, &probs);
     }
-    let mut predicted: Vec<Vec<usize>> = vec![Vec::new(); scored.len()];
-    for f in 0..splits.len() {
-        let rows = other_rows(f);
-        let (_, fold_probs) = calibrate(&rows);
-        let decision = if use_thresholds {
-            let p: Vec<Vec<f64>> = rows.iter().map(|&k| fold_probs[k].clone()).collect();
-            Decision::thresholded(
-                tune(&p, &gold.subset(&rows)),
-                exclusive.to_vec(),
-                fallback,
-                tune_by_language(&rows, &fold_probs),
-            )
-        } else {
-            Decision::Argmax
-        };
-        for k in (0..scored.len()).filter(|&k| fold_of[scored[k]] == f) {
-            predicted[k] = match language_of_row(k) {
-                Some(lang) => decision.decide_in(&fold_probs[k], lang),
-                None => decision.decide(&fold_probs[k]),
+
+    /// Every row's predicted topics, each fold decided with a calibration
+    /// and thresholds fitted on the other folds.
+    fn predict_folds(&self) -> Vec<Vec<usize>> {
+        let mut predicted: Vec<Vec<usize>> = vec![Vec::new(); self.scored.len()];
+        for f in 0..self.inputs.splits.len() {
+            let rows = self.other_rows(f);
+            let (_, fold_probs) = self.calibrate(&rows);
+            let decision = if self.inputs.use_thresholds {
+                let p: Vec<Vec<f64>> = rows.iter().map(|&k| fold_probs[k].clone()).collect();
+                Decision::thresholded(
+                    self.tune(&p, &self.gold.subset(&rows)),
+                    self.inputs.exclusive.to_vec(),
+                    self.inputs.fallback,
+                    self.tune_by_language(&rows, &fold_probs),
+                )
+            } else {
+                Decision::Argmax
             };
+            for k in (0..self.scored.len()).filter(|&k| self.fold_of[self.scored[k]] == f) {
+                predicted[k] = match self.language_of_row(k) {
+                    Some(lang) => decision.decide_in(&fold_probs[k], lang),
+                    None => decision.decide(&fold_probs[k]),
+                };
+            }
         }
+        predicted
     }
-    let held_out = eval::evaluate(&gold.labels, &predicted, topic_ids);
-    let language_code = |i: usize| language_of(i).map_or("und", |l| l.code());
-    let mut languages: Vec<&str> = scored.iter().map(|&i| language_code(i)).collect();
-    languages.sort_unstable();
-    languages.dedup();
-    for lang in languages {
-        let rows: Vec<usize> = (0..scored.len())
-            .filter(|&k| language_code(scored[k]) == lang)
-            .collect();
-        let g: Vec<Vec<usize>> = rows.iter().map(|&k| gold.labels[k].clone()).collect();
-        let p: Vec<Vec<usize>> = rows.iter().map(|&k| predicted[k].clone()).collect();
-        held_out_by_language.insert(lang.to_string(), eval::evaluate(&g, &p, topic_ids));
-    }
-    OutOfFold {
-        held_out: Some(held_out),
-        held_out_by_language,
-        thresholds,
-        thresholds_by_language,
-        calibrator,
+
+    /// Held-out metrics of each language (`und` when unknown).
+    fn metrics_by_language(
+        &self,
+        predicted: &[Vec<usize>],
+    ) -> std::collections::BTreeMap<String, eval::Report> {
+        let language_code = |i: usize| self.language_of(i).map_or("und", |l| l.code());
+        let mut languages: Vec<&str> = self.scored.iter().map(|&i| language_code(i)).collect();
+        languages.sort_unstable();
+        languages.dedup();
+        let mut by_language = std::collections::BTreeMap::new();
+        for lang in languages {
+            let rows: Vec<usize> = (0..self.scored.len())
+                .filter(|&k| language_code(self.scored[k]) == lang)
+                .collect();
+            let g: Vec<Vec<usize>> = rows.iter().map(|&k| self.gold.labels[k].clone()).collect();
+            let p: Vec<Vec<usize>> = rows.iter().map(|&k| predicted[k].clone()).collect();
+            by_language.insert(
+                lang.to_string(),
+                eval::evaluate(&g, &p, self.inputs.topic_ids),
+            );
+        }
+        by_language
     }
 }
 
@@ -1086,25 +1307,36 @@ fn resolve_topics(docs: &[Document], declared: &[TopicSpec]) -> (Vec<TopicMeta>,
     (topics, exclusive)
 }
 
+/// One document's `labels` as indices into `topics`, each once, in label
+/// order; `unknown` decides what a label not in `topics` does: an error
+/// stops, `Ok` skips the label.
+pub fn topic_indices<E>(
+    labels: &[String],
+    topics: &[String],
+    mut unknown: impl FnMut(&str) -> std::result::Result<(), E>,
+) -> std::result::Result<Vec<usize>, E> {
+    let mut set = Vec::with_capacity(labels.len());
+    for l in labels {
+        match topics.iter().position(|t| t == l) {
+            Some(c) if set.contains(&c) => {}
+            Some(c) => set.push(c),
+            None => unknown(l)?,
+        }
+    }
+    Ok(set)
+}
+
+/// Every document's labels as topic indices; an unknown label fails.
 pub(crate) fn label_sets(docs: &[Document], topic_ids: &[String]) -> Result<LabelSets> {
     let mut labels = Vec::with_capacity(docs.len());
     for d in docs {
-        let mut set = Vec::with_capacity(d.labels.len());
-        for l in &d.labels {
-            let c =
-                topic_ids
-                    .iter()
-                    .position(|t| t == l)
-                    .ok_or_else(|| TrainError::UnknownLabel {
-                        id: d.id.clone(),
-                        label: l.clone(),
-                        known: topic_ids.join(", "),
-                    })?;
-            if !set.contains(&c) {
-                set.push(c);
-            }
-        }
-        labels.push(set);
+        labels.push(topic_indices(&d.labels, topic_ids, |l| {
+            Err(TrainError::UnknownLabel {
+                id: d.id.clone(),
+                label: l.to_string(),
+                known: topic_ids.join(", "),
+            })
+        })?);
     }
     Ok(LabelSets::new(topic_ids.len(), labels))
 }
@@ -1202,7 +1434,7 @@ pub fn corpus_hash<'a>(docs: impl IntoIterator<Item = &'a Document>) -> String {
             h.update(l.as_bytes());
         }
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::hex(&h.finalize())
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ pub mod table;
 
 use crate::corpus::{Corpus, Format, ReadOptions};
 use crate::features::{FeatureMode, FeatureParams, Weighting};
-use crate::nb::{ClassPriors, NbParams, NbVariant};
-use crate::text::{AnalyzerConfig, CharNgrams, FilterConfig, Lang};
+use crate::nb::{ClassPriors, NbParams, NbValidParams, NbVariant};
+use crate::text::{default_filters, AnalyzerConfig, CharNgrams, FilterConfig, Lang};
 use crate::train::tune::{parse_weighting, TuneMetric, TuneParams};
 use crate::train::{
     CalibrationMethod, DecisionMode, SemiSupervisedOptions, ThresholdObjective, TopicSpec,
@@ -179,6 +179,15 @@ pub enum CalibrationArg {
 pub enum Variant {
     Multinomial,
     Complement,
+}
+
+impl From<Variant> for NbVariant {
+    fn from(v: Variant) -> NbVariant {
+        match v {
+            Variant::Multinomial => NbVariant::Multinomial,
+            Variant::Complement => NbVariant::Complement,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -390,80 +399,9 @@ fn candidates<T>(
 impl TrainArgs {
     /// The training options these flags give (`created_at` left empty).
     pub fn options(&self) -> Result<TrainOptions> {
-        let mut filters = vec![FilterConfig::Lowercase];
-        if !self.no_elision {
-            filters.push(FilterConfig::Elision);
-        }
-        if !self.no_stop_words {
-            filters.push(FilterConfig::StopWords);
-        }
-        if !self.no_stem {
-            filters.push(FilterConfig::Stem);
-        }
-        if !self.no_accent_fold {
-            filters.push(FilterConfig::AccentFold);
-        }
-        filters.push(FilterConfig::Length {
-            min_chars: self.min_token_chars,
-            max_chars: self.max_token_chars,
-        });
-        let char_ngrams = match &self.char_ngrams {
-            None => None,
-            Some(s) => {
-                let (min, max) = s
-                    .split_once('-')
-                    .context("--char-ngrams takes MIN-MAX, e.g. 3-5")?;
-                Some(CharNgrams {
-                    min: min.parse().context("--char-ngrams MIN")?,
-                    max: max.parse().context("--char-ngrams MAX")?,
-                })
-            }
-        };
-        let analyzer = AnalyzerConfig {
-            nfkc: true,
-            filters,
-            word_ngrams: self.word_ngrams,
-            char_ngrams,
-            languages: self.languages.clone(),
-            default_language: self.default_language,
-        };
-        analyzer.validate()?;
-        let mode = match self.hash_bits {
-            Some(bits) => FeatureMode::Hashing { bits },
-            None => FeatureMode::Vocabulary {
-                min_df: self.min_df,
-                max_df: self.max_df,
-                max_features: self.max_features,
-            },
-        };
-        let features = FeatureParams {
-            mode,
-            weighting: Weighting {
-                sublinear_tf: !self.no_sublinear_tf,
-                idf: !self.no_idf,
-                l2_normalize: !self.no_l2,
-            },
-        };
-        features.validate()?;
-        let priors = match self.priors.as_str() {
-            "learned" => ClassPriors::Learned,
-            "uniform" => ClassPriors::Uniform,
-            list => ClassPriors::Given(
-                list.split(',')
-                    .map(|v| v.trim().parse::<f64>())
-                    .collect::<std::result::Result<_, _>>()
-                    .context("--priors takes learned, uniform, or comma-separated numbers")?,
-            ),
-        };
-        let variant = match self.nb {
-            Variant::Multinomial => NbVariant::Multinomial,
-            Variant::Complement => NbVariant::Complement,
-        };
-        let nb = NbParams::new()
-            .variant(variant)
-            .alpha(self.alpha)
-            .priors(priors)
-            .check()?;
+        let analyzer = self.analyzer_config()?;
+        let features = self.feature_params()?;
+        let nb = self.nb_params()?;
         let validation = match (self.no_validation, self.holdout) {
             (true, _) => Validation::None,
             (false, Some(f)) => Validation::Holdout(f),
@@ -475,46 +413,8 @@ impl TrainArgs {
             DecisionArg::Thresholds => DecisionMode::Thresholds,
             DecisionArg::Fallback => DecisionMode::Fallback,
         };
-        let mut topics: Vec<TopicSpec> = match &self.topics {
-            Some(path) => serde_json::from_str(&read_to_string(path)?)
-                .with_context(|| format!("{} is not a JSON list of topics", path.display()))?,
-            None => Vec::new(),
-        };
-        for id in &self.exclusive_topics {
-            match topics.iter_mut().find(|t| &t.id == id) {
-                Some(t) => t.exclusive = true,
-                None if self.topics.is_none() => {}
-                None => bail!("--exclusive-topic {id:?} is not in the topics file"),
-            }
-        }
-        let tune = TuneParams {
-            alpha: candidates("--tune-alpha", self.tune_alpha.as_ref(), |v| {
-                v.parse::<f64>().map_err(|_| "not a number".to_string())
-            })?,
-            nb: candidates(
-                "--tune-nb",
-                self.tune_nb.as_ref(),
-                |v| match Variant::from_str(v, true)? {
-                    Variant::Multinomial => Ok(NbVariant::Multinomial),
-                    Variant::Complement => Ok(NbVariant::Complement),
-                },
-            )?,
-            min_df: candidates("--tune-min-df", self.tune_min_df.as_ref(), |v| {
-                v.parse::<u32>()
-                    .map_err(|_| "not a whole number".to_string())
-            })?,
-            weighting: candidates("--tune-weighting", self.tune_weighting.as_ref(), |v| {
-                parse_weighting(v).map_err(|e| e.to_string())
-            })?,
-            folds: self.tune_folds,
-            metric: match self.tune_metric {
-                TuneMetricArg::Auto => TuneMetric::Auto,
-                TuneMetricArg::Accuracy => TuneMetric::Accuracy,
-                TuneMetricArg::MicroF1 => TuneMetric::MicroF1,
-                TuneMetricArg::MacroF1 => TuneMetric::MacroF1,
-            },
-        };
-        tune.validate(&features)?;
+        let topics = self.declared_topics()?;
+        let tune = self.tune_params(&features)?;
         Ok(TrainOptions {
             analyzer,
             features,
@@ -545,6 +445,124 @@ impl TrainArgs {
             topics,
             created_at: String::new(),
         })
+    }
+
+    /// The analyzer: the default filter chain less the `--no-…` filters.
+    fn analyzer_config(&self) -> Result<AnalyzerConfig> {
+        let mut filters = default_filters(self.min_token_chars, self.max_token_chars);
+        filters.retain(|f| match f {
+            FilterConfig::Elision => !self.no_elision,
+            FilterConfig::StopWords => !self.no_stop_words,
+            FilterConfig::Stem => !self.no_stem,
+            FilterConfig::AccentFold => !self.no_accent_fold,
+            _ => true,
+        });
+        let char_ngrams = match &self.char_ngrams {
+            None => None,
+            Some(s) => {
+                let (min, max) = s
+                    .split_once('-')
+                    .context("--char-ngrams takes MIN-MAX, e.g. 3-5")?;
+                Some(CharNgrams {
+                    min: min.parse().context("--char-ngrams MIN")?,
+                    max: max.parse().context("--char-ngrams MAX")?,
+                })
+            }
+        };
+        let analyzer = AnalyzerConfig {
+            nfkc: true,
+            filters,
+            word_ngrams: self.word_ngrams,
+            char_ngrams,
+            languages: self.languages.clone(),
+            default_language: self.default_language,
+        };
+        analyzer.validate()?;
+        Ok(analyzer)
+    }
+
+    fn feature_params(&self) -> Result<FeatureParams> {
+        let mode = match self.hash_bits {
+            Some(bits) => FeatureMode::Hashing { bits },
+            None => FeatureMode::Vocabulary {
+                min_df: self.min_df,
+                max_df: self.max_df,
+                max_features: self.max_features,
+            },
+        };
+        let features = FeatureParams {
+            mode,
+            weighting: Weighting {
+                sublinear_tf: !self.no_sublinear_tf,
+                idf: !self.no_idf,
+                l2_normalize: !self.no_l2,
+            },
+        };
+        features.validate()?;
+        Ok(features)
+    }
+
+    fn nb_params(&self) -> Result<NbValidParams> {
+        let priors = match self.priors.as_str() {
+            "learned" => ClassPriors::Learned,
+            "uniform" => ClassPriors::Uniform,
+            list => ClassPriors::Given(
+                list.split(',')
+                    .map(|v| v.trim().parse::<f64>())
+                    .collect::<std::result::Result<_, _>>()
+                    .context("--priors takes learned, uniform, or comma-separated numbers")?,
+            ),
+        };
+        Ok(NbParams::new()
+            .variant(self.nb.into())
+            .alpha(self.alpha)
+            .priors(priors)
+            .check()?)
+    }
+
+    /// The `--topics` file's topics (none without it), with the
+    /// `--exclusive-topic` ones marked.
+    fn declared_topics(&self) -> Result<Vec<TopicSpec>> {
+        let mut topics: Vec<TopicSpec> = match &self.topics {
+            Some(path) => serde_json::from_str(&read_to_string(path)?)
+                .with_context(|| format!("{} is not a JSON list of topics", path.display()))?,
+            None => Vec::new(),
+        };
+        for id in &self.exclusive_topics {
+            match topics.iter_mut().find(|t| &t.id == id) {
+                Some(t) => t.exclusive = true,
+                None if self.topics.is_none() => {}
+                None => bail!("--exclusive-topic {id:?} is not in the topics file"),
+            }
+        }
+        Ok(topics)
+    }
+
+    fn tune_params(&self, features: &FeatureParams) -> Result<TuneParams> {
+        let tune = TuneParams {
+            alpha: candidates("--tune-alpha", self.tune_alpha.as_ref(), |v| {
+                v.parse::<f64>().map_err(|_| "not a number".to_string())
+            })?,
+            nb: candidates("--tune-nb", self.tune_nb.as_ref(), |v| {
+                Variant::from_str(v, true).map(NbVariant::from)
+            })?,
+            min_df: candidates("--tune-min-df", self.tune_min_df.as_ref(), |v| {
+                v.parse::<u32>()
+                    .map_err(|_| "not a whole number".to_string())
+            })?,
+            weighting: candidates("--tune-weighting", self.tune_weighting.as_ref(), |v| {
+                parse_weighting(v).map_err(|e| e.to_string())
+            })?,
+            folds: self.tune_folds,
+            metric: match self.tune_metric {
+                TuneMetricArg::Auto => TuneMetric::Auto,
+                TuneMetricArg::Accuracy => TuneMetric::Accuracy,
+                TuneMetricArg::MicroF1 => TuneMetric::MicroF1,
+                TuneMetricArg::MacroF1 => TuneMetric::MacroF1,
+            },
+        };
+        tune.validate(features)?;
+        Ok(tune)
     }
 
     /// The `--unlabeled` documents (none without the flag), read as
@@ -588,23 +606,14 @@ impl TrainArgs {
         if !options.topics.is_empty() || self.exclusive_topics.is_empty() {
             return Ok(());
         }
-        let mut ids = corpus.labels();
-        ids.sort();
+        let mut topics = crate::train::topic_specs(&corpus.documents, &[]);
         for id in &self.exclusive_topics {
-            if !ids.contains(id) {
-                bail!("--exclusive-topic {id:?} is not a label of the input");
+            match topics.iter_mut().find(|t| &t.id == id) {
+                Some(t) => t.exclusive = true,
+                None => bail!("--exclusive-topic {id:?} is not a label of the input"),
             }
         }
-        options.topics = ids
-            .into_iter()
-            .map(|id| TopicSpec {
-                exclusive: self.exclusive_topics.contains(&id),
-                id,
-                name_en: None,
-                name_fr: None,
-                description: String::new(),
-            })
-            .collect();
+        options.topics = topics;
         Ok(())
     }
 }

@@ -336,10 +336,7 @@ pub struct Hashes {
 
 /// SHA-256 of `bytes`, as lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hash::hex(&Sha256::digest(bytes))
 }
 
 /// Everything the harness reports about one model on one data set.

@@ -210,7 +210,6 @@ impl FeatureSpace {
         subset: &[usize],
     ) -> Result<FittedFeatures> {
         params.validate()?;
-        let n_docs = subset.len();
         let (data, feature_of_term) = match (&params.mode, &corpus.ids) {
             (
                 &FeatureMode::Vocabulary {
@@ -220,91 +219,13 @@ impl FeatureSpace {
                 },
                 TermIds::Vocabulary(table),
             ) => {
-                let max_df_docs = (max_df * n_docs as f64).floor().max(1.0) as u32;
-                let keep = |d: u32| d >= min_df && (max_df >= 1.0 || d <= max_df_docs);
-                let kept_term = |(id, d): (u32, u32)| Some((id, d, table.text(id)?));
-                let mut kept: Vec<(u32, u32, &str)> = if subset.len() == corpus.docs.len() {
-                    table
-                        .document_frequencies()
-                        .filter(|&(_, d)| keep(d))
-                        .filter_map(kept_term)
-                        .collect()
-                } else {
-                    let mut df = vec![0u32; table.len()];
-                    for &i in subset {
-                        for &(id, _) in &corpus.docs[i].terms {
-                            df[id as usize] += 1;
-                        }
-                    }
-                    (0u32..)
-                        .zip(df)
-                        .filter(|&(_, d)| d > 0 && keep(d))
-                        .filter_map(kept_term)
-                        .collect()
-                };
-                if let Some(cap) = max_features {
-                    // Most frequent first; text breaks ties so the result is deterministic.
-                    kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.2.cmp(b.2)));
-                    kept.truncate(cap as usize);
-                }
-                if kept.is_empty() {
-                    return Err(FeatureError::EmptyVocabulary { min_df, max_df });
-                }
-                let hash_of = |id: u32| {
-                    table.hash(id).ok_or_else(|| {
-                        FeatureError::Inconsistent(format!("term id {id} is not in the corpus"))
-                    })
-                };
-                // Feature ids in term-text order: stable across runs and readable.
-                let kept = kept
-                    .into_iter()
-                    .map(|(id, d, text)| Ok((hash_of(id)?, d, text, id)))
-                    .collect::<Result<Vec<_>>>()?;
-                let kept = sort_by_text(kept);
-                let idf = if params.weighting.idf {
-                    kept.iter()
-                        .map(|&(_, d, _, _)| smooth_idf(n_docs, d))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                let mut feature_of_term = vec![NO_FEATURE; table.len()];
-                for (feature, &(_, _, _, id)) in (0u32..).zip(&kept) {
-                    feature_of_term[id as usize] = feature;
-                }
-                let data = FeatureSpaceData {
-                    params: params.clone(),
-                    n_features: kept.len() as u32,
-                    term_hashes: kept.iter().map(|k| k.0).collect(),
-                    term_texts: kept.iter().map(|k| k.2.to_string()).collect(),
-                    idf,
-                };
-                (data, feature_of_term)
+                let kept = kept_terms(corpus, table, subset, min_df, max_df, max_features)?;
+                fit_vocabulary(params, table, subset.len(), kept)?
             }
             (&FeatureMode::Hashing { bits }, &TermIds::Hashing { bits: corpus_bits })
                 if bits == corpus_bits =>
             {
-                let n_features = 1u32 << bits;
-                let idf = if params.weighting.idf {
-                    // A document's buckets are distinct already.
-                    let mut df = vec![0u32; n_features as usize];
-                    for &i in subset {
-                        for &(b, _) in &corpus.docs[i].terms {
-                            df[b as usize] += 1;
-                        }
-                    }
-                    df.iter().map(|&d| smooth_idf(n_docs, d)).collect()
-                } else {
-                    Vec::new()
-                };
-                let data = FeatureSpaceData {
-                    params: params.clone(),
-                    n_features,
-                    term_hashes: Vec::new(),
-                    term_texts: Vec::new(),
-                    idf,
-                };
-                (data, Vec::new())
+                (fit_hashing(params, corpus, subset, bits), Vec::new())
             }
             _ => {
                 return Err(FeatureError::Inconsistent(format!(
@@ -540,6 +461,121 @@ impl FittedFeatures {
 /// when those are equal. Comparing the texts directly spent most of the time
 /// on cache misses, since they lie scattered in first-seen order (20
 /// Newsgroups: about 313,000 terms, 150–300 ms).
+/// The terms a vocabulary keeps from the `subset` documents, as (term id,
+/// document frequency, text): those within `min_df` and `max_df`, the
+/// `max_features` most frequent of them if capped.
+fn kept_terms<'t>(
+    corpus: &AnalyzedCorpus,
+    table: &'t TermTable,
+    subset: &[usize],
+    min_df: u32,
+    max_df: f64,
+    max_features: Option<u32>,
+) -> Result<Vec<(u32, u32, &'t str)>> {
+    let max_df_docs = (max_df * subset.len() as f64).floor().max(1.0) as u32;
+    let keep = |d: u32| d >= min_df && (max_df >= 1.0 || d <= max_df_docs);
+    let kept_term = |(id, d): (u32, u32)| Some((id, d, table.text(id)?));
+    let mut kept: Vec<(u32, u32, &str)> = if subset.len() == corpus.docs.len() {
+        table
+            .document_frequencies()
+            .filter(|&(_, d)| keep(d))
+            .filter_map(kept_term)
+            .collect()
+    } else {
+        (0u32..)
+            .zip(document_frequencies(corpus, subset, table.len()))
+            .filter(|&(_, d)| d > 0 && keep(d))
+            .filter_map(kept_term)
+            .collect()
+    };
+    if let Some(cap) = max_features {
+        // Most frequent first; text breaks ties so the result is deterministic.
+        kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.2.cmp(b.2)));
+        kept.truncate(cap as usize);
+    }
+    if kept.is_empty() {
+        return Err(FeatureError::EmptyVocabulary { min_df, max_df });
+    }
+    Ok(kept)
+}
+
+/// A vocabulary space of the `kept` terms, and each term id's feature.
+fn fit_vocabulary(
+    params: &FeatureParams,
+    table: &TermTable,
+    n_docs: usize,
+    kept: Vec<(u32, u32, &str)>,
+) -> Result<(FeatureSpaceData, Vec<u32>)> {
+    let hash_of = |id: u32| {
+        table
+            .hash(id)
+            .ok_or_else(|| FeatureError::Inconsistent(format!("term id {id} is not in the corpus")))
+    };
+    // Feature ids in term-text order: stable across runs and readable.
+    let kept = kept
+        .into_iter()
+        .map(|(id, d, text)| Ok((hash_of(id)?, d, text, id)))
+        .collect::<Result<Vec<_>>>()?;
+    let kept = sort_by_text(kept);
+    let idf = if params.weighting.idf {
+        kept.iter()
+            .map(|&(_, d, _, _)| smooth_idf(n_docs, d))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut feature_of_term = vec![NO_FEATURE; table.len()];
+    for (feature, &(_, _, _, id)) in (0u32..).zip(&kept) {
+        feature_of_term[id as usize] = feature;
+    }
+    let data = FeatureSpaceData {
+        params: params.clone(),
+        n_features: kept.len() as u32,
+        term_hashes: kept.iter().map(|k| k.0).collect(),
+        term_texts: kept.iter().map(|k| k.2.to_string()).collect(),
+        idf,
+    };
+    Ok((data, feature_of_term))
+}
+
+/// A `bits`-bit hashing space, with IDF from the `subset` documents.
+fn fit_hashing(
+    params: &FeatureParams,
+    corpus: &AnalyzedCorpus,
+    subset: &[usize],
+    bits: u8,
+) -> FeatureSpaceData {
+    let n_features = 1u32 << bits;
+    let idf = if params.weighting.idf {
+        // A document's buckets are distinct already.
+        document_frequencies(corpus, subset, n_features as usize)
+            .iter()
+            .map(|&d| smooth_idf(subset.len(), d))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    FeatureSpaceData {
+        params: params.clone(),
+        n_features,
+        term_hashes: Vec::new(),
+        term_texts: Vec::new(),
+        idf,
+    }
+}
+
+/// How many of the `subset` documents hold each of `ids` term ids (or
+/// buckets).
+fn document_frequencies(corpus: &AnalyzedCorpus, subset: &[usize], ids: usize) -> Vec<u32> {
+    let mut df = vec![0u32; ids];
+    for &i in subset {
+        for &(id, _) in &corpus.docs[i].terms {
+            df[id as usize] += 1;
+        }
+    }
+    df
+}
+
 fn sort_by_text(kept: Vec<(u64, u32, &str, u32)>) -> Vec<(u64, u32, &str, u32)> {
     let mut order: Vec<(u128, u32)> = (0u32..)
         .zip(&kept)

@@ -12,6 +12,7 @@
 //! Loading checks each field in that order, so a damaged file is reported as
 //! what it is: not a model, a newer format, truncated, or corrupt.
 use super::{Model, ModelData, ModelError, Result};
+use crate::hash::hex;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -85,10 +86,6 @@ impl postcard::ser_flavors::Flavor for HashingFlavor {
         self.hasher.update(&self.buffer);
         Ok(self.hasher.finalize().into())
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Model {

@@ -91,21 +91,27 @@ pub struct AnalyzerConfig {
 
 pub const MAX_WORD_NGRAMS: u8 = 4;
 
+/// The default filter chain, in its order, keeping tokens of `min_chars`
+/// to `max_chars` characters.
+pub fn default_filters(min_chars: usize, max_chars: usize) -> Vec<FilterConfig> {
+    vec![
+        FilterConfig::Lowercase,
+        FilterConfig::Elision,
+        FilterConfig::StopWords,
+        FilterConfig::Stem,
+        FilterConfig::AccentFold,
+        FilterConfig::Length {
+            min_chars,
+            max_chars,
+        },
+    ]
+}
+
 impl Default for AnalyzerConfig {
     fn default() -> Self {
         Self {
             nfkc: true,
-            filters: vec![
-                FilterConfig::Lowercase,
-                FilterConfig::Elision,
-                FilterConfig::StopWords,
-                FilterConfig::Stem,
-                FilterConfig::AccentFold,
-                FilterConfig::Length {
-                    min_chars: 2,
-                    max_chars: 40,
-                },
-            ],
+            filters: default_filters(2, 40),
             word_ngrams: 2,
             char_ngrams: None,
             languages: vec![Lang::En, Lang::Fr, Lang::Ar],
@@ -381,6 +387,8 @@ impl Analyzer {
     /// text (only the hash-only paths, [`Analyzer::analyze_hashes`] and
     /// [`Analyzer::analyze_resolved`], ask for that). With `payloads`, the
     /// memo entries are those of the payload owner's ids.
+    // Long on purpose: the per-token loop shares the memo borrow, the reused
+    // token buffer and `continue` for dropped tokens; n-grams are `WordWindow`.
     fn run<R: Fn(u64) -> u32, S: FnMut(Term<'_>, Option<u32>)>(
         &self,
         text: &str,
@@ -396,11 +404,7 @@ impl Analyzer {
             Cow::Borrowed(text)
         };
         let lang = self.language(&text, hint);
-        let n = usize::from(self.config.word_ngrams);
-        // The last n tokens and their hashes, oldest first; buffers are reused.
-        let mut window: Vec<String> = vec![String::new(); n];
-        let mut hashes: Vec<u64> = vec![0; n];
-        let mut filled = 0usize;
+        let mut window = WordWindow::new(usize::from(self.config.word_ngrams), keep_text);
         let mut token = String::new();
         let (key, resolve) = match payloads {
             Some((ids, resolve)) => (ids[lang as usize], Some(resolve)),
@@ -463,43 +467,7 @@ impl Analyzer {
                 if let Some(range) = self.config.char_ngrams {
                     emit_char_ngrams(&token, range, &mut |t| sink(t, None));
                 }
-                // Shift the window left by one and put the new token last.
-                if n > 1 {
-                    hashes.rotate_left(1);
-                }
-                hashes[n - 1] = token_hash;
-                if keep_text {
-                    if n > 1 {
-                        window.rotate_left(1);
-                    }
-                    std::mem::swap(&mut window[n - 1], &mut token);
-                }
-                filled = (filled + 1).min(n);
-                let words = |k: usize| -> &[String] {
-                    if keep_text {
-                        &window[n - k..]
-                    } else {
-                        &[]
-                    }
-                };
-                let mut h = token_hash;
-                sink(
-                    Term {
-                        hash: h,
-                        kind: TermKind::Words(words(1)),
-                    },
-                    resolve.map(|_| payload),
-                );
-                for k in 2..=filled {
-                    h = hash::combine(hashes[n - k], h);
-                    sink(
-                        Term {
-                            hash: h,
-                            kind: TermKind::Words(words(k)),
-                        },
-                        None,
-                    );
-                }
+                window.push(token_hash, &mut token, resolve.map(|_| payload), sink);
             }
         });
         lang
@@ -511,6 +479,79 @@ impl Analyzer {
         let mut out = Vec::new();
         let lang = self.analyze(text, hint, &mut |t| out.push(t.text()));
         (lang, out)
+    }
+}
+
+/// The last n tokens and their hashes, oldest first, and the word n-grams
+/// ending with the newest; buffers are reused.
+struct WordWindow {
+    n: usize,
+    keep_text: bool,
+    words: Vec<String>,
+    hashes: Vec<u64>,
+    filled: usize,
+}
+
+impl WordWindow {
+    fn new(n: usize, keep_text: bool) -> Self {
+        WordWindow {
+            n,
+            keep_text,
+            words: vec![String::new(); n],
+            hashes: vec![0; n],
+            filled: 0,
+        }
+    }
+
+    /// Puts the token last (taking its text, when kept, and leaving `token`
+    /// a spare buffer) and gives `sink` the n-grams that end with it: the
+    /// token itself with `payload`, then the longer ones.
+    #[inline]
+    fn push<S: FnMut(Term<'_>, Option<u32>)>(
+        &mut self,
+        token_hash: u64,
+        token: &mut String,
+        payload: Option<u32>,
+        sink: &mut S,
+    ) {
+        let n = self.n;
+        // Shift the window left by one and put the new token last.
+        if n > 1 {
+            self.hashes.rotate_left(1);
+        }
+        self.hashes[n - 1] = token_hash;
+        if self.keep_text {
+            if n > 1 {
+                self.words.rotate_left(1);
+            }
+            std::mem::swap(&mut self.words[n - 1], token);
+        }
+        self.filled = (self.filled + 1).min(n);
+        let words = |k: usize| -> &[String] {
+            if self.keep_text {
+                &self.words[n - k..]
+            } else {
+                &[]
+            }
+        };
+        let mut h = token_hash;
+        sink(
+            Term {
+                hash: h,
+                kind: TermKind::Words(words(1)),
+            },
+            payload,
+        );
+        for k in 2..=self.filled {
+            h = hash::combine(self.hashes[n - k], h);
+            sink(
+                Term {
+                    hash: h,
+                    kind: TermKind::Words(words(k)),
+                },
+                None,
+            );
+        }
     }
 }
 

@@ -15,15 +15,15 @@
 //! than memorisation.
 
 use docclass::corpus::{Corpus, ReadOptions};
+use docclass::eval::sha256_hex;
 use docclass::features::{FeatureMode, FeatureParams, Weighting};
 use docclass::model::{Classification, Model};
 use docclass::nb::{ClassPriors, NbParams, NbVariant};
-use docclass::text::{AnalyzerConfig, FilterConfig, Lang};
+use docclass::text::{default_filters, AnalyzerConfig, Lang};
 use docclass::train::{
     self, CalibrationMethod, DecisionMode, Silent, TopicSpec, TrainOptions, Validation,
 };
 use linfa::ParamGuard;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -570,17 +570,7 @@ fn default_model_options() -> TrainOptions {
         nfkc: true,
         // No --no-elision, --no-stop-words, --no-stem, --no-accent-fold;
         // --min-token-chars 2 and --max-token-chars 40 by default.
-        filters: vec![
-            FilterConfig::Lowercase,
-            FilterConfig::Elision,
-            FilterConfig::StopWords,
-            FilterConfig::Stem,
-            FilterConfig::AccentFold,
-            FilterConfig::Length {
-                min_chars: 2,
-                max_chars: 40,
-            },
-        ],
+        filters: default_filters(2, 40),
         word_ngrams: 1,
         char_ngrams: None,
         languages: vec![Lang::En, Lang::Fr, Lang::Ar],
@@ -635,13 +625,6 @@ fn read_training_corpus() -> Corpus {
         Corpus::read_all(&training_inputs(), &ReadOptions::default()).expect("training data reads");
     assert!(corpus.skipped.is_empty(), "skipped: {:?}", corpus.skipped);
     corpus
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Cheap guards for the full retrain below: the committed model was trained

@@ -317,10 +317,7 @@ fn the_test_split_is_frozen() {
     for (lang, expected) in FROZEN_TEST_SHA256 {
         let path = real_dir().join("test").join(format!("{lang}.jsonl"));
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let actual: String = Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let actual = docclass::eval::sha256_hex(&bytes);
         assert_eq!(
             actual,
             expected,

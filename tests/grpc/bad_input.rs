@@ -4,13 +4,11 @@
 //! server stays up. (Empty, whitespace-only and over-size text are covered
 //! by `errors.rs`; bytes that are not UTF-8 by `malformed_messages.rs`.)
 use crate::common::messages::request;
-use crate::common::{tiny_model, TestServer};
+use crate::common::{tiny_model, TestServer, TROOPS};
 use docclass::service::pb::{ClassifyBatchRequest, ClassifyResponse};
 use docclass::service::Limits;
 use tonic::Code;
 use tonic_types::StatusExt;
-
-const TROOPS: &str = "Troops clashed with militia and artillery shelled rebel positions";
 
 /// What the tiny model answers when the text holds no term it knows: the
 /// training prior (topic document counts 7, 7, 6 over 20) and no decision.

@@ -7,7 +7,7 @@
 //! naming the field, and there is no `BadRequest` detail.
 use crate::common::messages::request;
 use crate::common::raw_grpc;
-use crate::common::{tiny_model, TestServer};
+use crate::common::{tiny_model, TestServer, TROOPS};
 use docclass::service::pb::classify_outcome::Outcome;
 use docclass::service::pb::{
     ClassifyBatchRequest, ClassifyBatchResponse, ClassifyOutcome, ClassifyResponse,
@@ -18,8 +18,6 @@ use tonic_types::StatusExt;
 
 /// "café" in Latin-1 and two bytes that never occur in UTF-8.
 const NOT_UTF8: &[u8] = b"caf\xe9 \xff\xfe";
-
-const TROOPS: &str = "Troops clashed with militia and artillery shelled rebel positions";
 
 /// A `ClassifyRequest` whose `text` (field 1) holds `text` unchecked.
 fn request_with_raw_text(text: &[u8]) -> Vec<u8> {

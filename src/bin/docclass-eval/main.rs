@@ -10,7 +10,7 @@ use docclass::cli::{self, InputArgs, TrainArgs};
 use docclass::corpus::Corpus;
 use docclass::eval::{self, EvalReport, Hashes, ModelHashSource, Scored};
 use docclass::model::Model;
-use docclass::train::{corpus_hash, Progress, TrainOptions};
+use docclass::train::{corpus_hash, topic_indices, Progress, TrainOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -81,19 +81,17 @@ fn gold_sets(
     let mut gold = Vec::with_capacity(corpus.documents.len());
     let mut unknown = 0usize;
     for d in &corpus.documents {
-        let mut set = Vec::new();
-        for l in &d.labels {
-            match topics.iter().position(|t| t == l) {
-                Some(i) if set.contains(&i) => {}
-                Some(i) => set.push(i),
-                None if ignore_unknown => unknown += 1,
-                None => bail!(
+        let set = topic_indices(&d.labels, topics, |l| {
+            if !ignore_unknown {
+                bail!(
                     "document {:?} has label {l:?}, which {knower} does not know (it knows {}); use --ignore-unknown to drop such labels",
                     d.id,
                     topics.join(", ")
-                ),
+                );
             }
-        }
+            unknown += 1;
+            Ok(())
+        })?;
         gold.push(set);
     }
     Ok((gold, unknown))

@@ -17,6 +17,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
+/// A sentence [`tiny_model`] decides as `conflict`.
+pub const TROOPS: &str = "Troops clashed with militia and artillery shelled rebel positions";
+
 /// Topic ids of [`tiny_model`].
 pub const TOPICS: [&str; 3] = ["conflict", "disaster", "other"];
 
