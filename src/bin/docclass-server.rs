@@ -267,7 +267,8 @@ fn raise_descriptor_limit(max_connections: usize) {
     }
 }
 
-async fn run(cli: Cli) -> Result<bool> {
+/// The limits the flags give, each checked to be at least 1.
+fn limits_from(cli: &Cli) -> Result<Limits> {
     let limits = Limits {
         max_text_bytes: cli.max_text_bytes,
         max_batch_documents: cli.max_batch,
@@ -294,6 +295,12 @@ async fn run(cli: Cli) -> Result<bool> {
     {
         bail!("--max-concurrent-requests, --max-streams, --max-streams-per-connection, --max-concurrent-streams, --max-connections, --connection-timeout-secs, --max-side-streams and --side-stream-lifetime-secs must be at least 1");
     }
+    Ok(limits)
+}
+
+/// The model file inside its directory (`--model-dir`, else the model's
+/// own folder); `None`, logged, when it is not there.
+fn model_files(cli: &Cli) -> Option<ModelFiles> {
     let model_dir = match &cli.model_dir {
         Some(dir) => dir.clone(),
         None => match cli.model.parent() {
@@ -301,8 +308,8 @@ async fn run(cli: Cli) -> Result<bool> {
             _ => PathBuf::from("."),
         },
     };
-    let files = match ModelFiles::new(&model_dir, &cli.model) {
-        Ok(files) => files,
+    match ModelFiles::new(&model_dir, &cli.model) {
+        Ok(files) => Some(files),
         Err(e) => {
             tracing::error!(
                 model = %cli.model.display(),
@@ -310,8 +317,99 @@ async fn run(cli: Cli) -> Result<bool> {
                 error = %e,
                 "--model must be an existing file inside the model directory; shutting down"
             );
-            return Ok(false);
+            None
         }
+    }
+}
+
+/// Serves `/metrics` on `--metrics-addr`, if given, until the returned
+/// notifier fires.
+async fn start_metrics(cli: &Cli, server: &Server) -> Result<std::sync::Arc<tokio::sync::Notify>> {
+    let metrics_stop = std::sync::Arc::new(tokio::sync::Notify::new());
+    if let Some(addr) = cli.metrics_addr {
+        let metrics_listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+        tracing::info!(addr = %addr, "metrics at /metrics");
+        let stop = metrics_stop.clone();
+        tokio::spawn(serve_metrics(
+            metrics_listener,
+            server.metrics(),
+            async move { stop.notified().await },
+        ));
+    }
+    Ok(metrics_stop)
+}
+
+/// Loads the first model off the request path (health turns SERVING once
+/// it is in), then reloads on SIGHUP and, with `--watch`, on file changes.
+/// The receiver fires if the first load fails.
+fn load_first_model(cli: &Cli, reloader: Arc<Reloader>) -> oneshot::Receiver<()> {
+    #[cfg(unix)]
+    let hangup = listen_for_sighup();
+    let (load_failed_tx, load_failed_rx) = oneshot::channel::<()>();
+    if cli.watch {
+        tokio::spawn(watch_model_file(reloader.clone(), modified(&cli.model)));
+    }
+    tokio::spawn(async move {
+        match reloader.reload(ReloadRequest::default()).await {
+            Ok(_) => {
+                tracing::info!("SERVING");
+                #[cfg(unix)]
+                if let Some(hangup) = hangup {
+                    tokio::spawn(reload_on_sighup(hangup, reloader.clone()));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot load the model; shutting down");
+                let _ = load_failed_tx.send(());
+            }
+        }
+    });
+    load_failed_rx
+}
+
+/// Serves until a signal or a failed first load, then turns NOT_SERVING and
+/// drains for at most `grace`. True when the first load did not fail.
+async fn serve_until_stopped(
+    server: Server,
+    listener: tokio::net::TcpListener,
+    load_failed_rx: oneshot::Receiver<()>,
+    grace: Duration,
+) -> Result<bool> {
+    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+    let health = server.handle();
+    let load_failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load_failed_flag = load_failed.clone();
+    let shutdown = async move {
+        tokio::select! {
+            _ = shutdown_signal() => tracing::info!("signal received; NOT_SERVING, finishing requests in flight"),
+            Ok(()) = load_failed_rx => load_failed_flag.store(true, std::sync::atomic::Ordering::SeqCst),
+        }
+        health.set_not_serving().await;
+        let _ = stopping_tx.send(true);
+    };
+    let serving = server.serve(listener, shutdown);
+    tokio::pin!(serving);
+    let mut stopping = stopping_rx;
+    let result = tokio::select! {
+        r = &mut serving => r,
+        _ = async {
+            let _ = stopping.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; exiting");
+            Ok(())
+        }
+    };
+    result.context("server failed")?;
+    Ok(!load_failed.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+async fn run(cli: Cli) -> Result<bool> {
+    let limits = limits_from(&cli)?;
+    let Some(files) = model_files(&cli) else {
+        return Ok(false);
     };
     let security = Security {
         admin_token: read_token(cli.admin_token_file.as_deref(), "DOCCLASS_ADMIN_TOKEN")?,
@@ -333,8 +431,6 @@ async fn run(cli: Cli) -> Result<bool> {
     if let Some(tls) = tls {
         server = server.with_tls(tls);
     }
-    let handle = server.handle();
-    let reloader = server.reloader();
     tracing::info!(
         addr = %local,
         model = %cli.model.display(),
@@ -342,74 +438,14 @@ async fn run(cli: Cli) -> Result<bool> {
         mutual_tls = cli.tls_client_ca.is_some(),
         "listening; loading model"
     );
-    let metrics_stop = std::sync::Arc::new(tokio::sync::Notify::new());
-    if let Some(addr) = cli.metrics_addr {
-        let metrics_listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen for metrics on {addr}"))?;
-        tracing::info!(addr = %addr, "metrics at /metrics");
-        let stop = metrics_stop.clone();
-        tokio::spawn(serve_metrics(
-            metrics_listener,
-            server.metrics(),
-            async move { stop.notified().await },
-        ));
-    }
-
-    #[cfg(unix)]
-    let hangup = listen_for_sighup();
-    // Load off the request path; health turns SERVING once the model is in.
-    let (load_failed_tx, load_failed_rx) = oneshot::channel::<()>();
-    let loader = reloader.clone();
-    if cli.watch {
-        tokio::spawn(watch_model_file(reloader.clone(), modified(&cli.model)));
-    }
-    tokio::spawn(async move {
-        match loader.reload(ReloadRequest::default()).await {
-            Ok(_) => {
-                tracing::info!("SERVING");
-                #[cfg(unix)]
-                if let Some(hangup) = hangup {
-                    tokio::spawn(reload_on_sighup(hangup, loader.clone()));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot load the model; shutting down");
-                let _ = load_failed_tx.send(());
-            }
-        }
-    });
-
-    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
-    let health = handle.clone();
-    let load_failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let load_failed_flag = load_failed.clone();
-    let shutdown = async move {
-        tokio::select! {
-            _ = shutdown_signal() => tracing::info!("signal received; NOT_SERVING, finishing requests in flight"),
-            Ok(()) = load_failed_rx => load_failed_flag.store(true, std::sync::atomic::Ordering::SeqCst),
-        }
-        health.set_not_serving().await;
-        let _ = stopping_tx.send(true);
-    };
+    let metrics_stop = start_metrics(&cli, &server).await?;
+    let load_failed = load_first_model(&cli, server.reloader());
     let grace = Duration::from_secs(cli.shutdown_grace_secs);
-    let serving = server.serve(listener, shutdown);
-    tokio::pin!(serving);
-    let mut stopping = stopping_rx;
-    let result = tokio::select! {
-        r = &mut serving => r,
-        _ = async {
-            let _ = stopping.wait_for(|s| *s).await;
-            tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; exiting");
-            Ok(())
-        }
-    };
+    let served = serve_until_stopped(server, listener, load_failed, grace).await;
     metrics_stop.notify_one();
-    result.context("server failed")?;
+    let loaded = served?;
     tracing::info!("stopped");
-    Ok(!load_failed.load(std::sync::atomic::Ordering::SeqCst))
+    Ok(loaded)
 }
 
 fn main() -> ExitCode {
