@@ -24,6 +24,7 @@ mod malformed_messages;
 mod metrics;
 mod noop;
 mod overload;
+mod quickstart;
 mod server_process;
 mod stream;
 mod tls;
