@@ -723,3 +723,36 @@ fn cross_validation_with_a_tuning_grid_shows_each_fold_s_choice() {
         assert!(f["tuned"]["alpha"].is_number(), "{f}");
     }
 }
+
+#[test]
+fn cross_validation_writes_out_of_fold_predictions() {
+    let dir = TempDir::new().unwrap();
+    let data = write(dir.path(), "all.jsonl", single_label(0, 6, |t| t));
+    let predictions = dir.path().join("p.jsonl");
+    let o = run(
+        EVAL,
+        &[
+            "--cv",
+            "3",
+            "-i",
+            s(&data),
+            "--no-validation",
+            "--predictions",
+            s(&predictions),
+        ],
+    );
+    assert_success(&o);
+    let lines: Vec<Value> = std::fs::read_to_string(&predictions)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6 * TOPICS.len());
+    for line in &lines {
+        assert!(line["id"].is_string() && line["gold"].is_array(), "{line}");
+        assert!(
+            line["predicted"].is_array() && line["probabilities"].is_object(),
+            "{line}"
+        );
+    }
+}

@@ -1491,3 +1491,30 @@ fn a_document_over_a_megabyte_gets_a_warning() {
         stderr(&o)
     );
 }
+
+#[test]
+fn option_errors_name_the_flag_that_fixes_them() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(2));
+    let out = dir.path().join("m.model");
+    let err = assert_failure(&train_quiet(&input, &out, &["--folds", "50"]));
+    assert!(
+        err.contains("folds (--folds) must be between 2 and the number of documents (6), got 50; --no-validation skips validation"),
+        "{err}"
+    );
+    let err = assert_failure(&train_quiet(
+        &input,
+        &out,
+        &["--no-validation", "--min-df", "100"],
+    ));
+    assert!(
+        err.contains("no term survived pruning")
+            && err.contains("lower --min-df or raise --max-df"),
+        "{err}"
+    );
+    let err = assert_failure(&train_quiet(&input, &out, &["--holdout", "1.5"]));
+    assert!(
+        err.contains("held-out fraction (--holdout) must be in (0, 1)"),
+        "{err}"
+    );
+}

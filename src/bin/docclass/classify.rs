@@ -20,8 +20,9 @@ use tonic::Code;
 
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
-    /// The text (several words are joined with spaces); `-` reads standard
-    /// input, as does no TEXT when input is piped.
+    /// The text, classified as ONE document (several words are joined with
+    /// spaces); `-` reads standard input, as does no TEXT when input is
+    /// piped, also as one document. For many documents, use --each.
     #[arg(value_name = "TEXT", conflicts_with_all = ["files", "each"])]
     text: Vec<String>,
     /// Classify this file's whole content as ONE document, its id being the file name. Repeatable: several files go in one batch. For a file holding many documents, use --each.
