@@ -603,6 +603,14 @@ fn decision_settings(options: &TrainOptions, multi_label: bool) -> Result<(bool,
             "per-language thresholds need the fallback decision (--decision fallback)".into(),
         ));
     }
+    if options.calibrate
+        && options.calibration != CalibrationMethod::Auto
+        && options.validation == Validation::None
+    {
+        return Err(TrainError::InvalidOption(
+            "a calibration method is fitted on out-of-fold scores and needs validation (--folds or --holdout, not --no-validation)".into(),
+        ));
+    }
     if options.threshold_objective == ThresholdObjective::ExactSet && !fallback {
         return Err(TrainError::InvalidOption(
             "thresholds tuned for exact sets need the fallback decision (--decision fallback)"

@@ -120,11 +120,18 @@ impl Model {
             path: path.to_path_buf(),
             source,
         };
-        let metadata = std::fs::metadata(path).map_err(read_err)?;
+        // Opened first, without blocking (a FIFO would wait for a writer),
+        // and checked on the open handle, so a file renamed over the path
+        // meanwhile cannot mix one file's header with another's length.
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+        let mut file = options.open(path).map_err(read_err)?;
+        let metadata = file.metadata().map_err(read_err)?;
         if !metadata.is_file() {
             return Err(ModelError::NotAFile(path.to_path_buf()));
         }
-        let mut file = std::fs::File::open(path).map_err(read_err)?;
         let mut header = Vec::with_capacity(HEADER_LEN);
         std::io::Read::by_ref(&mut file)
             .take(HEADER_LEN as u64)
@@ -133,7 +140,15 @@ impl Model {
         check_header(&header, metadata.len())?;
         // The length is the file's; the read itself stops at the real end.
         let mut bytes = header;
-        bytes.reserve(metadata.len() as usize - HEADER_LEN);
+        let rest = usize::try_from(metadata.len())
+            .unwrap_or(usize::MAX)
+            .saturating_sub(HEADER_LEN);
+        bytes.try_reserve_exact(rest).map_err(|e| {
+            read_err(std::io::Error::new(
+                std::io::ErrorKind::OutOfMemory,
+                format!("cannot hold a {}-byte model: {e}", metadata.len()),
+            ))
+        })?;
         file.read_to_end(&mut bytes).map_err(read_err)?;
         Model::from_bytes(&bytes)
     }

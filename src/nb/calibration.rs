@@ -176,6 +176,12 @@ fn log_odds_in_place(scores: &mut [f64]) {
         scores[0] = MAX_LOG_ODDS;
         return;
     }
+    // NaN carries no evidence: treat it as the least likely score.
+    for v in scores.iter_mut() {
+        if v.is_nan() {
+            *v = f64::NEG_INFINITY;
+        }
+    }
     let mut top = 0;
     for (i, &v) in scores.iter().enumerate() {
         if v > scores[top] {
@@ -183,6 +189,11 @@ fn log_odds_in_place(scores: &mut [f64]) {
         }
     }
     let max = scores[top];
+    if max == f64::NEG_INFINITY {
+        // No topic has any likelihood: no evidence either way.
+        scores.iter_mut().for_each(|v| *v = 0.0);
+        return;
+    }
     let total: f64 = scores.iter().map(|&v| (v - max).exp()).sum();
     let runner_up = scores
         .iter()
@@ -196,7 +207,12 @@ fn log_odds_in_place(scores: &mut [f64]) {
         .filter(|&(i, _)| i != top)
         .map(|(_, &u)| (u - runner_up).exp())
         .sum();
-    let others_of_top = runner_up + rest.ln();
+    // Every other topic impossible: the top one is certain.
+    let others_of_top = if runner_up == f64::NEG_INFINITY {
+        f64::NEG_INFINITY
+    } else {
+        runner_up + rest.ln()
+    };
     for (t, v) in scores.iter_mut().enumerate() {
         let others = if t == top {
             others_of_top
@@ -399,6 +415,12 @@ mod tests {
                 assert!((a - b).abs() < 1e-9, "{fast:?} vs direct");
             }
         }
+        // Impossible topics and NaN: finite, defined log-odds.
+        let mut out = vec![0.0; 3];
+        one_vs_rest_log_odds(&[0.0, f64::NEG_INFINITY, f64::NAN], &mut out);
+        assert_eq!(out, [MAX_LOG_ODDS, -MAX_LOG_ODDS, -MAX_LOG_ODDS]);
+        one_vs_rest_log_odds(&[f64::NEG_INFINITY; 3], &mut out);
+        assert_eq!(out, [0.0; 3]);
         // A 400-nat margin: the softmax probability rounds to 1, the log-odds do not.
         let mut out = vec![0.0; 2];
         one_vs_rest_log_odds(&[-1000.0, -600.0], &mut out);

@@ -338,11 +338,13 @@ pub(super) fn select(
     );
     let inputs = OutOfFoldInputs {
         splits: &splits,
-        // Calibration only matters when thresholds decide.
-        calibration: if inputs.use_thresholds {
-            inputs.calibration
-        } else {
-            super::CalibrationPlan::Off
+        // A temperature never reorders topics, so without thresholds it
+        // cannot change a decision; per-topic maps can.
+        calibration: match inputs.calibration {
+            super::CalibrationPlan::Temperature if !inputs.use_thresholds => {
+                super::CalibrationPlan::Off
+            }
+            plan => plan,
         },
         ..*inputs
     };

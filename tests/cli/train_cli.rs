@@ -1518,3 +1518,21 @@ fn option_errors_name_the_flag_that_fixes_them() {
         "{err}"
     );
 }
+
+#[test]
+fn a_calibration_method_without_validation_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(6));
+    let out = dir.path().join("m.model");
+    let err = assert_failure(&train_quiet(
+        &input,
+        &out,
+        &["--no-validation", "--calibration", "isotonic"],
+    ));
+    assert!(
+        err.contains("needs validation (--folds or --holdout, not --no-validation)"),
+        "{err}"
+    );
+    // The default (auto) still trains without validation, with raw posteriors.
+    assert_success(&train_quiet(&input, &out, &["--no-validation"]));
+}

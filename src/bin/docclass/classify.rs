@@ -256,7 +256,18 @@ async fn classify_each(
     let mut failed = 0usize;
     let mut received = 0usize;
     let mut out = String::new();
-    while let Some(outcome) = outcomes.message().await.map_err(|s| conn.status_error(s))? {
+    loop {
+        let outcome = match outcomes.message().await {
+            Ok(Some(outcome)) => outcome,
+            Ok(None) => break,
+            Err(status) => {
+                // What arrived before the stream broke is printed, not lost.
+                cli::emit(&out)?;
+                return Err(conn.status_error(status).context(format!(
+                    "the stream ended after {received} of {total} documents"
+                )));
+            }
+        };
         received += 1;
         let line = match &outcome.outcome {
             Some(pb::classify_outcome::Outcome::Result(r)) => json!({
