@@ -112,7 +112,10 @@ pub fn fit_semi_supervised(
             ..base.clone_without_counts()
         };
         next.counts.copy_from_slice(&base.counts);
-        let temperature = labelled_temperature(&nb, x, y);
+        // The labelled documents' scores under the current model serve both
+        // the E-step's temperature and the log-likelihood.
+        let labelled = labelled_scores(&nb, x);
+        let temperature = fit_temperature(&labelled, y);
         let mut unlabelled_ll = 0.0;
         for i in 0..unlabelled.n_rows() {
             row_log_likelihood(&nb, unlabelled, i, &mut jll);
@@ -133,7 +136,7 @@ pub fn fit_semi_supervised(
                 }
             }
         }
-        let ll = labelled_log_likelihood(&nb, x, y, &mut jll) + em.lambda * unlabelled_ll;
+        let ll = labelled_log_likelihood(&labelled, y) + em.lambda * unlabelled_ll;
         let previous = report.log_likelihoods.last().copied();
         report.log_likelihoods.push(ll);
         if let Some(previous) = previous {
@@ -163,13 +166,12 @@ impl TopicCounts {
 }
 
 /// Σ over labelled documents of the mean joint log-likelihood of their topics.
-fn labelled_log_likelihood(nb: &FittedNb, x: &CsrMatrix, y: &LabelSets, jll: &mut [f64]) -> f64 {
+fn labelled_log_likelihood(scores: &[Vec<f64>], y: &LabelSets) -> f64 {
     let mut total = 0.0;
-    for (i, labels) in y.labels.iter().enumerate() {
+    for (jll, labels) in scores.iter().zip(&y.labels) {
         if labels.is_empty() {
             continue;
         }
-        row_log_likelihood(nb, x, i, jll);
         total += labels.iter().map(|&c| jll[c]).sum::<f64>() / labels.len() as f64;
     }
     total
@@ -186,20 +188,21 @@ fn row_log_likelihood(nb: &FittedNb, x: &CsrMatrix, i: usize, out: &mut [f64]) {
     }
 }
 
-/// The temperature that best fits the labelled documents' topics under the
-/// current model (see [`fit_temperature`]). NB posteriors on L2-normalised
-/// TF-IDF vectors are flat; flat memberships spread every unlabelled
-/// document over every topic and wash the topics out (20 Newsgroups, 20
-/// labelled per group: accuracy 0.661 supervised, 0.617 by EM at
-/// temperature 1, 0.770 at this temperature; docs/BENCHMARKS.md).
-fn labelled_temperature(nb: &FittedNb, x: &CsrMatrix, y: &LabelSets) -> f64 {
-    let mut rows = Vec::with_capacity(x.n_rows());
-    for i in 0..x.n_rows() {
-        let mut jll = vec![0.0; nb.n_topics()];
-        row_log_likelihood(nb, x, i, &mut jll);
-        rows.push(jll);
-    }
-    fit_temperature(&rows, y)
+/// The labelled documents' joint log-likelihoods under the current model.
+/// The E-step sharpens posteriors with the temperature that best fits these
+/// (see [`fit_temperature`]): NB posteriors on L2-normalised TF-IDF vectors
+/// are flat, and flat memberships spread every unlabelled document over
+/// every topic and wash the topics out (20 Newsgroups, 20 labelled per
+/// group: accuracy 0.661 supervised, 0.617 by EM at temperature 1, 0.770 at
+/// this temperature; docs/BENCHMARKS.md).
+fn labelled_scores(nb: &FittedNb, x: &CsrMatrix) -> Vec<Vec<f64>> {
+    (0..x.n_rows())
+        .map(|i| {
+            let mut jll = vec![0.0; nb.n_topics()];
+            row_log_likelihood(nb, x, i, &mut jll);
+            jll
+        })
+        .collect()
 }
 
 fn log_sum_exp(values: &[f64]) -> f64 {
