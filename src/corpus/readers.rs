@@ -19,19 +19,19 @@ impl Sink<'_> {
         location: Location,
         record: std::result::Result<Document, InvalidRecord>,
     ) -> Result<()> {
-        match record {
-            Ok(mut doc) if self.options.ignore_labels => {
+        // Labels are checked here, where it is known whether they are wanted.
+        let record = record.and_then(|mut doc| {
+            if self.options.ignore_labels {
                 doc.labels.clear();
+                return Ok(doc);
+            }
+            check_labels(&doc, self.format).map(|()| doc)
+        });
+        match record {
+            Ok(doc) => {
                 self.keep(doc);
                 Ok(())
             }
-            Ok(doc) => match check_labels(&doc, self.format) {
-                Ok(()) => {
-                    self.keep(doc);
-                    Ok(())
-                }
-                Err(reason) => self.record(location, Err(reason)),
-            },
             Err(reason) if self.options.skip_invalid => {
                 self.corpus.skipped.push((location, reason));
                 Ok(())
