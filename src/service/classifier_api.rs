@@ -121,13 +121,13 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// Runs `work` on the blocking pool once one of the classification workers
-/// (`State::workers`, one per core) is free: classification never runs on the
+/// Runs `work`, over `text_bytes` of text, on the blocking pool once one of
+/// the classification workers (`State::workers`) is free: classification never runs on the
 /// async workers, which must stay free for health checks, reflection and
 /// I/O. `work` gets a flag set when this future is dropped (client cancel,
 /// deadline, server timeout); dropping it while it waits for a worker stops
 /// the wait, and a batch stops between documents.
-async fn on_worker<T, F>(state: &State, work: F) -> Result<T, ServiceError>
+async fn on_worker<T, F>(state: &State, text_bytes: usize, work: F) -> Result<T, ServiceError>
 where
     T: Send + 'static,
     F: FnOnce(&AtomicBool) -> T + Send + 'static,
@@ -136,8 +136,7 @@ where
     let cancelled = cancel.0.clone();
     let worker = state
         .workers
-        .clone()
-        .acquire_owned()
+        .acquire(text_bytes)
         .await
         .map_err(|e| ServiceError::Internal(format!("classification workers closed: {e}")))?;
     tokio::task::spawn_blocking(move || {
@@ -146,6 +145,11 @@ where
     })
     .await
     .map_err(|e| ServiceError::Internal(format!("classification worker failed: {e}")))
+}
+
+/// The text a request carries, as sent: what its classification costs.
+fn text_bytes(req: &pb::ClassifyRequest) -> usize {
+    req.text.len() + req.title.len()
 }
 
 /// Messages a stream hands to a worker at once, at most: those already
@@ -185,7 +189,8 @@ async fn stream_outcomes(
             .collect());
     };
     let worker_state = state.clone();
-    let done = on_worker(state, move |_| {
+    let text_bytes = requests.iter().map(text_bytes).sum();
+    let done = on_worker(state, text_bytes, move |_| {
         (index..)
             .zip(requests)
             .map(|(index, req)| outcome(&loaded, &worker_state, index, req, FieldPrefix::Request))
@@ -210,7 +215,7 @@ fn take_ready(
     while chunk.len() < STREAM_CHUNK_MESSAGES && bytes < STREAM_CHUNK_BYTES {
         match Pin::new(&mut *inbound).poll_next(&mut cx) {
             Poll::Ready(Some(Ok(req))) => {
-                bytes += req.text.len() + req.title.len();
+                bytes += text_bytes(&req);
                 chunk.push(req);
             }
             Poll::Ready(Some(Err(status))) => return (chunk, Some(Err(status))),
@@ -258,7 +263,7 @@ impl Classifier for ClassifierApi {
         let result = match self.model() {
             Ok(loaded) => {
                 let state = self.state.clone();
-                on_worker(&self.state, move |_| {
+                on_worker(&self.state, text_bytes(&req), move |_| {
                     classify_one(&loaded, &state, req, FieldPrefix::Request)
                 })
                 .await
@@ -289,7 +294,8 @@ impl Classifier for ClassifierApi {
             let state = self.state.clone();
             // Stops between documents once this future is dropped (deadline,
             // server timeout, client cancel): nobody will read the rest.
-            on_worker(&self.state.clone(), move |cancelled| {
+            let total_bytes = documents.iter().map(text_bytes).sum();
+            on_worker(&self.state.clone(), total_bytes, move |cancelled| {
                 let outcomes = documents
                     .into_iter()
                     .enumerate()

@@ -103,7 +103,7 @@ impl Server {
                 limits.max_streams_per_connection,
                 metrics.clone(),
             )),
-            workers: Arc::new(tokio::sync::Semaphore::new(super::state::worker_count())),
+            workers: super::state::Workers::for_this_machine(),
         });
         let handle = ModelHandle { state, health };
         handle
