@@ -71,7 +71,7 @@ static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
             .handle()
             .install(LoadedModel {
                 model: served,
-                model_id: "tiny-v1.model".into(),
+                model_file: "tiny-v1.model".into(),
                 loaded_at: "2026-01-01T00:00:00Z".into(),
             })
             .await;

@@ -204,12 +204,12 @@ def run_checks(channel, pb2, pb2_grpc) -> int:
         check(r.model_version, "model_version is empty")
         check(r.model_version == seen.get("model_version", r.model_version),
               f"model_version {r.model_version!r} differs from Classify's {seen.get('model_version')!r}")
-        check(r.model_id == "default.model", f"model_id {r.model_id!r}, want 'default.model'")
+        check(r.model_file == "default.model", f"model_file {r.model_file!r}, want 'default.model'")
         check(r.features > 0, f"features {r.features}")
         check(r.training_corpus.documents > 0, "training_corpus.documents is 0")
         check(r.loaded_at, "loaded_at is empty")
         check(r.calibration in ("isotonic", "platt", "temperature", "none"), f"calibration {r.calibration!r}")
-        return f"{r.model_id} version {r.model_version}, {r.features} features, {r.training_corpus.documents} training docs"
+        return f"{r.model_file} version {r.model_version}, {r.features} features, {r.training_corpus.documents} training docs"
 
     def empty_text():
         try:

@@ -48,7 +48,7 @@ impl Admin for AdminApi {
         Ok(Response::new(pb::ReloadModelResponse {
             model_version: reloaded.model_version,
             previous_model_version: reloaded.previous_version.unwrap_or_default(),
-            model_id: reloaded.model_id,
+            model_file: reloaded.model_file,
             load_time_ms: u64::try_from(reloaded.load_time.as_millis()).unwrap_or(u64::MAX),
             loaded_at: reloaded.loaded_at,
         }))

@@ -121,12 +121,10 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// Runs `work`, over `text_bytes` of text, on the blocking pool once one of
-/// the classification workers (`State::workers`) is free: classification never runs on the
-/// async workers, which must stay free for health checks, reflection and
-/// I/O. `work` gets a flag set when this future is dropped (client cancel,
-/// deadline, server timeout); dropping it while it waits for a worker stops
-/// the wait, and a batch stops between documents.
+/// Runs `work`, over `text_bytes` of text, on a classification thread
+/// (`State::workers`). `work` gets a flag set when this future is dropped
+/// (client cancel, deadline, server timeout); dropping it while it waits for
+/// a thread stops the wait, and a batch stops between documents.
 async fn on_worker<T, F>(state: &State, text_bytes: usize, work: F) -> Result<T, ServiceError>
 where
     T: Send + 'static,
@@ -134,17 +132,10 @@ where
 {
     let cancel = CancelOnDrop::default();
     let cancelled = cancel.0.clone();
-    let worker = state
+    state
         .workers
-        .acquire(text_bytes)
+        .run(text_bytes, move || work(&cancelled))
         .await
-        .map_err(|e| ServiceError::Internal(format!("classification workers closed: {e}")))?;
-    tokio::task::spawn_blocking(move || {
-        let _worker = worker;
-        work(&cancelled)
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(format!("classification worker failed: {e}")))
 }
 
 /// The text a request carries, as sent: what its classification costs.

@@ -264,7 +264,7 @@ pub(crate) fn model_info(loaded: &LoadedModel) -> pb::ModelInfo {
     let topics = model.topics();
     pb::ModelInfo {
         model_version: model.version().to_string(),
-        model_id: loaded.model_id.clone(),
+        model_file: loaded.model_file.clone(),
         created_at: p.created_at.clone(),
         trainer_version: p.tool_version.clone(),
         format_version: model.format_version(),

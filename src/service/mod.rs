@@ -32,6 +32,7 @@ mod rpc_layer;
 mod server;
 mod state;
 mod streams;
+mod workers;
 
 pub use admin_api::AdminApi;
 pub use auth::{Secret, Security};

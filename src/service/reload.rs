@@ -133,7 +133,7 @@ pub struct Reloaded {
     pub model_version: String,
     /// `None` when no model was in service.
     pub previous_version: Option<String>,
-    pub model_id: String,
+    pub model_file: String,
     pub loaded_at: String,
     pub load_time: Duration,
     pub path: PathBuf,
@@ -229,7 +229,7 @@ impl Reloader {
             }
         }
         let model_version = model.version().to_string();
-        let model_id = path
+        let model_file = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
@@ -241,7 +241,7 @@ impl Reloader {
         self.handle
             .install(LoadedModel {
                 model,
-                model_id: model_id.clone(),
+                model_file: model_file.clone(),
                 loaded_at: loaded_at.clone(),
             })
             .await;
@@ -249,7 +249,7 @@ impl Reloader {
         Ok(Reloaded {
             model_version,
             previous_version: previous.map(|p| p.model.version().to_string()),
-            model_id,
+            model_file,
             loaded_at,
             load_time,
             path,

@@ -103,7 +103,7 @@ impl Server {
                 limits.max_streams_per_connection,
                 metrics.clone(),
             )),
-            workers: super::state::Workers::for_this_machine(),
+            workers: super::workers::Workers::for_this_machine(),
         });
         let handle = ModelHandle { state, health };
         handle
@@ -231,6 +231,11 @@ impl Server {
         builder
             .timeout(self.request_timeout)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            // HTTP/2 rapid reset (CVE-2023-44487): a connection whose client
+            // resets more streams than this before the server has taken them
+            // gets GOAWAY. h2's own default, stated so that a dependency
+            // update cannot lift it unnoticed (bench/hostile.sh measures it).
+            .http2_max_pending_accept_reset_streams(Some(20))
             .max_concurrent_streams(self.limits.max_concurrent_streams)
             .layer(RpcLayer::new(admission, side_streams, self.metrics.clone()))
             .add_service(self.health_service)

@@ -69,7 +69,7 @@ impl Default for Limits {
 pub struct LoadedModel {
     pub model: Model,
     /// The model's file name, e.g. `default.model`.
-    pub model_id: String,
+    pub model_file: String,
     /// RFC 3339.
     pub loaded_at: String,
 }
@@ -88,67 +88,8 @@ pub(crate) struct State {
     pub(crate) work: Arc<Admission>,
     /// Open `ClassifyStream` streams, under their own caps.
     pub(crate) streams: Arc<Streams>,
-    /// Threads classifying at once; see [`Workers`].
-    pub(crate) workers: Workers,
-}
-
-/// Threads classifying at once, one per core: every classification (unary,
-/// batch, stream chunk) runs on the blocking pool under one of these
-/// permits, never on the async workers, so health checks and reflection
-/// answer promptly however heavy the text. Classification is CPU-bound, so
-/// more would not be faster; and each blocking thread keeps its own analysis
-/// caches (a few MB), so an unbounded number of threads under overload grew
-/// the server's memory with the thread count.
-///
-/// Large work (over [`LARGE_WORK_BYTES`] of text) first takes one of
-/// `large`'s permits, one fewer than the cores: it can never hold every
-/// thread, so a short request finds one free instead of queueing behind
-/// large ones (with 8 clients sending 95 KB of U+FDFA, which NFKC grows to
-/// 1 MiB, short requests waited 180 ms at p99 in the one shared queue).
-#[derive(Debug)]
-pub(crate) struct Workers {
-    all: Arc<tokio::sync::Semaphore>,
-    large: Arc<tokio::sync::Semaphore>,
-}
-
-/// Text bytes (titles and texts, as sent) above which a unit of work is
-/// large. NFKC grows text at most elevenfold, so work below it analyses at
-/// most about 700 KB: tens of milliseconds at worst.
-pub(crate) const LARGE_WORK_BYTES: usize = 64 << 10;
-
-/// A thread to classify on, held until dropped.
-pub(crate) struct WorkerPermit {
-    _large: Option<tokio::sync::OwnedSemaphorePermit>,
-    _worker: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl Workers {
-    /// One thread per core, large work on one fewer (at least one).
-    pub(crate) fn for_this_machine() -> Workers {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Workers {
-            all: Arc::new(tokio::sync::Semaphore::new(cores)),
-            large: Arc::new(tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))),
-        }
-    }
-
-    /// Waits for a thread for work of `text_bytes`; dropping the future
-    /// leaves the queue.
-    pub(crate) async fn acquire(
-        &self,
-        text_bytes: usize,
-    ) -> Result<WorkerPermit, tokio::sync::AcquireError> {
-        let large = if text_bytes > LARGE_WORK_BYTES {
-            Some(self.large.clone().acquire_owned().await?)
-        } else {
-            None
-        };
-        let worker = self.all.clone().acquire_owned().await?;
-        Ok(WorkerPermit {
-            _large: large,
-            _worker: worker,
-        })
-    }
+    /// The classification threads.
+    pub(crate) workers: super::workers::Workers,
 }
 
 /// Controls the model in service and the health status. Cheap to clone.

@@ -124,8 +124,8 @@ async fn a_symlink_inside_the_directory_is_followed() {
         .await
         .expect("a link to a file inside is fine");
     assert_eq!(reloaded.model_version, tiny_model().version());
-    // The model id is the file the link resolves to.
-    assert_eq!(reloaded.model_id, "2026-05.model");
+    // The model file is the one the link resolves to.
+    assert_eq!(reloaded.model_file, "2026-05.model");
     server.stop().await;
 }
 

@@ -38,7 +38,7 @@ async fn reload_puts_the_new_version_in_every_response() {
     let reloaded = reload(&server, "next.model", false).await.expect("reload");
     assert_eq!(reloaded.model_version, new_version);
     assert_eq!(reloaded.previous_model_version, FIXTURE_VERSION);
-    assert_eq!(reloaded.model_id, "next.model");
+    assert_eq!(reloaded.model_file, "next.model");
     assert_eq!(reloaded.loaded_at.len(), "2026-01-01T00:00:00Z".len());
 
     assert_eq!(
@@ -72,7 +72,7 @@ async fn reload_puts_the_new_version_in_every_response() {
         .expect("info")
         .into_inner();
     assert_eq!(info.model_version, new_version);
-    assert_eq!(info.model_id, "next.model");
+    assert_eq!(info.model_file, "next.model");
     assert_eq!(info.loaded_at, reloaded.loaded_at);
     server.stop().await;
 }
@@ -87,7 +87,7 @@ async fn an_empty_path_reloads_the_file_in_service() {
     let reloaded = reload(&server, "", false).await.expect("reload");
     assert_eq!(reloaded.model_version, new_version);
     assert_eq!(reloaded.previous_model_version, FIXTURE_VERSION);
-    assert_eq!(reloaded.model_id, CURRENT);
+    assert_eq!(reloaded.model_file, CURRENT);
     assert_eq!(serving_version(&mut client).await, new_version);
     server.stop().await;
 }

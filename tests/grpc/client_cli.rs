@@ -298,7 +298,7 @@ fn info_shows_provenance_metrics_and_hyperparameters() {
         head,
         format!(
             "model version     {FIXTURE_VERSION}
-model id          tiny-v1.model
+model file        tiny-v1.model
 created at        2025-01-01T00:00:00Z
 trainer version   0.1.0
 format version    1
@@ -329,7 +329,7 @@ other                10       1.0000
 
     let v = json(&server.run(&["info", "--json"]));
     assert_eq!(v["model_version"], FIXTURE_VERSION);
-    assert_eq!(v["model_id"], "tiny-v1.model");
+    assert_eq!(v["model_file"], "tiny-v1.model");
     assert_eq!(v["created_at"], "2025-01-01T00:00:00Z");
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["features"], 93);

@@ -30,7 +30,7 @@ async fn status_of(health: &mut HealthClient<tonic::transport::Channel>, service
 fn loaded(model: docclass::model::Model) -> LoadedModel {
     LoadedModel {
         model,
-        model_id: "late.model".into(),
+        model_file: "late.model".into(),
         loaded_at: "2026-03-03T03:03:03Z".into(),
     }
 }
@@ -94,7 +94,7 @@ async fn not_serving_until_a_model_is_installed_then_serving() {
         .await
         .expect("model info")
         .into_inner();
-    assert_eq!(info.model_id, "late.model");
+    assert_eq!(info.model_file, "late.model");
     assert_eq!(info.loaded_at, "2026-03-03T03:03:03Z");
     server.stop().await;
 }

@@ -225,7 +225,7 @@ async fn a_model_installed_mid_stream_answers_the_next_messages() {
         .handle
         .install(LoadedModel {
             model: newer,
-            model_id: "newer.model".into(),
+            model_file: "newer.model".into(),
             loaded_at: "2026-02-02T00:00:01Z".into(),
         })
         .await;

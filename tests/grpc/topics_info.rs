@@ -67,7 +67,7 @@ async fn model_info_reports_version_provenance_hyperparameters_and_metrics() {
     let info = model_info(&server).await;
 
     assert_eq!(info.model_version, version);
-    assert_eq!(info.model_id, "tiny.model");
+    assert_eq!(info.model_file, "tiny.model");
     assert_eq!(info.created_at, "2026-01-01T00:00:00Z");
     assert_eq!(info.trainer_version, env!("CARGO_PKG_VERSION"));
     assert_eq!(info.format_version, FORMAT_VERSION);

@@ -47,7 +47,7 @@ pub async fn info(conn: &Connection, as_json: bool) -> Result<ExitCode> {
     if as_json {
         emit_json(&json!({
             "model_version": m.model_version,
-            "model_id": m.model_id,
+            "model_file": m.model_file,
             "created_at": m.created_at,
             "trainer_version": m.trainer_version,
             "format_version": m.format_version,
@@ -84,7 +84,7 @@ pub async fn info(conn: &Connection, as_json: bool) -> Result<ExitCode> {
 
     let mut out = fields(&[
         ("model version", m.model_version.clone()),
-        ("model id", m.model_id.clone()),
+        ("model file", m.model_file.clone()),
         ("created at", m.created_at.clone()),
         ("trainer version", m.trainer_version.clone()),
         ("format version", m.format_version.to_string()),

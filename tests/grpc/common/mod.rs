@@ -180,7 +180,7 @@ impl TestServer {
             handle
                 .install(LoadedModel {
                     model,
-                    model_id: "tiny.model".into(),
+                    model_file: "tiny.model".into(),
                     loaded_at: "2026-01-01T00:00:00Z".into(),
                 })
                 .await;
