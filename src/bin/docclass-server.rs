@@ -72,7 +72,7 @@ struct Cli {
     /// Client connections open at once on the gRPC port; one more is closed at once (counted in docclass_connections_refused).
     #[arg(long, env = "DOCCLASS_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
     max_connections: usize,
-    /// A new connection that sends nothing for this many seconds is closed (plain or TLS).
+    /// A new connection that has not sent an HTTP/2 preface (33 bytes) within this many seconds is closed, silent or stalled part-way; with TLS, also the handshake's deadline.
     #[arg(long, env = "DOCCLASS_CONNECTION_TIMEOUT_SECS", default_value_t = Limits::default().connection_first_bytes_timeout.as_secs())]
     connection_timeout_secs: u64,
     /// Health Watch and reflection streams open at once (they need no token); more are refused with RESOURCE_EXHAUSTED.

@@ -1,7 +1,9 @@
 //! Accepting connections, bounded: at most `max_connections` open at once (a
-//! new one beyond is closed at once and counted), a deadline for a new
-//! connection's first bytes (a socket that never speaks holds a descriptor,
-//! and nothing above this layer would ever close it), and a backoff when
+//! new one beyond is closed at once and counted), a deadline by which a new
+//! connection must have sent at least an HTTP/2 preface's worth of bytes (a
+//! socket that never speaks, or stops part-way through the preface, holds a
+//! descriptor, and nothing above this layer would ever close it: hyper waits
+//! for the preface for ever), and a backoff when
 //! accept fails for want of descriptors (or any other resource), logged once
 //! per interval (retrying at once spun a core and starved every other task).
 use super::metrics::Metrics;
@@ -152,13 +154,22 @@ impl tokio_stream::Stream for Incoming {
     }
 }
 
+/// Bytes a client must send before the connection deadline: the HTTP/2
+/// client preface (24 bytes) and the header of the SETTINGS frame that must
+/// follow it (9). Over TLS the bytes are TLS records, which any ClientHello
+/// exceeds; tonic's TLS handshake timeout, set to the same deadline, covers
+/// the rest of the handshake.
+pub(crate) const HANDSHAKE_BYTES: usize = 24 + 9;
+
 /// An accepted connection: holds its place under the cap until dropped, and
-/// fails its reads if the peer sends nothing before the first-bytes deadline.
+/// fails its reads if the peer has not sent [`HANDSHAKE_BYTES`] before the
+/// deadline.
 pub(crate) struct Connection {
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
-    /// Until the first bytes arrive.
+    /// Until `HANDSHAKE_BYTES` have arrived.
     deadline: Option<Pin<Box<Sleep>>>,
+    received: usize,
     metrics: Arc<Metrics>,
 }
 
@@ -174,6 +185,7 @@ impl Connection {
             stream,
             _permit: permit,
             deadline: Some(Box::pin(tokio::time::sleep(first_bytes_timeout))),
+            received: 0,
             metrics,
         }
     }
@@ -203,7 +215,10 @@ impl AsyncRead for Connection {
         let before = buf.filled().len();
         match Pin::new(&mut this.stream).poll_read(cx, buf) {
             Poll::Ready(result) => {
-                if buf.filled().len() > before {
+                this.received = this
+                    .received
+                    .saturating_add(buf.filled().len().saturating_sub(before));
+                if this.received >= HANDSHAKE_BYTES {
                     this.deadline = None;
                 }
                 Poll::Ready(result)
@@ -220,7 +235,7 @@ impl AsyncRead for Connection {
                 this.metrics.connection_timed_out();
                 Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    "no bytes from the client before the connection deadline",
+                    "no HTTP/2 preface from the client before the connection deadline",
                 )))
             }
         }

@@ -53,9 +53,13 @@ impl std::fmt::Debug for TlsConfig {
 }
 
 impl TlsConfig {
-    fn to_tonic(&self) -> ServerTlsConfig {
-        let config =
-            ServerTlsConfig::new().identity(Identity::from_pem(&self.cert_pem, &self.key_pem));
+    /// `handshake_timeout`: a client that has not finished its TLS
+    /// handshake by then is dropped (one that stalls part-way would hold its
+    /// connection for ever).
+    fn to_tonic(&self, handshake_timeout: Duration) -> ServerTlsConfig {
+        let config = ServerTlsConfig::new()
+            .identity(Identity::from_pem(&self.cert_pem, &self.key_pem))
+            .timeout(handshake_timeout);
         match &self.client_ca_pem {
             Some(ca) => config.client_ca_root(Certificate::from_pem(ca)),
             None => config,
@@ -213,7 +217,8 @@ impl Server {
         });
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = &self.tls {
-            builder = builder.tls_config(tls.to_tonic())?;
+            builder =
+                builder.tls_config(tls.to_tonic(self.limits.connection_first_bytes_timeout))?;
         }
         let admission = self.handle.state.work.clone();
         let side_streams = SideStreams {

@@ -1,11 +1,12 @@
-//! Connections: a silent socket is closed after the first-bytes deadline, a
+//! Connections: a silent socket, or one that stops part-way through the
+//! HTTP/2 preface, is closed after the connection deadline, a
 //! connection over `max_connections` is closed at once, and neither stops a
 //! well-behaved client.
 use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::ClassifyRequest;
 use docclass::service::Limits;
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 fn request() -> ClassifyRequest {
@@ -51,6 +52,17 @@ async fn a_silent_connection_is_closed_after_the_deadline_and_others_are_served(
             "a silent connection stayed open"
         );
     }
+    // Nor does a connection that stops part-way through the HTTP/2 preface
+    // outlive the deadline.
+    let mut partial = TcpStream::connect(server.addr).await.expect("connect");
+    partial
+        .write_all(&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..14])
+        .await
+        .expect("write");
+    assert!(
+        closed_within(&mut partial, Duration::from_secs(5)).await,
+        "a connection that sent part of the preface stayed open"
+    );
     // A connection that spoke is not bound by the deadline: after a pause
     // longer than it, the same channel still works.
     tokio::time::sleep(Duration::from_millis(600)).await;
