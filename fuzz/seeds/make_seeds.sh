@@ -50,6 +50,8 @@ printf '\000DOCCLASS\002\000\000\000' >model_file/truncated-header
 # proto/docclass/v1/classifier.proto.
 mkdir -p grpc_request
 python3 - <<'PY'
+import os
+
 def field(number, payload):
     """A length-delimited protobuf field."""
     key, n = bytes([number << 3 | 2]), len(payload)
@@ -87,5 +89,39 @@ seeds = {
 for name, data in seeds.items():
     with open(f"grpc_request/{name}", "wb") as f:
         f.write(data)
+
+# grpc_batch_stream: byte 0 bit 0 picks a batch (0) or a stream (1), bits
+# 1-2 the repetition; the messages are separated by --8<--.
+sep = b"--8<--"
+floods = request("Floods displaced thousands")
+options = request("Le séisme", strings=[(2, "Titre"), (3, "doc-1"), (6, "fr")], varints=[(4, 1), (5, 1)])
+invalid_utf8 = field(1, b"caf\xe9") + field(3, b"bad")
+empty_text = field(3, b"no-text")
+os.makedirs("grpc_batch_stream", exist_ok=True)
+seeds = {
+    "batch-mixed": b"\x00" + sep.join([conflict, empty_text, options, floods]),
+    "batch-over-limit": b"\x02" + sep.join([conflict, floods, options]),
+    "batch-invalid-utf8": b"\x00" + sep.join([conflict, invalid_utf8]),
+    "stream-two": b"\x01" + sep.join([conflict, floods]),
+    "stream-bad-middle": b"\x01" + sep.join([conflict, b"\xff\xff", floods]),
+    "stream-forty": b"\x07" + sep.join([options, empty_text]),
+}
+for name, data in seeds.items():
+    with open(f"grpc_batch_stream/{name}", "wb") as f:
+        f.write(data)
 PY
-du -sh . && ls -l analyzer model_file grpc_request
+
+# corpus_reader: byte 0 bits 0-1 pick the format (0 JSONL, 1 CSV, 2 fastText,
+# 3 CSV named .tsv), bit 2 gzip, bit 4 ignore labels, bit 5 the train split,
+# bit 6 a CSV title column with ';' between labels; the rest is the file.
+mkdir -p corpus_reader
+creader() { printf "$2" >"corpus_reader/$1"; }
+creader jsonl-mixed '\000\357\273\277{"id": 7, "title": "T", "text": "Troops clashed", "labels": ["conflict", 3], "lang": "en", "split": "train"}\r\n\n{"text": "no labels"}\n{"text": "", "labels": "x"}\n[1]\n{"text": 5}\n{"text": "t", "label": "a", "lang": "xx"}\n{"text": "caf\351"}\n'
+creader jsonl-split-gzip '\044{"text": "a", "labels": ["x"], "split": "train"}\n{"text": "b", "labels": ["y"], "split": "test"}\n'
+creader csv-quoted '\001text,labels\n"Troops, militia\nand ""artillery""",conflict|war\nFloods,disaster| \nshort\n"open quote,x\n'
+creader csv-title-semicolon '\101title;text;labels\nT;Troops clashed;conflict; war\n;Floods;disaster\n'
+creader tsv-unlabelled '\023text\tlabels\nTroops clashed\t\nFloods\tdisaster\n'
+creader fasttext-mixed '\002__label__conflict __label__war Troops clashed\n__label__ no label name\nno labels at all\n  __label__a\t__label__b  text\r\n__label__only\n'
+creader detect-fasttext '\202__label__x text\n'
+
+du -sh . && ls -l analyzer model_file grpc_request grpc_batch_stream corpus_reader

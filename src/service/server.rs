@@ -177,6 +177,16 @@ impl Server {
         self.metrics.clone()
     }
 
+    /// The `Classifier` service with the message-size limits, as
+    /// [`Server::serve`] mounts it (there behind the token check and the
+    /// admission layer). A tower service, so it can also be called
+    /// in-process, without a transport: the gRPC fuzz targets do.
+    pub fn classifier(&self) -> ClassifierServer<ClassifierApi> {
+        ClassifierServer::new(ClassifierApi::new(self.handle.state.clone()))
+            .max_decoding_message_size(self.limits.max_message_bytes)
+            .max_encoding_message_size(self.limits.max_message_bytes)
+    }
+
     /// Serves on `listener` until `shutdown` resolves, then stops accepting
     /// connections and lets requests in flight finish.
     pub async fn serve(
@@ -195,11 +205,8 @@ impl Server {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
-        let classifier = ClassifierServer::new(ClassifierApi::new(self.handle.state.clone()))
-            .max_decoding_message_size(self.limits.max_message_bytes)
-            .max_encoding_message_size(self.limits.max_message_bytes);
         let classifier = InterceptedService::new(
-            classifier,
+            self.classifier(),
             RequireToken::new(self.security.client_token.clone(), WhenUnset::Allow),
         );
         let admin = InterceptedService::new(

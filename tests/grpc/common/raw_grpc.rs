@@ -2,13 +2,15 @@
 //! message, so a test can put on the wire what no generated client would
 //! (invalid UTF-8 in a string field, a truncated field). Responses are decoded
 //! with prost as usual. Used by the gRPC tests and, included by path, by the
-//! `grpc_request` fuzz target in `fuzz/`.
+//! gRPC fuzz targets in `fuzz/`, which call the server's service in-process.
 
 use prost::bytes::BufMut;
 use std::marker::PhantomData;
+use tonic::body::Body;
+use tonic::client::GrpcService;
 use tonic::codec::{Codec, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
-use tonic::transport::Channel;
+use tonic::codegen::{Body as HttpBody, StdError};
 use tonic::{Request, Status, Streaming};
 
 pub const CLASSIFY: &str = "/docclass.v1.Classifier/Classify";
@@ -52,21 +54,26 @@ impl<U: prost::Message + Default + Send + 'static> Codec for RawRequestCodec<U> 
     }
 }
 
-async fn ready(channel: Channel) -> Result<tonic::client::Grpc<Channel>, Status> {
-    let mut grpc = tonic::client::Grpc::new(channel);
+async fn ready<T>(service: T) -> Result<tonic::client::Grpc<T>, Status>
+where
+    T: GrpcService<Body>,
+{
+    let mut grpc = tonic::client::Grpc::new(service);
     grpc.ready()
         .await
-        .map_err(|e| Status::unavailable(format!("channel not ready: {e}")))?;
+        .map_err(|e| Status::unavailable(format!("channel not ready: {}", e.into())))?;
     Ok(grpc)
 }
 
-/// Calls unary `method` (e.g. [`CLASSIFY`]) with `message` as the encoded request.
+/// Calls unary `method` (e.g. [`CLASSIFY`]) with `message` as the encoded
+/// request, over `service`: a [`tonic::transport::Channel`], or a server's service called
+/// in-process.
 pub async fn unary<U: prost::Message + Default + Send + Sync + 'static>(
-    channel: Channel,
+    service: impl GrpcService<Body, ResponseBody: Send + 'static + HttpBody<Error: Into<StdError>>>,
     method: &'static str,
     message: Vec<u8>,
 ) -> Result<U, Status> {
-    let mut grpc = ready(channel).await?;
+    let mut grpc = ready(service).await?;
     grpc.unary(
         Request::new(message),
         PathAndQuery::from_static(method),
@@ -79,11 +86,11 @@ pub async fn unary<U: prost::Message + Default + Send + Sync + 'static>(
 /// Opens bidirectional `method` and sends `messages` as encoded requests,
 /// then closes the client side.
 pub async fn streaming<U: prost::Message + Default + Send + Sync + 'static>(
-    channel: Channel,
+    service: impl GrpcService<Body, ResponseBody: Send + 'static + HttpBody<Error: Into<StdError>>>,
     method: &'static str,
     messages: Vec<Vec<u8>>,
 ) -> Result<Streaming<U>, Status> {
-    let mut grpc = ready(channel).await?;
+    let mut grpc = ready(service).await?;
     grpc.streaming(
         Request::new(tokio_stream::iter(messages)),
         PathAndQuery::from_static(method),
