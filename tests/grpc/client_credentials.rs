@@ -165,6 +165,10 @@ fn the_right_credentials_classify_check_health_and_reload_over_mutual_tls() {
     assert_eq!(version_of(&s.server.run(&classify)), next.version());
 }
 
+/// What is wrong, the client's arguments and environment, the exit code and
+/// the one line expected on stderr.
+type Case<'a> = (&'a str, Vec<String>, Vec<(&'a str, &'a str)>, i32, String);
+
 #[test]
 fn each_wrong_credential_gets_one_line_and_its_own_exit_code() {
     let s = Secured::start();
@@ -192,7 +196,7 @@ fn each_wrong_credential_gets_one_line_and_its_own_exit_code() {
     let not_pem = s.file("not-a-pem.pem");
     let admin_wrong = format!("--admin-token-file={wrong}");
 
-    let cases: Vec<(&str, Vec<String>, Vec<(&str, &str)>, i32, String)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "a server certificate from an unknown CA",
             with(["--ca-cert", &stranger, "--client-cert", &cert, "--client-key", &key], &classify),
