@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use docclass::cli;
 use docclass::service::{
-    serve_metrics, Limits, ModelFiles, ReloadRequest, Reloader, Secret, Security, Server, TlsConfig,
+    serve_metrics, Limits, ModelFiles, ReloadRequest, Reloader, Security, Server, TlsConfig,
 };
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -161,26 +161,6 @@ async fn shutdown_signal() {
     }
 }
 
-/// A token from its file, else from the environment variable; never from a
-/// flag value, which `ps` would show.
-fn read_token(file: Option<&Path>, env: &str) -> Result<Option<Secret>> {
-    let token = match file {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read token file {}", path.display()))?,
-        None => match std::env::var(env) {
-            Ok(token) => token,
-            Err(_) => return Ok(None),
-        },
-    };
-    match Secret::new(&token) {
-        Some(secret) => Ok(Some(secret)),
-        None => bail!(
-            "the token from {} is empty",
-            file.map_or(env.to_string(), |p| p.display().to_string())
-        ),
-    }
-}
-
 fn read_tls(cli: &Cli) -> Result<Option<TlsConfig>> {
     let (Some(cert), Some(key)) = (&cli.tls_cert, &cli.tls_key) else {
         return Ok(None);
@@ -284,16 +264,35 @@ fn limits_from(cli: &Cli) -> Result<Limits> {
         side_stream_lifetime: Duration::from_secs(cli.side_stream_lifetime_secs),
         ..Limits::default()
     };
-    if limits.max_concurrent_requests == 0
-        || limits.max_streams == 0
-        || limits.max_streams_per_connection == 0
-        || limits.max_concurrent_streams == 0
-        || limits.max_connections == 0
-        || limits.connection_first_bytes_timeout.is_zero()
-        || limits.max_side_streams == 0
-        || limits.side_stream_lifetime.is_zero()
-    {
-        bail!("--max-concurrent-requests, --max-streams, --max-streams-per-connection, --max-concurrent-streams, --max-connections, --connection-timeout-secs, --max-side-streams and --side-stream-lifetime-secs must be at least 1");
+    let zero = [
+        (
+            "--max-concurrent-requests",
+            limits.max_concurrent_requests == 0,
+        ),
+        ("--max-streams", limits.max_streams == 0),
+        (
+            "--max-streams-per-connection",
+            limits.max_streams_per_connection == 0,
+        ),
+        (
+            "--max-concurrent-streams",
+            limits.max_concurrent_streams == 0,
+        ),
+        ("--max-connections", limits.max_connections == 0),
+        (
+            "--connection-timeout-secs",
+            limits.connection_first_bytes_timeout.is_zero(),
+        ),
+        ("--max-side-streams", limits.max_side_streams == 0),
+        (
+            "--side-stream-lifetime-secs",
+            limits.side_stream_lifetime.is_zero(),
+        ),
+    ];
+    // 0 would refuse every request of its kind (or close every connection
+    // at once): a server that serves nothing is a mistake, not a setting.
+    if let Some((flag, _)) = zero.iter().find(|(_, is_zero)| *is_zero) {
+        bail!("{flag} must be at least 1: 0 would refuse everything it limits");
     }
     Ok(limits)
 }
@@ -412,8 +411,8 @@ async fn run(cli: Cli) -> Result<bool> {
         return Ok(false);
     };
     let security = Security {
-        admin_token: read_token(cli.admin_token_file.as_deref(), "DOCCLASS_ADMIN_TOKEN")?,
-        client_token: read_token(cli.client_token_file.as_deref(), "DOCCLASS_CLIENT_TOKEN")?,
+        admin_token: cli::read_token(cli.admin_token_file.as_deref(), "DOCCLASS_ADMIN_TOKEN")?,
+        client_token: cli::read_token(cli.client_token_file.as_deref(), "DOCCLASS_CLIENT_TOKEN")?,
     };
     let tls = read_tls(&cli)?;
     raise_descriptor_limit(limits.max_connections);

@@ -3,8 +3,9 @@
 //! into both `docclass-train` and `docclass-eval`, so `--cv` trains with
 //! exactly the options `docclass-train` would), the one-line error printer
 //! ([`report`]), writing to stdout ([`emit`]), reading a named file, parsing
-//! `--timeout`-style seconds, (with `service`) the async runtime, and the
-//! text tables all binaries print ([`table`]).
+//! `--timeout`-style seconds, (with `service`) the async runtime and bearer
+//! tokens read from a file or the environment ([`read_token`], the same for
+//! server and client), and the text tables all binaries print ([`table`]).
 
 pub mod table;
 
@@ -634,6 +635,31 @@ pub fn report(err: &anyhow::Error) -> std::process::ExitCode {
 /// Reads a file, naming it in the error.
 pub fn read_to_string(path: &PathBuf) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// A token from its file, else from the environment variable `env`; never
+/// from a flag value, which `ps` would show. `None` when neither is given;
+/// an unreadable file or an empty token is an error naming its source.
+#[cfg(feature = "service")]
+pub fn read_token(
+    file: Option<&std::path::Path>,
+    env: &str,
+) -> Result<Option<crate::service::Secret>> {
+    let token = match file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read token file {}", path.display()))?,
+        None => match std::env::var(env) {
+            Ok(token) => token,
+            Err(_) => return Ok(None),
+        },
+    };
+    match crate::service::Secret::new(&token) {
+        Some(secret) => Ok(Some(secret)),
+        None => bail!(
+            "the token from {} is empty",
+            file.map_or(env.to_string(), |p| p.display().to_string())
+        ),
+    }
 }
 
 /// Runs `main_task` on a multi-threaded tokio runtime; a runtime that cannot

@@ -246,12 +246,10 @@ impl Clients {
 
 fn endpoint(target: &Target, timeout: Duration) -> Result<Endpoint> {
     let uri = target.uri();
-    Endpoint::from_shared(uri.clone())
-        .map(|e| e.connect_timeout(timeout).tcp_nodelay(true))
-        .map_err(|e| LoadgenError::Connect {
-            uri,
-            reason: e.to_string(),
-        })
+    crate::service::client::endpoint(uri.clone(), timeout).map_err(|e| LoadgenError::Connect {
+        uri,
+        reason: e.to_string(),
+    })
 }
 
 async fn connect(target: &Target, timeout: Duration) -> Result<Channel> {

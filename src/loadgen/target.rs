@@ -40,7 +40,7 @@ pub fn loopback_target(addr: &str) -> Result<Target> {
         rest
     } else if trimmed.contains("://") {
         return Err(bad(
-            "only plain http:// is supported (docclass-server speaks HTTP/2 without TLS)",
+            "only http:// is supported: docclass-bench connects without TLS, so benchmark a server started without --tls-cert",
         ));
     } else {
         trimmed

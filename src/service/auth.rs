@@ -18,6 +18,11 @@ impl Secret {
         (!token.is_empty()).then(|| Secret(token.into()))
     }
 
+    /// The token itself, for the client that sends it (`client::bearer`).
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// Compares in time independent of where the tokens differ and of their
     /// lengths: both sides are hashed to 32 bytes first, then compared with
     /// `subtle`.

@@ -1,8 +1,9 @@
 //! The gRPC layer (feature `service`): generated proto code, the `Classifier`
 //! and `Admin` handlers, conversions between proto messages and the core, the
 //! one mapping from errors to `tonic::Status`, model reload, admission and
-//! metrics, bearer tokens, and the server assembly (health, reflection,
-//! limits, TLS, logging, graceful shutdown).
+//! metrics, bearer tokens, the server assembly (health, reflection,
+//! limits, TLS, logging, graceful shutdown), and how a client connects
+//! (`client`).
 //!
 //! Handlers stay thin: validate → convert → call `Model::classify` → map the
 //! error. Nothing here knows about file formats or Naive Bayes.
@@ -21,6 +22,7 @@ pub mod pb {
 mod admin_api;
 mod auth;
 mod classifier_api;
+pub mod client;
 mod conversions;
 mod error;
 mod incoming;

@@ -15,6 +15,7 @@ mod batch;
 mod bench_cli;
 mod classify;
 mod client_cli;
+mod client_credentials;
 mod connections;
 mod deadline_shutdown;
 mod errors;

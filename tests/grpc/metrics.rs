@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 
 /// `GET path` over a plain TCP connection; returns the whole response.
-async fn http_get(addr: SocketAddr, path: &str) -> String {
+pub(crate) async fn http_get(addr: SocketAddr, path: &str) -> String {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream
         .write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
@@ -25,7 +25,7 @@ async fn http_get(addr: SocketAddr, path: &str) -> String {
 }
 
 /// The sample lines (no comments), as they appear.
-fn samples(response: &str) -> Vec<&str> {
+pub(crate) fn samples(response: &str) -> Vec<&str> {
     let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     assert!(
@@ -37,7 +37,7 @@ fn samples(response: &str) -> Vec<&str> {
 }
 
 #[track_caller]
-fn assert_sample(samples: &[&str], expected: &str) {
+pub(crate) fn assert_sample(samples: &[&str], expected: &str) {
     assert!(
         samples.contains(&expected),
         "missing {expected:?} in:\n{}",

@@ -8,6 +8,9 @@ use crate::common::tiny_model;
 use docclass::service::pb::classifier_client::ClassifierClient;
 use serde_json::Value;
 use std::time::{Duration, Instant};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
 /// A sentence that must never appear in the server's logs.
 const PRIVATE_TEXT: &str =
@@ -21,17 +24,108 @@ fn wait_or_panic(server: &mut Server) {
     );
 }
 
+/// A server on the fixture model with these extra flags and environment,
+/// on a free port; not waited for.
+fn spawn_fixture(extra: &[&str], envs: &[(&str, &str)]) -> Server {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut args = vec!["--model", FIXTURE, "--addr", &addr];
+    args.extend_from_slice(extra);
+    Server::spawn_with(&addr, &args, envs)
+}
+
+/// [`spawn_fixture`], once SERVING.
+fn serving_with(extra: &[&str], envs: &[(&str, &str)]) -> Server {
+    let mut server = spawn_fixture(extra, envs);
+    wait_or_panic(&mut server);
+    server
+}
+
+/// A plaintext channel to `server`.
+async fn channel_to(server: &Server) -> tonic::transport::Channel {
+    tonic::transport::Channel::from_shared(format!("http://{}", server.addr))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connect")
+}
+
+/// The next status a health `Watch` reports.
+async fn next_status(watch: &mut tonic::Streaming<HealthCheckResponse>) -> ServingStatus {
+    let response = watch
+        .message()
+        .await
+        .expect("the watch goes on")
+        .expect("a status");
+    ServingStatus::try_from(response.status).expect("a known status")
+}
+
+/// Health is asked, not read from the log: a `Watch` opened before SIGTERM
+/// reports NOT_SERVING once the drain has begun, while a stream in flight
+/// still gets its answers; the process then exits 0.
 #[test]
-fn sigterm_goes_not_serving_and_exits_0() {
-    let mut server = Server::serving();
-    let code = server.terminate(Duration::from_secs(10));
-    assert_eq!(code, Some(0), "log:\n{}", server.log());
+fn sigterm_turns_health_not_serving_during_the_drain_and_exits_0() {
+    let mut server = serving_with(&["--shutdown-grace-secs", "300"], &[]);
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async {
+        let channel = channel_to(&server).await;
+        let mut watch = HealthClient::new(channel.clone())
+            .watch(HealthCheckRequest {
+                service: "docclass.v1.Classifier".into(),
+            })
+            .await
+            .expect("watch")
+            .into_inner();
+        assert_eq!(next_status(&mut watch).await, ServingStatus::Serving);
+        let mut stream = OpenStream::open(&mut ClassifierClient::new(channel)).await;
+        assert_eq!(stream.round_trip(CONFLICT_TEXT).await, FIXTURE_VERSION);
+
+        server.signal("TERM");
+        assert_eq!(next_status(&mut watch).await, ServingStatus::NotServing);
+        // Still draining: the stream in flight is answered.
+        assert_eq!(stream.round_trip(DISASTER_TEXT).await, FIXTURE_VERSION);
+        drop(watch);
+        stream.close().await;
+    });
+    let code = server.wait_exit(STARTUP);
     let log = server.log();
+    assert_eq!(code, Some(0), "{log}");
     assert!(
-        log.contains("signal received; NOT_SERVING, finishing requests in flight"),
+        !log.contains("still in flight after the grace period"),
         "{log}"
     );
     assert!(log.contains("stopped"), "{log}");
+}
+
+/// A stream that never ends keeps requests in flight: only the grace
+/// period can end the drain (the idle timeout is far longer), and the
+/// process then exits 0, saying so in the log.
+#[test]
+fn a_drain_that_outlasts_the_grace_period_is_cut_off_and_exits_0() {
+    let mut server = serving_with(
+        &[
+            "--shutdown-grace-secs",
+            "1",
+            "--stream-idle-timeout-secs",
+            "3600",
+        ],
+        &[],
+    );
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let stream = runtime.block_on(async {
+        let channel = channel_to(&server).await;
+        let mut stream = OpenStream::open(&mut ClassifierClient::new(channel)).await;
+        assert_eq!(stream.round_trip(CONFLICT_TEXT).await, FIXTURE_VERSION);
+        stream
+    });
+    server.signal("TERM");
+    let code = server.wait_exit(STARTUP);
+    let log = server.log();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        log.contains("requests still in flight after the grace period; exiting"),
+        "{log}"
+    );
+    runtime.block_on(async move { drop(stream) });
 }
 
 #[test]
@@ -165,14 +259,8 @@ fn watch_reloads_the_model_file_when_it_changes() {
 #[test]
 fn sigterm_with_100_streams_in_flight_finishes_them_all_and_exits_0() {
     const STREAMS: usize = 100;
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut server = Server::spawn_with(
-        &addr,
+    let mut server = spawn_fixture(
         &[
-            "--model",
-            FIXTURE,
-            "--addr",
-            &addr,
             "--max-concurrent-requests",
             "200",
             "--shutdown-grace-secs",
@@ -180,6 +268,7 @@ fn sigterm_with_100_streams_in_flight_finishes_them_all_and_exits_0() {
         ],
         &[],
     );
+    let addr = server.addr.clone();
     wait_or_panic(&mut server);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(async {
@@ -306,4 +395,102 @@ fn the_server_raises_its_soft_descriptor_limit_to_the_hard_one() {
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(soft, hard, "soft limit {soft}, hard {hard}");
+}
+
+/// The admin token from `DOCCLASS_ADMIN_TOKEN` guards reloads: the client's
+/// reload with that token loads, a wrong one is refused (exit 8).
+#[test]
+fn the_admin_token_from_the_environment_guards_reload() {
+    let server = serving_with(&[], &[("DOCCLASS_ADMIN_TOKEN", "env-s3cret")]);
+    let out = server.run_with_env(
+        &["reload", "--json"],
+        &[("DOCCLASS_ADMIN_TOKEN", "env-s3cret")],
+    );
+    assert_eq!(json(&out)["model_version"], FIXTURE_VERSION);
+    let out = server.run_with_env(&["reload"], &[("DOCCLASS_ADMIN_TOKEN", "wrong")]);
+    assert_eq!(
+        (out.status.code(), stderr(&out)),
+        (
+            Some(8),
+            "error: the server refused the admin token from DOCCLASS_ADMIN_TOKEN: UNAUTHENTICATED: the bearer token is not valid for this RPC\n".to_string()
+        )
+    );
+}
+
+/// Extra server flags, environment, and where the token came from.
+type StartCase<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], String);
+
+/// An empty admin token, from the environment or a file, would leave the
+/// admin service guarded by nothing anyone can send: the server refuses to
+/// start, naming where the token came from.
+#[test]
+fn an_empty_admin_token_stops_the_server_at_start_up() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let empty = dir.path().join("admin.token");
+    std::fs::write(&empty, "  \n").expect("write the token file");
+    let empty = empty.display().to_string();
+    let cases: [StartCase; 3] = [
+        (
+            &[],
+            &[("DOCCLASS_ADMIN_TOKEN", "")],
+            "DOCCLASS_ADMIN_TOKEN".into(),
+        ),
+        (
+            &[],
+            &[("DOCCLASS_ADMIN_TOKEN", " \n ")],
+            "DOCCLASS_ADMIN_TOKEN".into(),
+        ),
+        (&["--admin-token-file", &empty], &[], empty.clone()),
+    ];
+    for (extra, envs, source) in cases {
+        let mut server = spawn_fixture(extra, envs);
+        assert_eq!(server.wait_exit(STARTUP), Some(1), "{source}");
+        assert_eq!(
+            server.log(),
+            format!("error: the token from {source} is empty\n")
+        );
+    }
+}
+
+/// `--metrics-addr` serves the Prometheus text at /metrics, counting the
+/// calls made to the process.
+#[test]
+fn metrics_addr_serves_the_counters_of_the_process() {
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let server = serving_with(&["--metrics-addr", &metrics_addr], &[]);
+    success(&server.run(&["classify", CONFLICT_TEXT]));
+    failure(&server.run(&["classify", "   "]));
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let response = runtime.block_on(crate::metrics::http_get(
+        metrics_addr.parse().expect("socket address"),
+        "/metrics",
+    ));
+    let samples = crate::metrics::samples(&response);
+    for expected in [
+        format!("docclass_model_info{{version=\"{FIXTURE_VERSION}\"}} 1"),
+        r#"docclass_rpc_requests_total{method="docclass.v1.Classifier/Classify",code="OK"} 1"#.into(),
+        r#"docclass_rpc_requests_total{method="docclass.v1.Classifier/Classify",code="INVALID_ARGUMENT"} 1"#.into(),
+        r#"docclass_model_reloads_total{result="success"} 1"#.into(),
+    ] {
+        crate::metrics::assert_sample(&samples, &expected);
+    }
+}
+
+/// 0 classification slots would refuse every classification: the server
+/// refuses the setting at start-up rather than run and serve nothing (the
+/// library's `Limits` allows 0, which the overload tests use to shed all).
+#[test]
+fn max_concurrent_requests_0_is_refused_at_start_up() {
+    let mut server = spawn_fixture(&["--max-concurrent-requests", "0"], &[]);
+    assert_eq!(server.wait_exit(STARTUP), Some(1));
+    assert_eq!(
+        server.log(),
+        "error: --max-concurrent-requests must be at least 1: 0 would refuse everything it limits\n"
+    );
+    // The environment variable is checked the same way.
+    let mut server = spawn_fixture(&[], &[("DOCCLASS_MAX_CONCURRENT_REQUESTS", "0")]);
+    assert_eq!(server.wait_exit(STARTUP), Some(1));
+    assert!(server
+        .log()
+        .contains("--max-concurrent-requests must be at least 1"));
 }

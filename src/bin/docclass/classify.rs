@@ -249,7 +249,9 @@ async fn classify_each(
     // comes as its document is classified.
     let mut outcomes = conn
         .classifier()
-        .classify_stream(tokio_stream::wrappers::ReceiverStream::new(receiver))
+        .classify_stream(
+            conn.untimed_request(tokio_stream::wrappers::ReceiverStream::new(receiver)),
+        )
         .await
         .map_err(|s| conn.status_error(s))?
         .into_inner();

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod messages;
 pub mod process;
 pub mod raw_grpc;
+pub mod tls;
 
 use docclass::corpus::Document;
 use docclass::model::Model;

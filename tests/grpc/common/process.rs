@@ -43,6 +43,8 @@ pub fn manifest_dir() -> &'static Path {
 pub struct Server {
     pub child: Child,
     pub addr: String,
+    /// Arguments every client call to this server starts with (TLS, tokens).
+    client_args: Vec<String>,
     log: PathBuf,
     _dir: TempDir,
 }
@@ -85,6 +87,8 @@ impl Server {
             .env_remove("DOCCLASS_ADDR")
             .env_remove("DOCCLASS_LOG_FORMAT")
             .env_remove("RUST_LOG")
+            .env_remove("DOCCLASS_ADMIN_TOKEN")
+            .env_remove("DOCCLASS_CLIENT_TOKEN")
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(File::create(&log).expect("log file"))
@@ -98,9 +102,17 @@ impl Server {
         Server {
             child,
             addr: addr.to_string(),
+            client_args: Vec::new(),
             log,
             _dir: dir,
         }
+    }
+
+    /// Makes every client call to this server start with `args`, e.g.
+    /// `--ca-cert` for a TLS server.
+    pub fn with_client_args(mut self, args: &[&str]) -> Server {
+        self.client_args = args.iter().map(|a| a.to_string()).collect();
+        self
     }
 
     /// Sends a signal, e.g. `"HUP"`.
@@ -171,7 +183,7 @@ impl Server {
             if self.child.try_wait().expect("try_wait").is_some() {
                 return false;
             }
-            let out = client(&self.addr, &["--timeout", "2", "health"]);
+            let out = self.run(&["--timeout", "2", "health"]);
             if out.status.success() {
                 return true;
             }
@@ -190,9 +202,21 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Runs `docclass --addr <this server> ARGS`.
+    /// Runs `docclass --addr <this server> ARGS`, after the client
+    /// arguments it was given.
     pub fn run(&self, args: &[&str]) -> Output {
-        client(&self.addr, args)
+        self.run_with_env(args, &[])
+    }
+
+    /// [`Server::run`] with these environment variables.
+    pub fn run_with_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Output {
+        let mut all: Vec<&str> = self.client_args.iter().map(String::as_str).collect();
+        all.extend_from_slice(args);
+        client_command(&self.addr, &all)
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .expect("docclass runs")
     }
 }
 
@@ -218,6 +242,18 @@ pub fn client_command(addr: &str, args: &[&str]) -> Command {
         .arg(addr)
         .args(args)
         .env_remove("DOCCLASS_ADDR");
+    // Credentials come only from the test.
+    for var in [
+        "DOCCLASS_CA_CERT",
+        "DOCCLASS_CLIENT_CERT",
+        "DOCCLASS_CLIENT_KEY",
+        "DOCCLASS_TOKEN",
+        "DOCCLASS_TOKEN_FILE",
+        "DOCCLASS_ADMIN_TOKEN",
+        "DOCCLASS_ADMIN_TOKEN_FILE",
+    ] {
+        command.env_remove(var);
+    }
     command
 }
 
