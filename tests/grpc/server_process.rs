@@ -1,7 +1,7 @@
 //! The `docclass-server` process: configuration from the environment,
 //! structured JSON logs (written off the request path, so a stalled stderr
 //! reader does not stop serving), reload on SIGHUP, and shutdown on SIGTERM with
-//! requests in flight.
+//! requests in flight; health alone on `--health-addr`.
 use crate::common::admin::OpenStream;
 use crate::common::process::*;
 use crate::common::tiny_model;
@@ -32,6 +32,24 @@ fn sigterm_goes_not_serving_and_exits_0() {
         "{log}"
     );
     assert!(log.contains("stopped"), "{log}");
+}
+
+#[test]
+fn health_addr_serves_health_alone_in_plaintext() {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let health_addr = format!("127.0.0.1:{}", free_port());
+    let mut server = Server::spawn_with(
+        &addr,
+        &["--model", FIXTURE, "--addr", &addr],
+        &[("DOCCLASS_HEALTH_ADDR", health_addr.as_str())],
+    );
+    wait_or_panic(&mut server);
+    let health = client(&health_addr, &["--timeout", "10", "health"]);
+    assert!(health.status.success(), "{}", stderr(&health));
+    assert_eq!(stdout(&health), "SERVING\n");
+    let topics = client(&health_addr, &["--timeout", "10", "topics"]);
+    assert_eq!(failure(&topics), "error: UNIMPLEMENTED\n");
+    assert_eq!(server.terminate(Duration::from_secs(10)), Some(0));
 }
 
 #[test]
