@@ -35,7 +35,7 @@ fn sigterm_goes_not_serving_and_exits_0() {
 }
 
 #[test]
-fn health_addr_serves_health_alone_in_plaintext() {
+fn health_addr_serves_health_alone_and_reads_not_serving_through_the_drain() {
     let addr = format!("127.0.0.1:{}", free_port());
     let health_addr = format!("127.0.0.1:{}", free_port());
     let mut server = Server::spawn_with(
@@ -49,7 +49,31 @@ fn health_addr_serves_health_alone_in_plaintext() {
     assert_eq!(stdout(&health), "SERVING\n");
     let topics = client(&health_addr, &["--timeout", "10", "topics"]);
     assert_eq!(failure(&topics), "error: UNIMPLEMENTED\n");
-    assert_eq!(server.terminate(Duration::from_secs(10)), Some(0));
+
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async {
+        // A stream in progress keeps the server draining after SIGTERM.
+        let mut classifier = ClassifierClient::new(
+            tonic::transport::Channel::from_shared(format!("http://{addr}"))
+                .expect("url")
+                .connect()
+                .await
+                .expect("connect"),
+        );
+        let mut stream = OpenStream::open(&mut classifier).await;
+        assert_eq!(stream.round_trip(CONFLICT_TEXT).await, FIXTURE_VERSION);
+        server.signal("TERM");
+        server.wait_for_log(
+            "signal received; NOT_SERVING, finishing requests in flight",
+            Duration::from_secs(10),
+        );
+        let draining = client(&health_addr, &["--timeout", "10", "health"]);
+        assert!(!draining.status.success());
+        assert_eq!(stdout(&draining), "NOT_SERVING\n");
+        assert_eq!(stream.round_trip(DISASTER_TEXT).await, FIXTURE_VERSION);
+        stream.close().await;
+    });
+    assert_eq!(server.wait_exit(Duration::from_secs(20)), Some(0));
 }
 
 #[test]
