@@ -29,8 +29,8 @@ RENDERED="$(mktemp -d "${TMPDIR:-/tmp}/docclass-k8s.XXXXXX")"
 trap 'rm -rf "$RENDERED"' EXIT
 "$VENV/bin/python" - "$RENDERED" <<'PY'
 """Renders every kustomization under deploy/k8s into RENDERED/<dir>.yaml.
-Works on a copy: the example overlay's token files (kept out of git) are
-written there as placeholders when absent."""
+Works on a copy: the example overlay's token and TLS files (kept out of
+git) are written there as placeholders when absent."""
 import asyncio, shutil, sys
 from pathlib import Path
 import pykustomize
@@ -38,7 +38,7 @@ import pykustomize
 out = Path(sys.argv[1])
 tree = out / "src"
 shutil.copytree("deploy/k8s", tree)
-for name in ("admin-token", "client-token"):
+for name in ("admin-token", "client-token", "tls.crt", "tls.key"):
     token = tree / "overlays/example/secrets" / name
     if not token.exists():
         token.write_text("placeholder-for-validation")
