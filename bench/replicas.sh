@@ -8,7 +8,9 @@
 #
 # Environment: DOCCLASS_VENV (default /tmp/docclass-venv), a venv with the
 # packages of scripts/real_clients/requirements.txt (created when missing);
-# REPLICAS_THREADS (8), SPREAD_SECS (20), RESTART_SECS (30), ROLL_PAUSE_SECS (4).
+# REPLICAS_THREADS (8), SPREAD_SECS (20), RESTART_SECS (30), ROLL_PAUSE_SECS (4);
+# DOCCLASS_BIN_DIR: run the docclass-server and docclass-train found there
+# instead of building them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${DOCCLASS_VENV:-/tmp/docclass-venv}"
@@ -17,8 +19,12 @@ if ! "$VENV/bin/python" -c 'import grpc, grpc_health, grpc_tools' 2>/dev/null; t
   python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
 fi
-nice -n 10 cargo build --release --locked --quiet --bin docclass-server --bin docclass-train
-BIN="${CARGO_TARGET_DIR:-target}/release"
+if [ -n "${DOCCLASS_BIN_DIR:-}" ]; then
+  BIN="$DOCCLASS_BIN_DIR"
+else
+  nice -n 10 cargo build --release --locked --quiet --bin docclass-server --bin docclass-train
+  BIN="${CARGO_TARGET_DIR:-target}/release"
+fi
 OUT="$(mktemp "${TMPDIR:-/tmp}/docclass-replicas.XXXXXX.md")"
 trap 'rm -f "$OUT"' EXIT
 status=0
