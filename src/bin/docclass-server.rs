@@ -99,6 +99,9 @@ struct Cli {
     /// Serve Prometheus metrics at http://ADDR/metrics (off unless set; e.g. 127.0.0.1:9090).
     #[arg(long, env = "DOCCLASS_METRICS_ADDR")]
     metrics_addr: Option<SocketAddr>,
+    /// Also serve grpc.health.v1 alone, in plaintext, on this address (off unless set): for probes that cannot speak TLS, such as the kubelet's gRPC probe. Same statuses as the main address.
+    #[arg(long, env = "DOCCLASS_HEALTH_ADDR")]
+    health_addr: Option<SocketAddr>,
     /// Log format. Levels come from RUST_LOG (default: info).
     #[arg(long, env = "DOCCLASS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -340,6 +343,30 @@ async fn start_metrics(cli: &Cli, server: &Server) -> Result<std::sync::Arc<toki
     Ok(metrics_stop)
 }
 
+/// Serves health alone on `--health-addr`, if given, until the returned
+/// notifier fires (after the drain: probes there read NOT_SERVING while it
+/// lasts).
+async fn start_health(cli: &Cli, server: &Server) -> Result<std::sync::Arc<tokio::sync::Notify>> {
+    let health_stop = std::sync::Arc::new(tokio::sync::Notify::new());
+    if let Some(addr) = cli.health_addr {
+        let health_listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for health checks on {addr}"))?;
+        tracing::info!(addr = %addr, "health checks alone, plaintext");
+        let stop = health_stop.clone();
+        let health = server.health_only();
+        tokio::spawn(async move {
+            if let Err(e) = health
+                .serve(health_listener, async move { stop.notified().await })
+                .await
+            {
+                tracing::error!(error = %e, "the health listener failed");
+            }
+        });
+    }
+    Ok(health_stop)
+}
+
 /// Loads the first model off the request path (health turns SERVING once
 /// it is in), then reloads on SIGHUP and, with `--watch`, on file changes.
 /// The receiver fires if the first load fails.
@@ -438,10 +465,12 @@ async fn run(cli: Cli) -> Result<bool> {
         "listening; loading model"
     );
     let metrics_stop = start_metrics(&cli, &server).await?;
+    let health_stop = start_health(&cli, &server).await?;
     let load_failed = load_first_model(&cli, server.reloader());
     let grace = Duration::from_secs(cli.shutdown_grace_secs);
     let served = serve_until_stopped(server, listener, load_failed, grace).await;
     metrics_stop.notify_one();
+    health_stop.notify_one();
     let loaded = served?;
     tracing::info!("stopped");
     Ok(loaded)

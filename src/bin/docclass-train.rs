@@ -84,7 +84,7 @@ struct Bar(ProgressBar);
 
 impl Progress for Bar {
     fn analysed(&self, n: usize) {
-        if n % 64 == 0 {
+        if n.is_multiple_of(64) {
             self.0.set_position(n as u64);
         }
     }

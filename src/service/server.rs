@@ -1,7 +1,8 @@
 //! Server assembly: our services, gRPC health and reflection, message-size
 //! limits, a server-side request timeout (client deadlines are honoured too,
 //! by tonic's `grpc-timeout` handling), admission and metrics (`rpc_layer`),
-//! bearer tokens, TLS, and graceful shutdown.
+//! bearer tokens, TLS, and graceful shutdown; and health alone on a listener
+//! of its own (`HealthOnly`), for probes that cannot speak TLS.
 use super::admin_api::AdminApi;
 use super::auth::{RequireToken, Security, WhenUnset};
 use super::classifier_api::ClassifierApi;
@@ -144,6 +145,15 @@ impl Server {
         self.handle.clone()
     }
 
+    /// `grpc.health.v1.Health` alone, for a second listener with no TLS
+    /// (`docclass-server --health-addr`): the kubelet's gRPC probe cannot
+    /// speak TLS, yet must read the statuses this server reports.
+    pub fn health_only(&self) -> HealthOnly {
+        HealthOnly {
+            service: self.health_service.clone(),
+        }
+    }
+
     /// Lets the server (re)load models from `files`' directory. Call before
     /// [`Server::reloader`].
     pub fn with_model_files(mut self, files: ModelFiles) -> Server {
@@ -261,3 +271,33 @@ impl Server {
         Ok(())
     }
 }
+
+/// The health service of a [`Server`] on a listener of its own, in
+/// plaintext, answering the same statuses (SERVING once a model is in,
+/// NOT_SERVING from shutdown on) and nothing else.
+pub struct HealthOnly {
+    service: tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
+}
+
+impl HealthOnly {
+    /// Serves until `shutdown` resolves. Probes call `Check`; a few
+    /// streams per connection are enough for them.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
+        tonic::transport::Server::builder()
+            .max_concurrent_streams(Some(HEALTH_ONLY_STREAMS_PER_CONNECTION))
+            .add_service(self.service)
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                shutdown,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// HTTP/2 streams per connection on the health-only listener.
+const HEALTH_ONLY_STREAMS_PER_CONNECTION: u32 = 4;

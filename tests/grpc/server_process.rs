@@ -1,7 +1,7 @@
 //! The `docclass-server` process: configuration from the environment,
 //! structured JSON logs (written off the request path, so a stalled stderr
 //! reader does not stop serving), reload on SIGHUP, and shutdown on SIGTERM with
-//! requests in flight.
+//! requests in flight; health alone on `--health-addr`.
 use crate::common::admin::OpenStream;
 use crate::common::process::*;
 use crate::common::tiny_model;
@@ -126,6 +126,48 @@ fn a_drain_that_outlasts_the_grace_period_is_cut_off_and_exits_0() {
         "{log}"
     );
     runtime.block_on(async move { drop(stream) });
+}
+
+#[test]
+fn health_addr_serves_health_alone_and_reads_not_serving_through_the_drain() {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let health_addr = format!("127.0.0.1:{}", free_port());
+    let mut server = Server::spawn_with(
+        &addr,
+        &["--model", FIXTURE, "--addr", &addr],
+        &[("DOCCLASS_HEALTH_ADDR", health_addr.as_str())],
+    );
+    wait_or_panic(&mut server);
+    let health = client(&health_addr, &["--timeout", "10", "health"]);
+    assert!(health.status.success(), "{}", stderr(&health));
+    assert_eq!(stdout(&health), "SERVING\n");
+    let topics = client(&health_addr, &["--timeout", "10", "topics"]);
+    assert_eq!(failure(&topics), "error: UNIMPLEMENTED\n");
+
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async {
+        // A stream in progress keeps the server draining after SIGTERM.
+        let mut classifier = ClassifierClient::new(
+            tonic::transport::Channel::from_shared(format!("http://{addr}"))
+                .expect("url")
+                .connect()
+                .await
+                .expect("connect"),
+        );
+        let mut stream = OpenStream::open(&mut classifier).await;
+        assert_eq!(stream.round_trip(CONFLICT_TEXT).await, FIXTURE_VERSION);
+        server.signal("TERM");
+        server.wait_for_log(
+            "signal received; NOT_SERVING, finishing requests in flight",
+            Duration::from_secs(10),
+        );
+        let draining = client(&health_addr, &["--timeout", "10", "health"]);
+        assert!(!draining.status.success());
+        assert_eq!(stdout(&draining), "NOT_SERVING\n");
+        assert_eq!(stream.round_trip(DISASTER_TEXT).await, FIXTURE_VERSION);
+        stream.close().await;
+    });
+    assert_eq!(server.wait_exit(Duration::from_secs(20)), Some(0));
 }
 
 #[test]

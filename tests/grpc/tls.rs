@@ -1,24 +1,30 @@
 //! TLS and mutual TLS with certificates made in the test (rcgen): a TLS
 //! client that trusts the CA is served; a plaintext client is not; with a
 //! client CA configured, a client without a certificate from that CA is
-//! refused.
+//! refused. Health alone answers in plaintext on a listener of its own.
 use crate::common::admin::*;
 use crate::common::tls::{tls_channel, Authority, Issued, SERVER_NAMES};
 use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::classifier_client::ClassifierClient;
-use docclass::service::{Limits, Server, TlsConfig};
+use docclass::service::{Limits, Server, TlsConfig, SERVICE_NAME};
 use std::time::Duration;
 use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
 
-async fn start_tls(server_cert: &Issued, client_ca: Option<&Authority>) -> TestServer {
-    let server = Server::new(Limits::default(), Duration::from_secs(30))
+async fn tls_server(server_cert: &Issued, client_ca: Option<&Authority>) -> Server {
+    Server::new(Limits::default(), Duration::from_secs(30))
         .await
         .with_tls(TlsConfig {
             cert_pem: server_cert.cert_pem.clone().into_bytes(),
             key_pem: server_cert.key_pem.clone().into_bytes(),
             client_ca_pem: client_ca.map(|ca| ca.pem().into_bytes()),
-        });
-    TestServer::start_built(server, Some(tiny_model())).await
+        })
+}
+
+async fn start_tls(server_cert: &Issued, client_ca: Option<&Authority>) -> TestServer {
+    TestServer::start_built(tls_server(server_cert, client_ca).await, Some(tiny_model())).await
 }
 
 /// Connects and classifies one document; the error as text if either fails
@@ -109,5 +115,59 @@ async fn mutual_tls_refuses_clients_without_a_certificate_from_the_client_ca() {
             .await
             .expect("a client certificate from the client CA is accepted");
     assert_eq!(version, tiny_model().version());
+    server.stop().await;
+}
+
+async fn health_status(health: &mut HealthClient<Channel>) -> Result<i32, tonic::Status> {
+    health
+        .check(HealthCheckRequest {
+            service: SERVICE_NAME.into(),
+        })
+        .await
+        .map(|r| r.into_inner().status)
+}
+
+#[tokio::test]
+async fn health_alone_answers_in_plaintext_beside_a_tls_server() {
+    let ca = Authority::new("docclass test CA");
+    let server = tls_server(&ca.issue(&["localhost"]), None).await;
+    let health_only = server.health_only();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let health_addr = listener.local_addr().expect("local addr");
+    let (stop_health, health_stopped) = tokio::sync::oneshot::channel::<()>();
+    let health_task = tokio::spawn(health_only.serve(listener, async {
+        let _ = health_stopped.await;
+    }));
+    let server = TestServer::start_built(server, Some(tiny_model())).await;
+    let plaintext = Channel::from_shared(format!("http://{health_addr}"))
+        .expect("url")
+        .connect()
+        .await
+        .expect("a plaintext connection to the health listener");
+    let mut health = HealthClient::new(plaintext.clone());
+
+    assert_eq!(
+        health_status(&mut health).await.expect("answered"),
+        ServingStatus::Serving as i32
+    );
+    server.handle.set_not_serving().await;
+    assert_eq!(
+        health_status(&mut health).await.expect("answered"),
+        ServingStatus::NotServing as i32
+    );
+    // Nothing else is served there: classification stays behind TLS.
+    let status = ClassifierClient::new(plaintext)
+        .classify(conflict_document())
+        .await
+        .expect_err("not served on the health listener");
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+
+    let _ = stop_health.send(());
+    health_task
+        .await
+        .expect("health task")
+        .expect("the health listener ran cleanly");
     server.stop().await;
 }
