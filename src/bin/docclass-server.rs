@@ -231,6 +231,7 @@ async fn watch_model_file(reloader: Arc<Reloader>) {
     loop {
         tick.tick().await;
         let Some(stamp) = reloader.changed_file().await else {
+            tracing::debug!("model file unchanged");
             continue;
         };
         if refused == Some(stamp) {

@@ -26,6 +26,7 @@ mod noop;
 mod overload;
 mod quickstart;
 mod reload_cancel;
+mod reload_process;
 mod server_process;
 mod stream;
 mod tls;

@@ -45,7 +45,7 @@ struct GateControl {
 /// when the code works; it turns a hang into a failure).
 const EVENT: Duration = Duration::from_secs(60);
 
-impl Gate {
+impl GateControl {
     fn new() -> GateControl {
         let (started_tx, started) = channel();
         let (saw_cancel_tx, saw_cancel) = channel();
@@ -63,7 +63,9 @@ impl Gate {
             release,
         }
     }
+}
 
+impl Gate {
     fn load(
         &self,
         path: &Path,
@@ -173,7 +175,7 @@ async fn a_reload_whose_caller_gives_up_holds_the_lock_until_its_load_ends() {
     let dir = ModelDir::new();
     let next = tiny_model();
     next.save(&dir.path("held-next.model")).expect("save");
-    let gate = Gate::new();
+    let gate = GateControl::new();
     let Gated {
         server, metrics, ..
     } = gated_server(&dir, &gate).await;
@@ -222,7 +224,7 @@ async fn shutdown_stops_the_load_in_progress_and_refuses_new_reloads() {
     tiny_model()
         .save(&dir.path("held-next.model"))
         .expect("save");
-    let gate = Gate::new();
+    let gate = GateControl::new();
     let Gated {
         mut server,
         reloader,
@@ -282,16 +284,21 @@ async fn reload_at(
         .map(tonic::Response::into_inner)
 }
 
+/// Makes a FIFO at `path`.
+pub fn make_fifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn a_fifo_is_refused_at_once_every_time() {
     let dir = ModelDir::new();
     let fifo = dir.path("pipe.model");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success());
+    make_fifo(&fifo);
     let server = dir.start().await;
     // Each answer comes only once its load has ended (the lock is held
     // until then), so none is left waiting on the FIFO.
