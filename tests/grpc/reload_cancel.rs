@@ -219,6 +219,43 @@ async fn a_reload_whose_caller_gives_up_holds_the_lock_until_its_load_ends() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_past_its_deadline_stops_its_load() {
+    let dir = ModelDir::new();
+    tiny_model()
+        .save(&dir.path("held-next.model"))
+        .expect("save");
+    let gate = GateControl::new();
+    let Gated {
+        server, metrics, ..
+    } = gated_server(&dir, &gate).await;
+    // The held load is never released: only the deadline can end it.
+    let mut request = with_token(
+        docclass::service::pb::ReloadModelRequest {
+            model_path: "held-next.model".into(),
+            allow_topic_change: false,
+        },
+        ADMIN_TOKEN,
+    );
+    request.set_timeout(Duration::from_millis(200));
+    let status = admin(&server)
+        .await
+        .reload_model(request)
+        .await
+        .expect_err("the deadline passes");
+    // tonic reports an expired deadline as CANCELLED (see deadline_shutdown.rs).
+    assert_eq!(status.code(), Code::Cancelled, "{status:?}");
+    gate.next_started();
+    gate.next_cancel_seen();
+    gate.release();
+    // The next reload can only run once the cancelled load has ended.
+    let reloaded = reload(&server, "", false).await.expect("reload");
+    assert_eq!(reloaded.model_version, FIXTURE_VERSION);
+    assert_eq!(reload_counts(&metrics), ["2", "0", "1"]);
+    assert_eq!(gate.gate.most_running.load(Ordering::SeqCst), 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_stops_the_load_in_progress_and_refuses_new_reloads() {
     let dir = ModelDir::new();
     tiny_model()
