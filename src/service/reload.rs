@@ -250,12 +250,6 @@ impl Reloader {
         }
     }
 
-    /// The model file in service (or to load first), if a directory is set.
-    pub async fn current_file(&self) -> Option<PathBuf> {
-        let files = self.shared.files.lock().await;
-        files.files.as_ref().map(|f| f.current.clone())
-    }
-
     /// The stamp of the file now at the path in service, when it is not the
     /// file the model in service was read from (`None` before the first
     /// load, and when the file cannot be read).
