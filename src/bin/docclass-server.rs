@@ -203,25 +203,30 @@ async fn reload_on_sighup(mut hangup: tokio::signal::unix::Signal, reloader: Arc
     }
 }
 
-fn modified(path: &Path) -> Option<std::time::SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
-}
-
-/// Reloads the model file in service when its modification time changes
-/// from `last` (read before the first load, so no change is missed).
-async fn watch_model_file(reloader: Arc<Reloader>, mut last: Option<std::time::SystemTime>) {
+/// Every 2 s, reloads the model file in service when the file at its path
+/// is no longer the one loaded (another file renamed over it, or the file
+/// rewritten), as its stamp says: a file an admin reload has just loaded
+/// is the one in service, so it is not loaded again. A file that failed to
+/// load is not tried again until it changes.
+async fn watch_model_file(reloader: Arc<Reloader>) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let mut refused = None;
     loop {
         tick.tick().await;
-        let Some(path) = reloader.current_file().await else {
-            return;
+        let Some(stamp) = reloader.changed_file().await else {
+            tracing::debug!("model file unchanged");
+            continue;
         };
-        let now = modified(&path);
-        if now.is_some() && now != last {
-            last = now;
-            tracing::info!(path = %path.display(), "model file changed; reloading");
-            let _ = reloader.reload(ReloadRequest::default()).await;
+        if refused == Some(stamp) {
+            continue;
         }
+        tracing::info!("model file changed; reloading");
+        // The reloader logs and counts the outcome.
+        refused = reloader
+            .reload(ReloadRequest::default())
+            .await
+            .err()
+            .map(|_| stamp);
     }
 }
 
@@ -314,10 +319,8 @@ fn model_files(cli: &Cli) -> Option<ModelFiles> {
         Ok(files) => Some(files),
         Err(e) => {
             tracing::error!(
-                model = %cli.model.display(),
-                model_dir = %model_dir.display(),
                 error = %e,
-                "--model must be an existing file inside the model directory; shutting down"
+                "--model must name an existing file inside the model directory (--model-dir); shutting down"
             );
             None
         }
@@ -374,13 +377,16 @@ fn load_first_model(cli: &Cli, reloader: Arc<Reloader>) -> oneshot::Receiver<()>
     #[cfg(unix)]
     let hangup = listen_for_sighup();
     let (load_failed_tx, load_failed_rx) = oneshot::channel::<()>();
-    if cli.watch {
-        tokio::spawn(watch_model_file(reloader.clone(), modified(&cli.model)));
-    }
+    let watch = cli.watch;
     tokio::spawn(async move {
         match reloader.reload(ReloadRequest::default()).await {
             Ok(_) => {
                 tracing::info!("SERVING");
+                // Compares with the stamp of the file just loaded, so a
+                // change made during the first load is not missed.
+                if watch {
+                    tokio::spawn(watch_model_file(reloader.clone()));
+                }
                 #[cfg(unix)]
                 if let Some(hangup) = hangup {
                     tokio::spawn(reload_on_sighup(hangup, reloader.clone()));

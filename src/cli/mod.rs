@@ -664,13 +664,20 @@ pub fn read_token(
 
 /// Runs `main_task` on a multi-threaded tokio runtime; a runtime that cannot
 /// start is reported like any other error.
+///
+/// Once `main_task` has finished, the runtime is shut down without waiting
+/// for its blocking threads: dropping it would wait for every one, and a
+/// thread stuck in a system call (a model read from hung storage, a read of
+/// stdin) would keep the process alive after its work is done.
 #[cfg(feature = "service")]
 pub fn run_async<T>(main_task: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(main_task)
+    let outcome = runtime.block_on(main_task);
+    runtime.shutdown_background();
+    outcome
 }
 
 /// Writes `text` to stdout; a closed pipe (`docclass topics | head -1`) is not an error.

@@ -27,6 +27,44 @@ pub const FORMAT_VERSION: u32 = 4;
 /// The oldest format this build reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
+/// Bytes [`Model::load_cancellable`] reads between two checks for
+/// cancellation: a few milliseconds of reading and hashing.
+pub const READ_CHUNK: usize = 4 << 20;
+
+/// One version of a file on disk: its device and inode (a file renamed over
+/// the path is another file), its length and its modification time (a file
+/// rewritten in place). Two loads of the same stamp read the same bytes,
+/// unless a writer kept both the length and the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    device: u64,
+    inode: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileStamp {
+    pub fn of(metadata: &std::fs::Metadata) -> FileStamp {
+        #[cfg(unix)]
+        let (device, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            (metadata.dev(), metadata.ino())
+        };
+        #[cfg(not(unix))]
+        let (device, inode) = (0, 0);
+        FileStamp {
+            device,
+            inode,
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+        }
+    }
+
+    /// The stamp of the file at `path` now (symlinks followed).
+    pub fn of_path(path: &Path) -> std::io::Result<FileStamp> {
+        std::fs::metadata(path).map(|m| FileStamp::of(&m))
+    }
+}
 
 /// The model version: the first 8 bytes of the payload's SHA-256, in hex.
 /// Hashes the encoding as it is produced, without building the payload.
@@ -103,11 +141,7 @@ impl Model {
     /// Decodes and validates a model file's bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
         let (data, version) = decode(bytes)?;
-        // The version is the hash of the payload as stored: a file keeps its
-        // version when a newer build reads it (decode checked this checksum).
-        let mut model = Model::from_data_with_version(data, Some(hex(&bytes[20..28])))?;
-        model.format_version = version;
-        Ok(model)
+        model_from(data, version, bytes)
     }
 
     /// Reads and validates a model file. Checks before reading the payload
@@ -116,10 +150,25 @@ impl Model {
     /// file's, so a large file that is not a model is refused after 52
     /// bytes, not after reading all of it.
     pub fn load(path: &Path) -> Result<Model> {
+        Model::load_cancellable(path, &|| false).map(|(model, _)| model)
+    }
+
+    /// [`Model::load`], which also returns the stamp of the file it read,
+    /// and gives up with [`ModelError::Cancelled`] when `cancelled()` turns
+    /// true: it is asked before the file is opened and after every
+    /// [`READ_CHUNK`] bytes read (and hashed), so a load nobody waits for
+    /// any more stops within one chunk instead of reading the whole file.
+    pub fn load_cancellable(
+        path: &Path,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<(Model, FileStamp)> {
         let read_err = |source| ModelError::Read {
             path: path.to_path_buf(),
             source,
         };
+        if cancelled() {
+            return Err(ModelError::Cancelled);
+        }
         // Opened first, without blocking (a FIFO would wait for a writer),
         // and checked on the open handle, so a file renamed over the path
         // meanwhile cannot mix one file's header with another's length.
@@ -132,6 +181,7 @@ impl Model {
         if !metadata.is_file() {
             return Err(ModelError::NotAFile(path.to_path_buf()));
         }
+        let stamp = FileStamp::of(&metadata);
         let mut header = Vec::with_capacity(HEADER_LEN);
         std::io::Read::by_ref(&mut file)
             .take(HEADER_LEN as u64)
@@ -149,8 +199,30 @@ impl Model {
                 format!("cannot hold a {}-byte model: {e}", metadata.len()),
             ))
         })?;
-        file.read_to_end(&mut bytes).map_err(read_err)?;
-        Model::from_bytes(&bytes)
+        // The payload is hashed as it arrives: one pass over the bytes, and
+        // a cancellation point between chunks.
+        let mut hasher = Sha256::new();
+        loop {
+            if cancelled() {
+                return Err(ModelError::Cancelled);
+            }
+            let start = bytes.len();
+            let read = std::io::Read::by_ref(&mut file)
+                .take(READ_CHUNK as u64)
+                .read_to_end(&mut bytes)
+                .map_err(read_err)?;
+            hasher.update(&bytes[start..]);
+            if read == 0 {
+                break;
+            }
+        }
+        // Checked again against what was read: the file may have changed length.
+        let version = check_header(&bytes, bytes.len() as u64)?;
+        if hasher.finalize().as_slice() != &bytes[20..52] {
+            return Err(ModelError::ChecksumMismatch);
+        }
+        let data = decode_payload(version, &bytes[HEADER_LEN..])?;
+        Ok((model_from(data, version, &bytes)?, stamp))
     }
 
     /// Writes the model atomically: a temporary file in the same directory,
@@ -380,11 +452,25 @@ fn decode(bytes: &[u8]) -> Result<(ModelData, u32)> {
     if Sha256::digest(payload).as_slice() != &bytes[20..52] {
         return Err(ModelError::ChecksumMismatch);
     }
-    let data = match version {
+    Ok((decode_payload(version, payload)?, version))
+}
+
+/// Decodes a checked payload of format `version`.
+fn decode_payload(version: u32, payload: &[u8]) -> Result<ModelData> {
+    Ok(match version {
         1 => take_all::<ModelDataV1>(payload)?.into(),
         2 => take_all::<ModelDataV3<ProvenanceV2>>(payload)?.into(),
         3 => take_all::<ModelDataV3<ProvenanceV3>>(payload)?.into(),
         _ => take_all::<ModelData>(payload)?,
-    };
-    Ok((data, version))
+    })
+}
+
+/// The model of decoded `data`, read from a file of format `version` whose
+/// checked bytes are `bytes`.
+fn model_from(data: ModelData, version: u32, bytes: &[u8]) -> Result<Model> {
+    // The version is the hash of the payload as stored: a file keeps its
+    // version when a newer build reads it.
+    let mut model = Model::from_data_with_version(data, Some(hex(&bytes[20..28])))?;
+    model.format_version = version;
+    Ok(model)
 }

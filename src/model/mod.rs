@@ -6,7 +6,7 @@
 
 mod file;
 
-pub use file::{FORMAT_VERSION, MAGIC, OLDEST_READABLE_VERSION};
+pub use file::{FileStamp, FORMAT_VERSION, MAGIC, OLDEST_READABLE_VERSION, READ_CHUNK};
 
 use crate::features::{FeatureError, FeatureSpace, FeatureSpaceData, SparseVec};
 use crate::nb::{
@@ -41,6 +41,8 @@ pub enum ModelError {
     },
     #[error("{0} is not a regular file")]
     NotAFile(PathBuf),
+    #[error("loading was cancelled")]
+    Cancelled,
     #[error("not a docclass model: wrong magic number (expected {expected:?})")]
     BadMagic { expected: &'static str },
     #[error("model file format version {found} is not supported (this build reads versions {oldest} to {newest})")]

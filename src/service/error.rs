@@ -110,8 +110,13 @@ impl ServiceError {
                 | ReloadError::OutsideModelDir { .. }
                 | ReloadError::NotFound { .. } => Code::InvalidArgument,
                 ReloadError::NoModelDir
+                | ReloadError::ModelFileMissing { .. }
+                | ReloadError::ModelDirMissing { .. }
+                | ReloadError::ModelOutsideDir { .. }
                 | ReloadError::Load { .. }
                 | ReloadError::TopicsChanged { .. } => Code::FailedPrecondition,
+                ReloadError::Cancelled { .. } => Code::Cancelled,
+                ReloadError::ShuttingDown => Code::Unavailable,
                 ReloadError::LoaderFailed(_) => Code::Internal,
             },
         }

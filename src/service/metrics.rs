@@ -192,7 +192,7 @@ impl Metrics {
         let model_info = Family::<Labels, Gauge>::default();
         let model_load_seconds = Gauge::<f64, AtomicU64>::default();
         let reloads = Family::<Labels, Counter>::default();
-        for result in ["success", "failure"] {
+        for result in ["success", "failure", "cancelled"] {
             drop(reloads.get_or_create(&vec![("result".to_string(), result.to_string())]));
         }
         let connections_open = Gauge::default();
@@ -266,7 +266,7 @@ impl Metrics {
         );
         registry.register(
             "docclass_model_reloads",
-            "Model loads and reloads, by result",
+            "Model loads and reloads, by result: success, failure (the file was refused), cancelled (the caller gave up, or the server was shutting down)",
             reloads.clone(),
         );
         Metrics {
@@ -375,14 +375,20 @@ impl Metrics {
     pub(crate) fn reload_succeeded(&self, version: &str, load_time: Duration) {
         self.model_installed(version);
         self.model_load_seconds.set(load_time.as_secs_f64());
-        self.reloads
-            .get_or_create(&vec![("result".to_string(), "success".to_string())])
-            .inc();
+        self.reload_ended("success");
     }
 
     pub(crate) fn reload_failed(&self) {
+        self.reload_ended("failure");
+    }
+
+    pub(crate) fn reload_cancelled(&self) {
+        self.reload_ended("cancelled");
+    }
+
+    fn reload_ended(&self, result: &str) {
         self.reloads
-            .get_or_create(&vec![("result".to_string(), "failure".to_string())])
+            .get_or_create(&vec![("result".to_string(), result.to_string())])
             .inc();
     }
 

@@ -43,7 +43,7 @@ pub use error::{code_name, ServiceError};
 pub use metrics::Metrics;
 pub use metrics_http::serve_metrics;
 pub use noop_api::NoopApi;
-pub use reload::{ModelFiles, ReloadError, ReloadRequest, Reloaded, Reloader};
+pub use reload::{ModelFiles, ModelLoader, ReloadError, ReloadRequest, Reloaded, Reloader};
 pub use server::{HealthOnly, Server, ServerError, TlsConfig};
 pub use state::SERVICE_NAME;
 pub use state::{Limits, LoadedModel, ModelHandle};

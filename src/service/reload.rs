@@ -1,12 +1,19 @@
 //! Model reload: which files may be loaded (only those inside the model
 //! directory), loading them off the request path, checking the topic set,
-//! and the atomic swap. The admin RPC, SIGHUP and the server's first load all
-//! go through [`Reloader::reload`], one reload at a time.
+//! and the atomic swap. The admin RPC, SIGHUP, `--watch` and the server's
+//! first load all go through [`Reloader::reload`], one reload at a time.
+//!
+//! A reload runs in a task of its own, which holds the one-at-a-time lock
+//! until its load has really ended: a caller that gives up (a deadline, a
+//! disconnect) only raises the load's cancellation flag, which the loader
+//! reads between chunks of the file. So however many callers give up, at
+//! most one load runs, and a cancelled one is logged and counted.
 use super::error::shown;
 use super::metrics::Metrics;
 use super::state::{LoadedModel, ModelHandle};
-use crate::model::{rfc3339_utc, Model};
+use crate::model::{rfc3339_utc, FileStamp, Model, ModelError};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
@@ -28,19 +35,40 @@ pub enum ReloadError {
         shown(path)
     )]
     NotFound { path: String, reason: String },
-    #[error(
-        "cannot load {}: {reason}; the previous model stays in service",
-        shown(path)
-    )]
-    Load { path: String, reason: String },
+    #[error("model file {} cannot be read: {reason}", path.display())]
+    ModelFileMissing { path: PathBuf, reason: String },
+    #[error("model directory {} cannot be read: {reason}", path.display())]
+    ModelDirMissing { path: PathBuf, reason: String },
+    #[error("model file {} is not inside the model directory {}", path.display(), dir.display())]
+    ModelOutsideDir { path: PathBuf, dir: PathBuf },
+    #[error("cannot load {}: {reason}; {}", shown(path), kept(*previous_kept))]
+    Load {
+        path: String,
+        reason: String,
+        /// A model was in service, and still is.
+        previous_kept: bool,
+    },
     #[error("{} has topics [{new}], the serving model has [{old}]; set allow_topic_change to accept; the previous model stays in service", shown(path))]
     TopicsChanged {
         path: String,
         old: String,
         new: String,
     },
+    #[error("reload of {} cancelled before it finished (the caller gave up); the model in service stays", shown(path))]
+    Cancelled { path: String },
+    #[error("the server is shutting down; no more reloads")]
+    ShuttingDown,
     #[error("model loader failed: {0}")]
     LoaderFailed(String),
+}
+
+/// What a failed load leaves in service.
+fn kept(previous_kept: bool) -> &'static str {
+    if previous_kept {
+        "the previous model stays in service"
+    } else {
+        "no model is in service"
+    }
 }
 
 impl ReloadError {
@@ -67,15 +95,33 @@ pub struct ModelFiles {
 }
 
 impl ModelFiles {
-    /// `dir` must exist; `current` (absolute, or relative to the working
-    /// directory) must be a file inside it.
+    /// `current` (absolute, or relative to the working directory) must be
+    /// a file inside `dir`. The errors name the path at fault as given,
+    /// with the working directory when it is relative.
     pub fn new(dir: &Path, current: &Path) -> Result<ModelFiles> {
-        let dir = dir.canonicalize().map_err(|e| ReloadError::NotFound {
-            path: dir.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let current = confine(&dir, current, &current.display().to_string())?;
-        Ok(ModelFiles { dir, current })
+        let canonical_current =
+            current
+                .canonicalize()
+                .map_err(|e| ReloadError::ModelFileMissing {
+                    path: as_given(current),
+                    reason: e.to_string(),
+                })?;
+        let canonical_dir = dir
+            .canonicalize()
+            .map_err(|e| ReloadError::ModelDirMissing {
+                path: as_given(dir),
+                reason: e.to_string(),
+            })?;
+        if !canonical_current.starts_with(&canonical_dir) || canonical_current == canonical_dir {
+            return Err(ReloadError::ModelOutsideDir {
+                path: as_given(current),
+                dir: as_given(dir),
+            });
+        }
+        Ok(ModelFiles {
+            dir: canonical_dir,
+            current: canonical_current,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -103,6 +149,12 @@ impl ModelFiles {
         let candidate = self.dir.join(requested);
         confine(&self.dir, &candidate, model_path)
     }
+}
+
+/// `path` as given, joined to the working directory when relative, so an
+/// error says where it was looked for.
+fn as_given(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Canonicalizes `path` and checks it lies inside the canonical `dir`.
@@ -139,12 +191,42 @@ pub struct Reloaded {
     pub path: PathBuf,
 }
 
+/// Reads a model file, giving up when the flag it is passed says so;
+/// returns the model and the stamp of the file it read.
+pub type ModelLoader =
+    dyn Fn(&Path, &dyn Fn() -> bool) -> crate::model::Result<(Model, FileStamp)> + Send + Sync;
+
 /// Loads models into the [`ModelHandle`]'s slot, one reload at a time.
 pub struct Reloader {
+    shared: Arc<Shared>,
+}
+
+/// What a reload's task needs, shared with the [`Reloader`].
+struct Shared {
     handle: ModelHandle,
     metrics: Arc<Metrics>,
-    /// Also the lock that serializes reloads.
-    files: Mutex<Option<ModelFiles>>,
+    loader: Arc<ModelLoader>,
+    /// Also the lock that serializes reloads, held by a reload's task until
+    /// its load has ended.
+    files: Mutex<Files>,
+    /// Set at shutdown: the load in progress stops, and no other starts.
+    stopping: Arc<AtomicBool>,
+}
+
+/// The model files, and the stamp of the file in service.
+struct Files {
+    files: Option<ModelFiles>,
+    /// The stamp of the file the model in service was read from.
+    loaded: Option<FileStamp>,
+}
+
+/// Raises a reload's cancellation flag when the caller stops waiting.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 impl Reloader {
@@ -152,25 +234,58 @@ impl Reloader {
         handle: ModelHandle,
         metrics: Arc<Metrics>,
         files: Option<ModelFiles>,
+        loader: Arc<ModelLoader>,
     ) -> Reloader {
         Reloader {
-            handle,
-            metrics,
-            files: Mutex::new(files),
+            shared: Arc::new(Shared {
+                handle,
+                metrics,
+                loader,
+                files: Mutex::new(Files {
+                    files,
+                    loaded: None,
+                }),
+                stopping: Arc::new(AtomicBool::new(false)),
+            }),
         }
     }
 
-    /// The model file in service (or to load first), if a directory is set.
-    pub async fn current_file(&self) -> Option<PathBuf> {
-        self.files.lock().await.as_ref().map(|f| f.current.clone())
+    /// The stamp of the file now at the path in service, when it is not the
+    /// file the model in service was read from (`None` before the first
+    /// load, and when the file cannot be read).
+    pub async fn changed_file(&self) -> Option<FileStamp> {
+        let files = self.shared.files.lock().await;
+        let loaded = files.loaded?;
+        let now = FileStamp::of_path(&files.files.as_ref()?.current).ok()?;
+        (now != loaded).then_some(now)
     }
 
     /// Loads the requested file off the async workers, checks it, and swaps
     /// it in. On failure the model in service stays, and the failure is
-    /// logged and counted.
+    /// logged and counted. If the caller stops waiting, the load stops at
+    /// its next chunk, and the lock is released only then.
     pub async fn reload(&self, request: ReloadRequest) -> Result<Reloaded> {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let _cancel_on_drop = CancelOnDrop(cancelled.clone());
+        let shared = self.shared.clone();
+        tokio::spawn(async move { shared.reload(request, cancelled).await })
+            .await
+            .map_err(|e| ReloadError::LoaderFailed(e.to_string()))?
+    }
+
+    /// Stops the load in progress (at its next chunk) and refuses new
+    /// reloads: the server is shutting down.
+    pub fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Shared {
+    async fn reload(&self, request: ReloadRequest, cancelled: Arc<AtomicBool>) -> Result<Reloaded> {
+        let started = Instant::now();
         let mut files = self.files.lock().await;
-        let result = self.reload_locked(files.as_mut(), &request).await;
+        let result = self.reload_locked(&mut files, &request, cancelled).await;
+        drop(files);
         match &result {
             Ok(r) => {
                 self.metrics.reload_succeeded(&r.model_version, r.load_time);
@@ -182,9 +297,23 @@ impl Reloader {
                     "model loaded; in service"
                 );
             }
+            Err(e @ (ReloadError::Cancelled { .. } | ReloadError::ShuttingDown)) => {
+                self.metrics.reload_cancelled();
+                tracing::warn!(
+                    error = %e,
+                    model_path = %request.model_path,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "model reload cancelled"
+                );
+            }
             Err(e) => {
                 self.metrics.reload_failed();
-                tracing::warn!(error = %e, model_path = %request.model_path, "model reload failed");
+                tracing::warn!(
+                    error = %e,
+                    model_path = %request.model_path,
+                    elapsed_us = started.elapsed().as_micros() as u64,
+                    "model reload failed"
+                );
             }
         }
         result
@@ -192,10 +321,14 @@ impl Reloader {
 
     async fn reload_locked(
         &self,
-        files: Option<&mut ModelFiles>,
+        state: &mut Files,
         request: &ReloadRequest,
+        cancelled: Arc<AtomicBool>,
     ) -> Result<Reloaded> {
-        let files = files.ok_or(ReloadError::NoModelDir)?;
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(ReloadError::ShuttingDown);
+        }
+        let files = state.files.as_mut().ok_or(ReloadError::NoModelDir)?;
         let path = if request.model_path.is_empty() {
             files.current.clone()
         } else {
@@ -206,17 +339,43 @@ impl Reloader {
             .unwrap_or(&path)
             .display()
             .to_string();
+        let stopping = self.stopping.clone();
+        let gave_up = move || cancelled.load(Ordering::SeqCst) || stopping.load(Ordering::SeqCst);
+        let why_stopped = |stopping: &AtomicBool| {
+            if stopping.load(Ordering::SeqCst) {
+                ReloadError::ShuttingDown
+            } else {
+                ReloadError::Cancelled {
+                    path: shown.clone(),
+                }
+            }
+        };
+        let previous = self.handle.current();
         let started = Instant::now();
         let to_load = path.clone();
-        let model = tokio::task::spawn_blocking(move || Model::load(&to_load))
-            .await
-            .map_err(|e| ReloadError::LoaderFailed(e.to_string()))?
-            .map_err(|e| ReloadError::Load {
-                path: shown.clone(),
-                reason: e.to_string(),
-            })?;
+        let loader = self.loader.clone();
+        tracing::debug!(path = %path.display(), "loading model file");
+        let loaded = tokio::task::spawn_blocking(move || {
+            let result = loader(&to_load, &gave_up);
+            // Asked once more, so a load that ended after its caller gave up is not installed.
+            (result, gave_up())
+        })
+        .await
+        .map_err(|e| ReloadError::LoaderFailed(e.to_string()))?;
+        let (model, stamp) = match loaded {
+            (Err(ModelError::Cancelled), _) | (Ok(_), true) => {
+                return Err(why_stopped(&self.stopping))
+            }
+            (Err(e), _) => {
+                return Err(ReloadError::Load {
+                    path: shown,
+                    reason: e.to_string(),
+                    previous_kept: previous.is_some(),
+                })
+            }
+            (Ok(loaded), false) => loaded,
+        };
         let load_time = started.elapsed();
-        let previous = self.handle.current();
         if let Some(previous) = &previous {
             let old = topic_ids(&previous.model);
             let new = topic_ids(&model);
@@ -246,6 +405,7 @@ impl Reloader {
             })
             .await;
         files.current = path.clone();
+        state.loaded = Some(stamp);
         Ok(Reloaded {
             model_version,
             previous_version: previous.map(|p| p.model.version().to_string()),

@@ -13,10 +13,11 @@ use super::pb;
 use super::pb::admin_server::AdminServer;
 use super::pb::classifier_server::ClassifierServer;
 use super::pb::transport_server::TransportServer;
-use super::reload::{ModelFiles, Reloader};
+use super::reload::{ModelFiles, ModelLoader, Reloader};
 use super::rpc_layer::{Admission, RpcLayer, SideStreams};
 use super::state::{Limits, ModelHandle, State};
 use super::streams::Streams;
+use crate::model::Model;
 use arc_swap::ArcSwapOption;
 use std::future::Future;
 use std::sync::Arc;
@@ -80,6 +81,9 @@ pub struct Server {
     tls: Option<TlsConfig>,
     metrics: Arc<Metrics>,
     reloader: Arc<Reloader>,
+    /// Where the reloader may read model files from, and how.
+    files: Option<ModelFiles>,
+    loader: Arc<ModelLoader>,
     /// Also serve `docclass.v1.Transport/Noop` (load-generator baseline).
     noop_rpc: bool,
 }
@@ -119,7 +123,13 @@ impl Server {
             .health
             .set_service_status("", ServingStatus::NotServing)
             .await;
-        let reloader = Arc::new(Reloader::new(handle.clone(), metrics.clone(), None));
+        let loader: Arc<ModelLoader> = Arc::new(Model::load_cancellable);
+        let reloader = Arc::new(Reloader::new(
+            handle.clone(),
+            metrics.clone(),
+            None,
+            loader.clone(),
+        ));
         Server {
             handle,
             health_service,
@@ -129,6 +139,8 @@ impl Server {
             tls: None,
             metrics,
             reloader,
+            files: None,
+            loader,
             noop_rpc: false,
         }
     }
@@ -157,10 +169,24 @@ impl Server {
     /// Lets the server (re)load models from `files`' directory. Call before
     /// [`Server::reloader`].
     pub fn with_model_files(mut self, files: ModelFiles) -> Server {
+        self.files = Some(files);
+        self.with_new_reloader()
+    }
+
+    /// Reads model files with `loader` instead of
+    /// [`Model::load_cancellable`]: a test can hold a load in progress and
+    /// watch its cancellation flag. Call before [`Server::reloader`].
+    pub fn with_model_loader(mut self, loader: Arc<ModelLoader>) -> Server {
+        self.loader = loader;
+        self.with_new_reloader()
+    }
+
+    fn with_new_reloader(mut self) -> Server {
         self.reloader = Arc::new(Reloader::new(
             self.handle.clone(),
             self.metrics.clone(),
-            Some(files),
+            self.files.clone(),
+            self.loader.clone(),
         ));
         self
     }
@@ -198,7 +224,8 @@ impl Server {
     }
 
     /// Serves on `listener` until `shutdown` resolves, then stops accepting
-    /// connections and lets requests in flight finish.
+    /// connections, stops the reload in progress (its load at the next
+    /// chunk) and lets requests in flight finish.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
@@ -232,6 +259,11 @@ impl Server {
                 RequireToken::new(self.security.client_token.clone(), WhenUnset::Allow),
             )
         });
+        let reloader = self.reloader.clone();
+        let shutdown = async move {
+            shutdown.await;
+            reloader.stop();
+        };
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = &self.tls {
             builder =

