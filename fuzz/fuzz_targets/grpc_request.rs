@@ -139,7 +139,7 @@ fn check_outcome(
 }
 
 /// Sends `message` to unary `method` and checks the decode oracle: bytes
-/// prost refuses must be refused as INTERNAL. Returns the decoded request
+/// prost refuses must be refused as INVALID_ARGUMENT. Returns the decoded request
 /// and the server's answer when prost accepts the bytes.
 async fn exchange<Req, Resp>(
     h: &Harness,
@@ -154,7 +154,7 @@ where
     let answer = raw_grpc::unary::<Resp>(h.channel.clone(), method, message.to_vec()).await;
     match (decoded, answer) {
         (Err(_), Err(status)) => {
-            assert_eq!(status.code(), Code::Internal, "{status:?}");
+            assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
             None
         }
         (Err(e), Ok(resp)) => panic!("answered bytes prost refuses ({e}): {resp:?}"),
@@ -206,7 +206,9 @@ async fn classify_stream(h: &Harness, message: &[u8]) {
     .expect("the stream opens");
     let first = outcomes.message().await;
     match (decoded, first) {
-        (Err(_), Err(status)) => assert_eq!(status.code(), Code::Internal, "{status:?}"),
+        (Err(_), Err(status)) => {
+            assert_eq!(status.code(), Code::InvalidArgument, "{status:?}")
+        }
         (Err(e), Ok(outcome)) => panic!("answered bytes prost refuses ({e}): {outcome:?}"),
         (Ok(req), Err(status)) => panic!("{req:?} ended the stream: {status:?}"),
         (Ok(req), Ok(outcome)) => {

@@ -12,6 +12,7 @@ pub mod pb {
     //! the optional `Transport/Noop`).
     #![allow(clippy::all, missing_docs)]
     tonic::include_proto!("docclass.v1");
+    include!(concat!(env!("OUT_DIR"), "/client/docclass.v1.rs"));
 
     /// Encoded descriptor set of our protos, for server reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -21,6 +22,7 @@ pub mod pb {
 mod admin_api;
 mod auth;
 mod classifier_api;
+mod codec;
 mod conversions;
 mod error;
 mod incoming;
