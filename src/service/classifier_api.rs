@@ -140,8 +140,12 @@ where
         .acquire_owned()
         .await
         .map_err(|e| ServiceError::Internal(format!("classification workers closed: {e}")))?;
+    let hook = state.worker_hook.get().cloned();
     tokio::task::spawn_blocking(move || {
         let _worker = worker;
+        if let Some(hook) = hook {
+            (hook.0)(&cancelled);
+        }
         work(&cancelled)
     })
     .await

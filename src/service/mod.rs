@@ -45,4 +45,4 @@ pub use noop_api::NoopApi;
 pub use reload::{ModelFiles, ReloadError, ReloadRequest, Reloaded, Reloader};
 pub use server::{Server, ServerError, TlsConfig};
 pub use state::SERVICE_NAME;
-pub use state::{Limits, LoadedModel, ModelHandle};
+pub use state::{Limits, LoadedModel, ModelHandle, WorkerHook};
