@@ -455,21 +455,21 @@ fn a_future_format_version_is_unsupported() {
         matches!(
             e,
             ModelError::UnsupportedVersion {
-                found: 5,
+                found: 6,
                 oldest: 1,
-                newest: 4
+                newest: 5
             }
         ),
         "{e:?}"
     );
     assert_eq!(
         e.to_string(),
-        "model file format version 5 is not supported (this build reads versions 1 to 4)"
+        "model file format version 6 is not supported (this build reads versions 1 to 5)"
     );
-    // The version is checked before the length: a version-5 header alone says so too.
+    // The version is checked before the length: a version-6 header alone says so too.
     assert!(matches!(
         load_err(&bytes[..12]),
-        ModelError::UnsupportedVersion { found: 5, .. }
+        ModelError::UnsupportedVersion { found: 6, .. }
     ));
     assert!(matches!(
         load_err(&file_with_payload(0, b"")),
