@@ -25,6 +25,7 @@ mod metrics;
 mod noop;
 mod overload;
 mod quickstart;
+mod reload_in_flight;
 mod server_process;
 mod stream;
 mod tls;
