@@ -21,9 +21,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("docclass_descriptor.bin"),
         prost::Message::encode_to_vec(&descriptors),
     )?;
+    // Servers decode requests with our codec, which refuses a message that
+    // does not decode as the sender's fault (INVALID_ARGUMENT); clients keep
+    // prost's, under which a response that does not decode is INTERNAL. Two
+    // passes, since the codec is set per build: the client pass reuses the
+    // message types of the first (`extern_path`).
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(true)
+        .codec_path("crate::service::codec::RequestCodec")
+        .compile_fds(descriptors.clone())?;
+    let client_dir = out_dir.join("client");
+    std::fs::create_dir_all(&client_dir)?;
     tonic_prost_build::configure()
         .build_client(true)
-        .build_server(true)
+        .build_server(false)
+        .out_dir(&client_dir)
+        .extern_path(".docclass.v1", "crate::service::pb")
         .compile_fds(descriptors)?;
     Ok(())
 }

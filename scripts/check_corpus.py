@@ -108,8 +108,12 @@ def main(root):
             for d in td:
                 types.update(words(d["title"] + " " + d["text"]))
             need = 150 if t == "other" else 60
-            flag = "" if len(td) >= need and len(types) >= 1500 else "   <-- SHORT"
+            short = len(td) < need or len(types) < 1500
+            flag = "   <-- SHORT" if short else ""
             print(f"  {t:28s} docs={len(td):4d} (need {need})  types={len(types):5d} (need 1500){flag}")
+            if short:
+                errors.append(f"[{lang}] {t}: {len(td)} docs (need {need}), "
+                              f"{len(types)} word types (need 1500)")
     real_dir = os.path.join(root, "real")
     if os.path.isdir(real_dir):
         errors += check_real(real_dir, docs)

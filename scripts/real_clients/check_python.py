@@ -111,11 +111,21 @@ def run_checks(channel, pb2, pb2_grpc) -> int:
     stub = pb2_grpc.ClassifierStub(channel)
     health = health_pb2_grpc.HealthStub(channel)
     c = Checks()
-    seen = {}
+    info = stub.GetModelInfo(pb2.GetModelInfoRequest(), timeout=TIMEOUT)
     # How the model makes probabilities: per topic ("isotonic", "platt": each
     # the chance its topic applies) or a softmax over topics (sums to 1).
-    calibration = stub.GetModelInfo(pb2.GetModelInfoRequest(), timeout=TIMEOUT).calibration
+    calibration = info.calibration
     per_topic = calibration in ("isotonic", "platt")
+    # The version every response must name: the model in service when the
+    # checks start (nothing reloads it meanwhile). Taken here, not from the
+    # first Classify, so that a failed Classify cannot leave the later checks
+    # comparing a version with itself.
+    version = info.model_version
+    if not version:
+        raise SystemExit("FAIL python: GetModelInfo gave an empty model_version")
+
+    def check_version(got, what):
+        check(got == version, f"{what} model_version {got!r}, want {version!r} (GetModelInfo's)")
 
     def health_check():
         for service in (SERVICE, ""):
@@ -146,8 +156,7 @@ def run_checks(channel, pb2, pb2_grpc) -> int:
                       "want a clear article's topic decided with a probability >= 0.5")
             else:
                 check(abs(total - 1.0) < 1e-6, f"probabilities sum to {total}, want 1")
-            check(r.model_version, "model_version is empty")
-            seen.setdefault("model_version", r.model_version)
+            check_version(r.model_version, "Classify")
             return (f"{top.topic} p={top.probability:.3f} lang={r.language} sum={total:.6f} "
                     f"({calibration}) model {r.model_version}")
         return fn
@@ -160,11 +169,12 @@ def run_checks(channel, pb2, pb2_grpc) -> int:
         ]
         r = stub.ClassifyBatch(pb2.ClassifyBatchRequest(documents=docs), timeout=TIMEOUT)
         check(len(r.outcomes) == 3, f"{len(r.outcomes)} outcomes, want 3")
-        check(r.model_version, "batch model_version is empty")
+        check_version(r.model_version, "ClassifyBatch")
         for i, o in enumerate(r.outcomes):
             check(o.index == i and o.id == f"b{i}", f"outcome {i}: index {o.index} id {o.id!r}")
         first, bad, last = r.outcomes
         check(first.WhichOneof("outcome") == "result", f"b0: {first.WhichOneof('outcome')}, want result")
+        check_version(first.result.model_version, "ClassifyBatch b0")
         check(first.result.labels[:1] == ["military_operations"], f"b0 labels {list(first.result.labels)}")
         check(bad.WhichOneof("outcome") == "error", f"b1: {bad.WhichOneof('outcome')}, want error")
         check(bad.error.code == 3, f"b1 error code {bad.error.code}, want 3 (INVALID_ARGUMENT)")
@@ -196,14 +206,12 @@ def run_checks(channel, pb2, pb2_grpc) -> int:
         check(len(ids) == 10, f"{len(ids)} topics, want 10: {ids}")
         check("military_operations" in ids and "other" in ids, f"ids {ids}")
         check(all(t.name_en and t.name_fr and t.description for t in r.topics), "a topic lacks a name or description")
-        check(r.model_version == seen.get("model_version", r.model_version), "model_version differs from Classify's")
+        check_version(r.model_version, "ListTopics")
         return f"{len(ids)} topics"
 
     def model_info():
         r = stub.GetModelInfo(pb2.GetModelInfoRequest(), timeout=TIMEOUT)
-        check(r.model_version, "model_version is empty")
-        check(r.model_version == seen.get("model_version", r.model_version),
-              f"model_version {r.model_version!r} differs from Classify's {seen.get('model_version')!r}")
+        check_version(r.model_version, "GetModelInfo")
         check(r.model_file == "default.model", f"model_file {r.model_file!r}, want 'default.model'")
         check(r.features > 0, f"features {r.features}")
         check(r.training_corpus.documents > 0, "training_corpus.documents is 0")

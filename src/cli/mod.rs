@@ -244,6 +244,10 @@ pub struct TrainArgs {
     /// Keep French elisions (l', d', qu'...).
     #[arg(long)]
     pub no_elision: bool,
+    /// Keep invisible format characters (soft hyphen, ZWJ, ZWNJ, direction
+    /// marks, word joiner, BOM) inside words, as models before format 5 did.
+    #[arg(long)]
+    pub no_strip_invisible: bool,
     /// Drop tokens shorter than this many characters.
     #[arg(long, default_value_t = 2)]
     pub min_token_chars: usize,
@@ -456,6 +460,7 @@ impl TrainArgs {
             FilterConfig::StopWords => !self.no_stop_words,
             FilterConfig::Stem => !self.no_stem,
             FilterConfig::AccentFold => !self.no_accent_fold,
+            FilterConfig::StripInvisible => !self.no_strip_invisible,
             _ => true,
         });
         let char_ngrams = match &self.char_ngrams {

@@ -18,12 +18,15 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 pub const MAGIC: &[u8; 8] = b"DOCCLASS";
-/// The format this build writes. Version 4 added per-topic calibration and
-/// the semi-supervised record to the provenance, version 3 named evaluations,
-/// version 2 the probability temperature; older files still load and
-/// classify as before (no per-topic calibration, no evaluations, and
-/// temperature 1 for version 1).
-pub const FORMAT_VERSION: u32 = 4;
+/// The format this build writes. Version 5 added the analyzer filter that
+/// removes invisible format characters (`FilterConfig::StripInvisible`,
+/// which a version-4 reader could not decode), version 4 per-topic
+/// calibration and the semi-supervised record to the provenance, version 3
+/// named evaluations, version 2 the probability temperature; older files
+/// still load and classify as before (their filter chains keep invisible
+/// characters, no per-topic calibration, no evaluations, and temperature 1
+/// for version 1).
+pub const FORMAT_VERSION: u32 = 5;
 /// The oldest format this build reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
@@ -461,6 +464,8 @@ fn decode_payload(version: u32, payload: &[u8]) -> Result<ModelData> {
         1 => take_all::<ModelDataV1>(payload)?.into(),
         2 => take_all::<ModelDataV3<ProvenanceV2>>(payload)?.into(),
         3 => take_all::<ModelDataV3<ProvenanceV3>>(payload)?.into(),
+        // Format 5's data is format 4's; only its analyzer may hold
+        // `StripInvisible`, which older files' chains never do.
         _ => take_all::<ModelData>(payload)?,
     })
 }

@@ -132,9 +132,15 @@ where
 {
     let cancel = CancelOnDrop::default();
     let cancelled = cancel.0.clone();
+    let hook = state.worker_hook.get().cloned();
     state
         .workers
-        .run(text_bytes, move || work(&cancelled))
+        .run(text_bytes, move || {
+            if let Some(hook) = hook {
+                (hook.0)(&cancelled);
+            }
+            work(&cancelled)
+        })
         .await
 }
 

@@ -54,6 +54,10 @@ pub enum ServiceError {
         size: usize,
         limit: usize,
     },
+    /// A request that prost could not decode; `field` is the path from the
+    /// request down (`documents.text`), empty when no field is at fault.
+    #[error("the request does not decode as protobuf: {}{reason}", if field.is_empty() { String::new() } else { format!("{field}: ") })]
+    Undecodable { field: String, reason: String },
     #[error("{field}: {reason}")]
     InvalidLanguage { field: String, reason: String },
     #[error("{field} is {value}, over the maximum of {max}")]
@@ -94,6 +98,7 @@ impl ServiceError {
             | ServiceError::UnknownTopic { .. }
             | ServiceError::FieldTooLong { .. }
             | ServiceError::InvalidLanguage { .. }
+            | ServiceError::Undecodable { .. }
             | ServiceError::TooManyExplainTerms { .. } => Code::InvalidArgument,
             ServiceError::ModelNotLoaded => Code::Unavailable,
             ServiceError::Internal(_) => Code::Internal,
@@ -132,6 +137,7 @@ impl ServiceError {
             | ServiceError::FieldTooLong { field, .. }
             | ServiceError::InvalidLanguage { field, .. }
             | ServiceError::TooManyExplainTerms { field, .. } => Some(field),
+            ServiceError::Undecodable { field, .. } => (!field.is_empty()).then_some(field),
             ServiceError::BatchTooLarge { .. } => Some("documents"),
             ServiceError::Reload(e) if e.blames_the_path() => Some("model_path"),
             ServiceError::ModelNotLoaded

@@ -13,6 +13,7 @@ pub mod pb {
     //! the optional `Transport/Noop`).
     #![allow(clippy::all, missing_docs)]
     tonic::include_proto!("docclass.v1");
+    include!(concat!(env!("OUT_DIR"), "/client/docclass.v1.rs"));
 
     /// Encoded descriptor set of our protos, for server reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -23,6 +24,7 @@ mod admin_api;
 mod auth;
 mod classifier_api;
 pub mod client;
+mod codec;
 mod conversions;
 mod error;
 mod incoming;
@@ -46,4 +48,4 @@ pub use noop_api::NoopApi;
 pub use reload::{ModelFiles, ModelLoader, ReloadError, ReloadRequest, Reloaded, Reloader};
 pub use server::{HealthOnly, Server, ServerError, TlsConfig};
 pub use state::SERVICE_NAME;
-pub use state::{Limits, LoadedModel, ModelHandle};
+pub use state::{Limits, LoadedModel, ModelHandle, WorkerHook};

@@ -15,7 +15,7 @@ use super::pb::classifier_server::ClassifierServer;
 use super::pb::transport_server::TransportServer;
 use super::reload::{ModelFiles, ModelLoader, Reloader};
 use super::rpc_layer::{Admission, RpcLayer, SideStreams};
-use super::state::{Limits, ModelHandle, State};
+use super::state::{Limits, ModelHandle, State, WorkerHook};
 use super::streams::Streams;
 use crate::model::Model;
 use arc_swap::ArcSwapOption;
@@ -113,6 +113,7 @@ impl Server {
                 metrics.clone(),
             )),
             workers: super::workers::Workers::for_this_machine(),
+            worker_hook: std::sync::OnceLock::new(),
         });
         let handle = ModelHandle { state, health };
         handle
@@ -150,6 +151,14 @@ impl Server {
     /// noop` compares Classify with. Off by default (UNIMPLEMENTED).
     pub fn with_noop_rpc(mut self, enabled: bool) -> Server {
         self.noop_rpc = enabled;
+        self
+    }
+
+    /// Runs `hook` on the worker thread before each classification (see
+    /// [`WorkerHook`]); for tests. A second hook is ignored.
+    #[doc(hidden)]
+    pub fn with_worker_hook(self, hook: WorkerHook) -> Server {
+        let _ = self.handle.state.worker_hook.set(hook);
         self
     }
 

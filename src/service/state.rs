@@ -5,7 +5,8 @@ use super::rpc_layer::Admission;
 use super::streams::Streams;
 use crate::model::Model;
 use arc_swap::ArcSwapOption;
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tonic_health::server::HealthReporter;
 use tonic_health::ServingStatus;
@@ -90,6 +91,22 @@ pub(crate) struct State {
     pub(crate) streams: Arc<Streams>,
     /// The classification threads.
     pub(crate) workers: super::workers::Workers,
+    /// Run on the worker thread before each classification; none in service.
+    pub(crate) worker_hook: OnceLock<WorkerHook>,
+}
+
+/// A function run on the worker thread before each classification's work
+/// (unary call, batch, stream chunk), with the call's cancel flag, which is
+/// set once the call is dropped. For tests: a hook that blocks holds a call
+/// after it has taken its model and its worker, so a test can order a
+/// reload or a deadline against it by events instead of by timing.
+#[derive(Clone)]
+pub struct WorkerHook(pub Arc<dyn Fn(&AtomicBool) + Send + Sync>);
+
+impl std::fmt::Debug for WorkerHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WorkerHook")
+    }
 }
 
 /// Controls the model in service and the health status. Cheap to clone.

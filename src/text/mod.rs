@@ -46,12 +46,22 @@ pub enum FilterConfig {
     StopWords,
     Stem,
     AccentFold,
-    Length { min_chars: usize, max_chars: usize },
+    Length {
+        min_chars: usize,
+        max_chars: usize,
+    },
+    /// Removes invisible format characters (soft hyphen, ZWJ, ZWNJ,
+    /// direction marks, word joiner, BOM) from words. New in model format
+    /// 5, first in the default chain; older models' chains lack it and
+    /// analyse as they always did. Last here because the file stores a
+    /// filter by its place in this list.
+    StripInvisible,
 }
 
 impl FilterConfig {
     fn name(&self) -> &'static str {
         match self {
+            FilterConfig::StripInvisible => "strip_invisible",
             FilterConfig::Lowercase => "lowercase",
             FilterConfig::Elision => "elision",
             FilterConfig::StopWords => "stop_words",
@@ -74,7 +84,7 @@ pub struct CharNgrams {
 /// | field | default | purpose |
 /// |---|---|---|
 /// | `nfkc` | `true` | Unicode NFKC normalization before segmentation |
-/// | `filters` | lowercase, elision, stop words, stem, accent fold, length 2..=40 | the filter chain, in order |
+/// | `filters` | strip invisible, lowercase, elision, stop words, stem, accent fold, length 2..=40 | the filter chain, in order |
 /// | `word_ngrams` | `2` | word n-grams 1..=n over the filtered tokens (1..=4) |
 /// | `char_ngrams` | none | optional character n-grams inside tokens |
 /// | `languages` | en, fr, ar | languages language detection may choose from |
@@ -92,9 +102,11 @@ pub struct AnalyzerConfig {
 pub const MAX_WORD_NGRAMS: u8 = 4;
 
 /// The default filter chain, in its order, keeping tokens of `min_chars`
-/// to `max_chars` characters.
+/// to `max_chars` characters. Invisible characters go first, so that every
+/// later filter (elision, stop words, the stemmer) sees the word as it reads.
 pub fn default_filters(min_chars: usize, max_chars: usize) -> Vec<FilterConfig> {
     vec![
+        FilterConfig::StripInvisible,
         FilterConfig::Lowercase,
         FilterConfig::Elision,
         FilterConfig::StopWords,
@@ -279,6 +291,7 @@ impl Analyzer {
             .iter()
             .map(|f| -> Box<dyn TokenFilter> {
                 match f {
+                    FilterConfig::StripInvisible => Box::new(filter::StripInvisible),
                     FilterConfig::Lowercase => Box::new(filter::Lowercase),
                     FilterConfig::Elision => Box::new(filter::Elision),
                     FilterConfig::StopWords => Box::new(filter::StopWords::default()),

@@ -3,6 +3,7 @@
 //! Most tests use `word_ngrams: 1` so the expected term lists are exact and
 //! short; one test covers bigrams and one character n-grams.
 
+use docclass::text::filter::is_invisible;
 use docclass::text::{Analyzer, AnalyzerConfig, CharNgrams, FilterConfig, Lang, TextError};
 use proptest::prelude::*;
 use std::time::{Duration, Instant};
@@ -37,6 +38,75 @@ fn terms_in(a: &Analyzer, text: &str, lang: Lang) -> Vec<String> {
     let (used, out) = a.terms(text, Some(lang));
     assert_eq!(used, lang, "a hint is used as the language");
     out
+}
+
+// ------------------------------------------------- invisible characters
+
+/// The invisible format characters of issue 21, each by name.
+const INVISIBLE: &[(char, &str)] = &[
+    ('\u{200D}', "zero-width joiner"),
+    ('\u{200C}', "zero-width non-joiner"),
+    ('\u{200E}', "left-to-right mark"),
+    ('\u{200F}', "right-to-left mark"),
+    ('\u{FEFF}', "byte order mark"),
+    ('\u{2060}', "word joiner"),
+    ('\u{00AD}', "soft hyphen"),
+];
+
+/// Each character, after a word, inside it, before it, and doubled, leaves
+/// the word's terms as they are without it: in English, in French (where
+/// elision must still see the apostrophe) and in Arabic.
+#[test]
+fn each_invisible_character_is_removed_from_words() {
+    let a = default_unigrams();
+    for &(c, name) in INVISIBLE {
+        for (plain, with_it, lang) in [
+            ("Troops shelled", format!("Troops{c} shel{c}led"), Lang::En),
+            (
+                "Troops shelled",
+                format!("{c}Troops {c}{c}shelled{c}"),
+                Lang::En,
+            ),
+            (
+                "l'armée du gouvernement",
+                format!("l{c}'armée du gouver{c}nement{c}"),
+                Lang::Fr,
+            ),
+            ("الحرب في اليمن", format!("ال{c}حرب في الي{c}من"), Lang::Ar),
+        ] {
+            let expected = terms_in(&a, plain, lang);
+            assert!(!expected.is_empty());
+            assert_eq!(
+                terms_in(&a, &with_it, lang),
+                expected,
+                "{name} in {with_it:?}"
+            );
+        }
+    }
+    assert_eq!(terms_in(&a, "Troops\u{200D}", Lang::En), ["troop"]);
+}
+
+/// A chain without the filter (every model before format 5) keeps them.
+#[test]
+fn a_chain_without_the_filter_keeps_invisible_characters() {
+    let a = unigrams(vec![FilterConfig::Lowercase]);
+    for &(c, name) in INVISIBLE {
+        assert_eq!(
+            terms_in(&a, &format!("Troops{c}"), Lang::En),
+            [format!("troops{c}")],
+            "{name}"
+        );
+    }
+}
+
+/// Zero-width space is a break opportunity, which segmentation already
+/// splits at; the filter leaves it to that.
+#[test]
+fn zero_width_space_still_splits_words() {
+    assert_eq!(
+        terms_in(&default_unigrams(), "troops\u{200B}shelled", Lang::En),
+        ["troop", "shell"]
+    );
 }
 
 // ---------------------------------------------------------------- elisions
@@ -703,6 +773,7 @@ fn no_length_analyzer() -> &'static Analyzer {
     A.get_or_init(|| {
         analyzer(AnalyzerConfig {
             filters: vec![
+                FilterConfig::StripInvisible,
                 FilterConfig::Lowercase,
                 FilterConfig::Elision,
                 FilterConfig::StopWords,
@@ -726,7 +797,7 @@ fn tricky_char() -> impl Strategy<Value = char> {
         2 => proptest::sample::select(vec!['é', 'è', 'à', 'ç', 'œ', 'Œ', 'ß', 'İ', 'ﬁ', 'Ａ', '２', '\u{0301}', '\u{0308}']),
         3 => proptest::char::range('\u{0600}', '\u{06FF}'),
         1 => proptest::sample::select(vec!['😀', '👩', '🏽', '🇫', '🇷', '\u{200D}', '\u{FE0F}']),
-        1 => proptest::sample::select(vec!['\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200B}', '\u{FEFF}']),
+        1 => proptest::sample::select(vec!['\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200B}', '\u{FEFF}', '\u{200C}', '\u{2060}', '\u{00AD}', '\u{061C}']),
         1 => proptest::char::range('\u{0000}', '\u{001F}'),
         1 => proptest::sample::select(vec!['\u{007F}', '\u{0085}', '\u{00A0}', '\u{2028}', '\u{2029}', '\u{3000}', '\u{FDFA}', '\u{FFFD}']),
         1 => any::<char>(),
@@ -762,6 +833,8 @@ fn check_terms(a: &Analyzer, text: &str) -> Result<(), TestCaseError> {
     let (lang, out) = a.terms(text, None);
     for t in &out {
         prop_assert!(!t.is_empty(), "empty term from {:?}", text);
+        // Every chain tested here strips invisible characters.
+        prop_assert!(!t.contains(is_invisible), "{:?} from {:?}", t, text);
     }
     // The hash-level API agrees with the string-level one.
     let mut n = 0usize;

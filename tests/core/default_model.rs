@@ -487,14 +487,18 @@ fn coalition_political_directors_meeting_is_decided_diplomacy() {
     );
 }
 
+fn seed_article() -> String {
+    std::fs::read_to_string(manifest_dir().join("tests/fixtures/rabat-2018.txt"))
+        .expect("tests/fixtures/rabat-2018.txt is committed")
+}
+
 /// The article the project began from (French, June 2018: the political
 /// directors of the Global Coalition against Daesh meet in Rabat), as
 /// published. It must always come out as `diplomacy`, first.
 #[test]
 fn seed_article_rabat_2018_comes_out_as_diplomacy() {
     let model = model();
-    let text = std::fs::read_to_string(manifest_dir().join("tests/fixtures/rabat-2018.txt"))
-        .expect("tests/fixtures/rabat-2018.txt is committed");
+    let text = seed_article();
     let c = model.classify(&text, None);
     assert_eq!(c.language, Lang::Fr, "{}", describe(model, &c));
     assert_eq!(
@@ -503,6 +507,28 @@ fn seed_article_rabat_2018_comes_out_as_diplomacy() {
         "{}",
         describe(model, &c)
     );
+}
+
+/// The seed article with an invisible format character after every word
+/// (each of the seven in turn: ZWJ, ZWNJ, LRM, RLM, BOM, word joiner, soft
+/// hyphen), as text pasted from a web page can carry them, classifies
+/// exactly as the article itself: the default model removes them.
+#[test]
+fn invisible_characters_do_not_change_the_seed_articles_classification() {
+    let model = model();
+    let text = seed_article();
+    let plain = model.classify(&text, None);
+    for c in [
+        '\u{200D}', '\u{200C}', '\u{200E}', '\u{200F}', '\u{FEFF}', '\u{2060}', '\u{AD}',
+    ] {
+        let marked: String = text
+            .split(' ')
+            .map(|word| format!("{word}{c}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_ne!(marked, text);
+        assert_eq!(model.classify(&marked, None), plain, "U+{:04X}", c as u32);
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 use docclass::corpus::Document;
 use docclass::model::{Model, ModelData, ModelError, FORMAT_VERSION, MAGIC};
 use docclass::nb::Decision;
-use docclass::text::Lang;
+use docclass::text::{FilterConfig, Lang};
 use docclass::train::{self, Silent, TopicSpec, TrainOptions, Validation};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -455,21 +455,21 @@ fn a_future_format_version_is_unsupported() {
         matches!(
             e,
             ModelError::UnsupportedVersion {
-                found: 5,
+                found: 6,
                 oldest: 1,
-                newest: 4
+                newest: 5
             }
         ),
         "{e:?}"
     );
     assert_eq!(
         e.to_string(),
-        "model file format version 5 is not supported (this build reads versions 1 to 4)"
+        "model file format version 6 is not supported (this build reads versions 1 to 5)"
     );
-    // The version is checked before the length: a version-5 header alone says so too.
+    // The version is checked before the length: a version-6 header alone says so too.
     assert!(matches!(
         load_err(&bytes[..12]),
-        ModelError::UnsupportedVersion { found: 5, .. }
+        ModelError::UnsupportedVersion { found: 6, .. }
     ));
     assert!(matches!(
         load_err(&file_with_payload(0, b"")),
@@ -744,6 +744,65 @@ fn committed_v3_fixture_still_loads_and_keeps_its_probabilities() {
     assert_eq!(c.decided, [military], "{c:?}");
     assert_rewrites_in_the_current_format(&model);
 }
+
+/// A format-4 model (per-topic calibration; no invisible-character filter),
+/// written by the format-4 `docclass-train -i tiny4.jsonl -o
+/// tests/fixtures/tiny-v4.model --folds 3 --min-df 1 --word-ngrams 1
+/// --decision thresholds --created-at 2026-12-06T00:00:00Z`: the first 8
+/// English written-corpus documents of military_operations, humanitarian_aid
+/// and other, cut to 400 characters, with their labels. It must analyse and
+/// classify as it did: an invisible format character stays part of its word.
+#[test]
+fn committed_v4_fixture_still_loads_and_analyses_as_before() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-v4.model");
+    let bytes = std::fs::read(&path).expect("tests/fixtures/tiny-v4.model is committed");
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 4);
+    let model = Model::load(&path).expect("the version-4 fixture loads");
+    assert_eq!(model.version(), "77a0c2c5e310e4f2");
+    assert_eq!(model.format_version(), 4);
+    assert_eq!(
+        model.analyzer().config().filters,
+        [
+            FilterConfig::Lowercase,
+            FilterConfig::Elision,
+            FilterConfig::StopWords,
+            FilterConfig::Stem,
+            FilterConfig::AccentFold,
+            FilterConfig::Length {
+                min_chars: 2,
+                max_chars: 40
+            },
+        ]
+    );
+    let text = "Iraqi\u{200D} troops\u{AD} raised the national\u{2060} flag over Falluja";
+    let (_, terms) = model.analyzer().terms(text, Some(Lang::En));
+    assert_eq!(terms, FIXTURE_V4_TERMS);
+    let c = model.classify(text, Some(Lang::En));
+    // Values observed when the fixture was written.
+    assert_eq!(c.decided, [0, 1, 3], "{c:?}");
+    let expected = [
+        0.5689839572192513,
+        0.47073280214063845,
+        0.05555555555555555,
+        0.1006944444444444,
+    ];
+    assert_eq!(c.probabilities.len(), expected.len());
+    for (p, q) in c.probabilities.iter().zip(expected) {
+        assert!((p - q).abs() < 1e-12, "{:?}", c.probabilities);
+    }
+    assert_rewrites_in_the_current_format(&model);
+}
+
+/// The format-4 chain keeps each invisible character in its word, so three
+/// of these are terms no model knows (and `troops` is not even stemmed).
+const FIXTURE_V4_TERMS: &[&str] = &[
+    "iraqi\u{200d}",
+    "troops\u{ad}",
+    "rais",
+    "national\u{2060}",
+    "flag",
+    "falluja",
+];
 
 #[test]
 fn named_evaluations_round_trip_and_change_the_version() {

@@ -141,7 +141,7 @@ async fn a_file_that_fails_to_load_keeps_the_old_model_serving() {
         &server,
         "future.model",
         Code::FailedPrecondition,
-        "cannot load \"future.model\": model file format version 99 is not supported (this build reads versions 1 to 4); the previous model stays in service",
+        "cannot load \"future.model\": model file format version 99 is not supported (this build reads versions 1 to 5); the previous model stays in service",
     )
     .await;
     assert_refused(

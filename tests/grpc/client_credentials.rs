@@ -145,7 +145,7 @@ fn the_right_credentials_classify_check_health_and_reload_over_mutual_tls() {
     let reloaded = json(&out);
     assert_eq!(reloaded["model_version"], FIXTURE_VERSION);
     assert_eq!(reloaded["previous_model_version"], FIXTURE_VERSION);
-    assert_eq!(reloaded["model_id"], "current.model");
+    assert_eq!(reloaded["model_file"], "current.model");
     let next = tiny_model();
     let out = s.server.run_with_env(
         &["reload", "--path", "next.model"],

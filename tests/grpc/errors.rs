@@ -4,6 +4,7 @@ use crate::common::messages::request;
 use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::{ClassifyBatchRequest, ClassifyRequest};
 use docclass::service::Limits;
+use prost::Message;
 use std::time::Duration;
 use tonic::{Code, Status};
 use tonic_types::{FieldViolation, StatusExt};
@@ -382,6 +383,75 @@ async fn message_over_the_decode_limit_is_out_of_range_from_tonic() {
     // The connection is still usable afterwards.
     let ok = client.classify(request("Troops clashed")).await;
     assert!(ok.is_ok(), "{ok:?}");
+    server.stop().await;
+}
+
+/// A batch whose encoding is exactly `bytes` long (about 16 MiB): 17
+/// documents of real words, the last cut to make up the length, each under
+/// the 1 MiB text limit.
+fn batch_of_encoded_len(bytes: usize) -> ClassifyBatchRequest {
+    let sentence = "Troops clashed with militia near the border while floods displaced families. ";
+    let text = |len: usize| -> String {
+        let mut t = sentence.repeat(len / sentence.len() + 1);
+        t.truncate(len);
+        t
+    };
+    let documents = 17;
+    let mut batch = ClassifyBatchRequest {
+        documents: (0..documents).map(|_| request(&text(986_000))).collect(),
+    };
+    // The last document's length moves the total byte for byte, except where
+    // a length prefix gains or loses a byte; a few rounds settle it.
+    for _ in 0..8 {
+        let len = batch.encoded_len();
+        if len == bytes {
+            return batch;
+        }
+        let last = &mut batch.documents[documents - 1].text;
+        let target = (last.len() + bytes).saturating_sub(len);
+        *last = text(target);
+    }
+    panic!("no batch of exactly {bytes} bytes");
+}
+
+/// The server's 16 MiB message limit (`Limits::max_message_bytes`; tonic's
+/// own default is 4 MiB) at its edge: a batch of exactly 16 MiB is answered,
+/// one byte more is refused by tonic's decoder with OUT_OF_RANGE.
+#[tokio::test]
+async fn the_16_mib_message_limit_holds_to_the_byte() {
+    let limit = Limits::default().max_message_bytes;
+    assert_eq!(limit, 16 << 20);
+    let server = TestServer::start(Some(tiny_model())).await;
+    let mut client = server.client().await;
+
+    let at_limit = batch_of_encoded_len(limit);
+    assert_eq!(at_limit.encoded_len(), limit);
+    let answered = client
+        .classify_batch(at_limit)
+        .await
+        .expect("a 16 MiB batch is within the limit")
+        .into_inner();
+    assert_eq!(answered.outcomes.len(), 17);
+    for outcome in &answered.outcomes {
+        let labels = &crate::common::messages::result(outcome).labels;
+        assert!(labels.contains(&"conflict".to_string()), "{labels:?}");
+    }
+
+    let over = batch_of_encoded_len(limit + 1);
+    let status = client
+        .classify_batch(over)
+        .await
+        .expect_err("one byte over the limit");
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert_eq!(
+        status.message(),
+        format!(
+            "Error, decoded message length too large: found {} bytes, the limit is: {limit} bytes",
+            limit + 1
+        )
+    );
+    // The connection is still usable afterwards.
+    assert!(client.classify(request("Troops clashed")).await.is_ok());
     server.stop().await;
 }
 

@@ -1,8 +1,14 @@
 //! A client that tries to open 1,000 ClassifyStream streams and sends
 //! nothing on them: past the stream cap its streams are refused at once, the
 //! open ones hold no classification slot (unary calls from other clients
-//! are not shed), health keeps answering, memory stays bounded, and the idle
-//! timeout frees their places so new streams open again.
+//! are not shed), health keeps answering, memory stays bounded, and streams
+//! that end, by their client or by the idle timeout, free their places so
+//! new streams open again.
+//!
+//! No step races a clock: the 1,000 opens run under an idle timeout far
+//! longer than any step, so none of the streams can end before the checks
+//! that need them open; the idle timeout has a test of its own, in which
+//! every step waits for an event (a stream's end).
 use crate::common::messages::request;
 use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::{ClassifyOutcome, ClassifyRequest};
@@ -53,7 +59,9 @@ async fn classify_labels(server: &TestServer) -> Vec<String> {
 /// more streams than slots, so a stream that held a slot would show.
 const SLOTS: usize = 64;
 const MAX_STREAMS: usize = 500;
-const IDLE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longer than the whole test may take (each step is bounded by `STEP`):
+/// no stream of the first test ends by itself.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 /// Unary calls sent at once while the streams are open: fewer than the slots,
 /// so none of them may be shed.
 const UNARY_CALLS: usize = 50;
@@ -149,30 +157,47 @@ async fn a_thousand_idle_streams_leave_the_server_responsive() {
         );
     }
 
-    // The idle timeout ends every silent stream with DEADLINE_EXCEEDED and
-    // frees its place: new streams open again.
+    // Streams their client ends free their places: a new stream opens.
+    drop(senders);
     for mut stream in streams {
         let end = timeout(STEP, stream.message())
             .await
-            .expect("the idle stream ends");
-        match end {
-            Err(status) => assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}"),
-            Ok(other) => panic!("an idle stream ended with {other:?}"),
-        }
+            .expect("the stream ends");
+        assert!(matches!(end, Ok(None)), "{end:?}");
     }
-    drop(senders);
     let (tx, rx) = mpsc::channel::<ClassifyRequest>(1);
     let mut fresh = connections[0]
         .classify_stream(ReceiverStream::new(rx))
         .await
         .expect("a new stream opens once the idle ones have ended")
         .into_inner();
+    assert_answers(&tx, &mut fresh).await;
+    drop(tx);
+    assert_eq!(classify_labels(&server).await, ["conflict"]);
+    timeout(STEP, server.stop())
+        .await
+        .expect("the server stops");
+}
+
+/// Sends a conflict document on an open stream and checks its outcome.
+async fn assert_answers(
+    tx: &mpsc::Sender<ClassifyRequest>,
+    stream: &mut Streaming<ClassifyOutcome>,
+) {
+    send_conflict(tx).await;
+    assert_next_is_conflict(stream).await;
+}
+
+async fn send_conflict(tx: &mpsc::Sender<ClassifyRequest>) {
     tx.send(request(
         "Troops clashed with militia and artillery shelled rebel positions",
     ))
     .await
     .expect("send");
-    let outcome = timeout(STEP, fresh.message())
+}
+
+async fn assert_next_is_conflict(stream: &mut Streaming<ClassifyOutcome>) {
+    let outcome = timeout(STEP, stream.message())
         .await
         .expect("an answer")
         .expect("no error")
@@ -181,9 +206,56 @@ async fn a_thousand_idle_streams_leave_the_server_responsive() {
         crate::common::messages::result(&outcome).labels,
         ["conflict"]
     );
-    drop(tx);
-    assert_eq!(classify_labels(&server).await, ["conflict"]);
-    timeout(STEP, server.stop())
-        .await
-        .expect("the server stops");
+}
+
+/// The idle timeout ends every silent stream with DEADLINE_EXCEEDED and
+/// frees its place: as many new streams open again, and answer. Each step
+/// waits for an event; the timeout only decides when the ends arrive.
+#[tokio::test]
+async fn the_idle_timeout_ends_silent_streams_and_frees_their_places() {
+    const CAP: usize = 4;
+    let limits = Limits {
+        max_streams: CAP,
+        stream_idle_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(Some(tiny_model()), limits, STEP).await;
+    let mut client = server.client().await;
+    let mut idle = Vec::new();
+    for _ in 0..CAP {
+        let (tx, rx) = mpsc::channel::<ClassifyRequest>(1);
+        let stream = timeout(STEP, client.classify_stream(ReceiverStream::new(rx)))
+            .await
+            .expect("opened at once")
+            .expect("under the cap")
+            .into_inner();
+        idle.push((tx, stream));
+    }
+    for (_tx, stream) in &mut idle {
+        let end = timeout(STEP, stream.message())
+            .await
+            .expect("the idle stream ends");
+        match end {
+            Err(status) => assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}"),
+            Ok(other) => panic!("an idle stream ended with {other:?}"),
+        }
+    }
+    // Every place is free again (a place is freed before its stream's end
+    // is sent): the cap's worth of streams opens, and each answers. Each
+    // document is queued before its stream opens, so the stream is never
+    // idle before it is answered.
+    let mut fresh = Vec::new();
+    for _ in 0..CAP {
+        let (tx, rx) = mpsc::channel::<ClassifyRequest>(1);
+        send_conflict(&tx).await;
+        let mut stream = timeout(STEP, client.classify_stream(ReceiverStream::new(rx)))
+            .await
+            .expect("opened at once")
+            .expect("the idle streams' places are free")
+            .into_inner();
+        assert_next_is_conflict(&mut stream).await;
+        fresh.push((tx, stream));
+    }
+    drop(fresh);
+    server.stop().await;
 }

@@ -28,6 +28,7 @@ mod overload;
 mod quickstart;
 mod reload_cancel;
 mod reload_process;
+mod reload_in_flight;
 mod server_process;
 mod stream;
 mod tls;

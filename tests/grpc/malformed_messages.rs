@@ -2,9 +2,10 @@
 //! in a protobuf `string` field, sent in hand-built gRPC frames
 //! (`crate::common::raw_grpc`) — get a clear status, and the server stays up.
 //!
-//! The refusal comes from tonic's prost decoder, before any handler runs, so
-//! the code is tonic's INTERNAL (not INVALID_ARGUMENT) with prost's message
-//! naming the field, and there is no `BadRequest` detail.
+//! The refusal comes from the server's request decoder, before any handler
+//! runs: INVALID_ARGUMENT (the sender's fault, not tonic's INTERNAL), with
+//! prost's reason, naming the field path from the request down, also as a
+//! `BadRequest` field violation.
 use crate::common::messages::request;
 use crate::common::raw_grpc;
 use crate::common::{tiny_model, TestServer, TROOPS};
@@ -27,14 +28,26 @@ fn request_with_raw_text(text: &[u8]) -> Vec<u8> {
 }
 
 fn assert_decode_error(status: &Status, field: &str) {
-    assert_eq!(status.code(), Code::Internal, "{status:?}");
-    assert_eq!(
-        status.message(),
-        format!(
-            "failed to decode Protobuf message: {field}: invalid string value: data is not UTF-8 encoded"
-        )
+    assert_refused(
+        status,
+        field,
+        "invalid string value: data is not UTF-8 encoded",
     );
-    assert!(status.get_details_bad_request().is_none());
+}
+
+/// INVALID_ARGUMENT for `field`, with `reason`, in the message and as the
+/// one `BadRequest` violation.
+fn assert_refused(status: &Status, field: &str, reason: &str) {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let message = format!("the request does not decode as protobuf: {field}: {reason}");
+    assert_eq!(status.message(), message);
+    let violations = status
+        .get_details_bad_request()
+        .expect("a BadRequest detail")
+        .field_violations;
+    assert_eq!(violations.len(), 1);
+    assert_eq!(violations[0].field, field);
+    assert_eq!(violations[0].description, message);
 }
 
 /// A well-formed Classify on `server`, over a fresh connection.
@@ -51,7 +64,7 @@ async fn assert_server_answers(server: &TestServer) {
 }
 
 #[tokio::test]
-async fn invalid_utf8_text_in_classify_is_internal_naming_the_field() {
+async fn invalid_utf8_text_in_classify_is_invalid_argument_naming_the_field() {
     let server = TestServer::start(Some(tiny_model())).await;
     let channel = server.channel().await;
     // The frame itself is fine: the same bytes with valid UTF-8 are answered.
@@ -71,7 +84,7 @@ async fn invalid_utf8_text_in_classify_is_internal_naming_the_field() {
     )
     .await
     .expect_err("invalid UTF-8 is refused");
-    assert_decode_error(&status, "ClassifyRequest.text");
+    assert_decode_error(&status, "text");
 
     // The same connection, and a new one, still work.
     let again: ClassifyResponse = raw_grpc::unary(
@@ -92,10 +105,10 @@ async fn invalid_utf8_in_other_string_fields_names_each_field() {
     let text = request(TROOPS).encode_to_vec();
     // title = 2, id = 3, language = 6, topics = 7.
     for (tag, field) in [
-        (0x12, "ClassifyRequest.title"),
-        (0x1a, "ClassifyRequest.id"),
-        (0x32, "ClassifyRequest.language"),
-        (0x3a, "ClassifyRequest.topics"),
+        (0x12, "title"),
+        (0x1a, "id"),
+        (0x32, "language"),
+        (0x3a, "topics"),
     ] {
         let mut message = text.clone();
         message.extend_from_slice(&[tag, NOT_UTF8.len() as u8]);
@@ -133,11 +146,8 @@ async fn invalid_utf8_in_one_batch_document_fails_the_whole_batch() {
     )
     .await
     .expect_err("the batch does not decode");
-    // prost names the innermost field first.
-    assert_decode_error(
-        &status,
-        "ClassifyRequest.text: ClassifyBatchRequest.documents",
-    );
+    // The path from the request down; prost does not give the index.
+    assert_decode_error(&status, "documents.text");
 
     // A well-formed batch on the same server is answered.
     let ok = server
@@ -180,7 +190,7 @@ async fn invalid_utf8_in_a_stream_ends_it_after_the_earlier_outcomes() {
         .message()
         .await
         .expect_err("the second message does not decode");
-    assert_decode_error(&status, "ClassifyRequest.text");
+    assert_decode_error(&status, "text");
     // The stream is over: the third message is never answered.
     assert!(matches!(outcomes.message().await, Ok(None)));
     assert_server_answers(&server).await;
@@ -189,7 +199,7 @@ async fn invalid_utf8_in_a_stream_ends_it_after_the_earlier_outcomes() {
 
 /// Not even a protobuf message: a truncated length-delimited field.
 #[tokio::test]
-async fn truncated_message_is_internal_and_the_server_stays_up() {
+async fn truncated_message_is_invalid_argument_and_the_server_stays_up() {
     let server = TestServer::start(Some(tiny_model())).await;
     // Field 1 says 100 bytes follow; 3 do.
     let status = raw_grpc::unary::<ClassifyResponse>(
@@ -199,11 +209,7 @@ async fn truncated_message_is_internal_and_the_server_stays_up() {
     )
     .await
     .expect_err("a truncated message is refused");
-    assert_eq!(status.code(), Code::Internal, "{status:?}");
-    assert_eq!(
-        status.message(),
-        "failed to decode Protobuf message: ClassifyRequest.text: buffer underflow"
-    );
+    assert_refused(&status, "text", "buffer underflow");
     assert_server_answers(&server).await;
     server.stop().await;
 }

@@ -81,7 +81,7 @@ pub async fn reload(
         emit_json(&json!({
             "model_version": response.model_version,
             "previous_model_version": response.previous_model_version,
-            "model_id": response.model_id,
+            "model_file": response.model_file,
             "load_time_ms": response.load_time_ms,
             "loaded_at": response.loaded_at,
         }))?;
@@ -89,7 +89,7 @@ pub async fn reload(
         cli::emit(&fields(&[
             ("model version", response.model_version),
             ("previous version", response.previous_model_version),
-            ("model id", response.model_id),
+            ("model file", response.model_file),
             ("load time", format!("{} ms", response.load_time_ms)),
             ("loaded at", response.loaded_at),
         ]))?;

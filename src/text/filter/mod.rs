@@ -7,6 +7,7 @@
 
 mod elision;
 mod fold;
+mod invisible;
 mod length;
 mod lowercase;
 mod stem;
@@ -14,6 +15,7 @@ mod stop_words;
 
 pub use elision::Elision;
 pub use fold::AccentFold;
+pub use invisible::{is_invisible, StripInvisible};
 pub use length::Length;
 pub use lowercase::Lowercase;
 pub use stem::Stem;
