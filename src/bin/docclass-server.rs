@@ -10,7 +10,7 @@ use docclass::service::{
     serve_metrics, Limits, ModelFiles, ReloadRequest, Reloader, Security, Server, TlsConfig,
 };
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;

@@ -156,7 +156,7 @@ fn the_right_credentials_classify_check_health_and_reload_over_mutual_tls() {
     assert_eq!(lines.len(), 5, "{text}");
     assert_eq!(lines[0], format!("model version     {}", next.version()));
     assert_eq!(lines[1], format!("previous version  {FIXTURE_VERSION}"));
-    assert_eq!(lines[2], "model id          next.model");
+    assert_eq!(lines[2], "model file        next.model");
     assert!(
         lines[3].starts_with("load time         ") && lines[3].ends_with(" ms"),
         "{text}"
