@@ -39,12 +39,12 @@ use topics::topics;
 #[derive(Debug, Parser)]
 #[command(name = "docclass", version, after_help = EXIT_CODES)]
 struct Cli {
-    /// Server address: HOST:PORT or http://HOST:PORT.
+    /// Server address: HOST:PORT, http://HOST:PORT, or with --ca-cert https://HOST:PORT.
     #[arg(
         long,
         global = true,
         env = "DOCCLASS_ADDR",
-        default_value = "http://127.0.0.1:50051"
+        default_value = "127.0.0.1:50051"
     )]
     addr: String,
     /// Seconds to wait for the connection, and for each answer.
