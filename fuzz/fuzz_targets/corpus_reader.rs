@@ -44,14 +44,24 @@ static SCRATCH: LazyLock<PathBuf> = LazyLock::new(|| {
     dir
 });
 
+/// A scratch file, removed when dropped, so that a run leaves only an empty
+/// directory behind.
+struct ScratchFile(PathBuf);
+
+impl Drop for ScratchFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Writes `bytes` to a new file `name` in the scratch directory. A new file,
 /// not a truncated one: ext4 flushes a file rewritten after truncation to
 /// disk when it is closed, which made every execution wait on the disk.
-fn write(name: &str, bytes: &[u8]) -> PathBuf {
+fn write(name: &str, bytes: &[u8]) -> ScratchFile {
     let path = SCRATCH.join(name);
     let _ = std::fs::remove_file(&path);
     std::fs::write(&path, bytes).expect("write the scratch file");
-    path
+    ScratchFile(path)
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -166,9 +176,9 @@ fuzz_target!(|data: &[u8]| {
     };
     if selector & 4 != 0 {
         let path = write(&format!("corpus.{extension}.gz"), &gzip(content));
-        let compressed = read_both(&path, &options, format, Some(content));
+        let compressed = read_both(&path.0, &options, format, Some(content));
         let path = write(&format!("corpus.{extension}"), content);
-        let plain = read_both(&path, &options, format, Some(content));
+        let plain = read_both(&path.0, &options, format, Some(content));
         match (&compressed, &plain) {
             (Ok(compressed), Ok(plain)) => {
                 assert_eq!(content_of(compressed), content_of(plain));
@@ -179,9 +189,9 @@ fuzz_target!(|data: &[u8]| {
         }
     } else if selector & 8 != 0 {
         let path = write(&format!("corpus.{extension}.gz"), content);
-        let _ = read_both(&path, &options, format, None);
+        let _ = read_both(&path.0, &options, format, None);
     } else {
         let path = write(&format!("corpus.{extension}"), content);
-        let _ = read_both(&path, &options, format, Some(content));
+        let _ = read_both(&path.0, &options, format, Some(content));
     }
 });
