@@ -40,6 +40,7 @@ fn configs() -> Vec<AnalyzerConfig> {
                     min_chars: 1,
                     max_chars: 3,
                 },
+                FilterConfig::StripInvisible,
             ],
             word_ngrams: 3,
             languages: vec![Lang::Ar, Lang::Fr],
