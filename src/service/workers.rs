@@ -35,7 +35,8 @@ type Job = Box<dyn FnOnce() + Send>;
 pub(crate) struct Workers {
     threads: Arc<Semaphore>,
     large: Arc<Semaphore>,
-    jobs: Mutex<mpsc::Sender<Job>>,
+    /// `Sender` is `Sync`: callers queue without a lock.
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Workers {
@@ -64,7 +65,7 @@ impl Workers {
         Workers {
             threads: Arc::new(Semaphore::new(threads.max(1))),
             large: Arc::new(Semaphore::new(threads.saturating_sub(1).max(1))),
-            jobs: Mutex::new(jobs),
+            jobs,
         }
     }
 
@@ -91,13 +92,9 @@ impl Workers {
             // The caller may have gone (deadline, cancel): nobody to tell.
             drop(done_tx.send(outcome));
         });
-        self.jobs
-            .lock()
-            .map_err(|_| ServiceError::Internal("the classification queue is poisoned".into()))?
-            .send(job)
-            .map_err(|_| {
-                ServiceError::Internal("the classification threads have stopped".into())
-            })?;
+        self.jobs.send(job).map_err(|_| {
+            ServiceError::Internal("the classification threads have stopped".into())
+        })?;
         match done_rx.await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(_panic)) => Err(ServiceError::Internal(
