@@ -11,6 +11,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def proc_status_kb(pid, key):
+    """A `/proc/PID/status` field in kB (`VmRSS`, `VmHWM`; `Threads` is a
+    count), or None when the process or the field is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def varint(n):
     out = bytearray()
     while True:

@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, stop_server, varint, write_block
+from benchlib import free_port, proc_status_kb, stop_server, varint, write_block
 
 BASE_SECS = float(os.environ.get("HOSTILE_BASE_SECS", 8))
 ATTACK_SECS = float(os.environ.get("HOSTILE_ATTACK_SECS", 15))
@@ -252,19 +252,26 @@ async def rapid_reset(addr, stats, stop, connections=4):
     await keep_open(connections, make, stats, stop)
 
 
-async def idle_streams(addr, stats, stop, total=500, per_connection=50):
-    """Streams opened and never sent a message."""
+async def hold_streams(addr, stats, stop, total, per_connection, path, counter, body=None):
+    """`total` streams of `path`, `per_connection` to a connection, held open
+    until the server ends them; `body`, when given, is sent whole first."""
 
     async def make():
         client = H2Client(addr, stats)
         await client.open()
+        await asyncio.wait_for(client.settings_seen.wait(), 5)
         for _ in range(per_connection):
-            client.start_stream(CLASSIFY_STREAM)
-            stats["streams_opened"] = stats.get("streams_opened", 0) + 1
+            client.start_stream(path, body, end=body is not None)
+            stats[counter] = stats.get(counter, 0) + 1
         await client.closed.wait()
         client.close()
 
     await keep_open(total // per_connection, make, stats, stop)
+
+
+async def idle_streams(addr, stats, stop):
+    """Streams opened and never sent a message."""
+    await hold_streams(addr, stats, stop, 500, 50, CLASSIFY_STREAM, "streams_opened")
 
 
 async def non_reading(addr, stats, stop, connections=8, streams=8):
@@ -314,18 +321,8 @@ async def echo(addr, stats, stop, connections=8, value_bytes=3 << 20, pause_secs
     await keep_open(connections, make, stats, stop)
 
 
-async def watch_streams(addr, stats, stop, total=5000, per_connection=50):
-    async def make():
-        client = H2Client(addr, stats)
-        await client.open()
-        await asyncio.wait_for(client.settings_seen.wait(), 5)
-        for _ in range(per_connection):
-            client.start_stream(WATCH, grpc_frame(b""), end=True)
-            stats["watch_opened"] = stats.get("watch_opened", 0) + 1
-        await client.closed.wait()
-        client.close()
-
-    await keep_open(total // per_connection, make, stats, stop)
+async def watch_streams(addr, stats, stop):
+    await hold_streams(addr, stats, stop, 5000, 50, WATCH, "watch_opened", grpc_frame(b""))
 
 
 async def descriptor_exhaustion(addr, stats, stop):
@@ -377,14 +374,6 @@ def attack_main(case, addr):
 
 
 # ------------------------------------------------------------------- the runner
-
-
-def proc_status(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])  # kB
-    return 0
 
 
 def cpu_seconds(pid):
@@ -507,7 +496,7 @@ def run_case(bin_dir, case, workdir):
         stopped = time.monotonic()
         recovery = recovery_secs(addr)
         recovery_wait = time.monotonic() - stopped
-        peak_rss_mb = proc_status(server.pid, "VmHWM") / 1024
+        peak_rss_mb = (proc_status_kb(server.pid, "VmHWM") or 0) / 1024
         alive = server.poll() is None
     finally:
         stop_server(server, 15)

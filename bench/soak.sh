@@ -10,9 +10,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${1:-30}
-bin=${2:-}
-if [ -z "$bin" ]; then
-  cargo build --release --locked --quiet --bins
-  bin=${CARGO_TARGET_DIR:-target}/release
-fi
+source bench/lib.sh
+bin=$(release_bins "${2:-}")
 exec "${DOCCLASS_VENV:-/tmp/docclass-venv}/bin/python" bench/soak.py "$bin" --minutes "$minutes" --write docs/RELIABILITY.md

