@@ -31,7 +31,7 @@ fn main() {
     let docs = common::read_or_exit(&path);
     let bytes: usize = docs.iter().map(|d| d.full_text().len()).sum();
     let mb = bytes as f64 / 1e6;
-    let texts: Vec<String> = docs.iter().map(|d| d.full_text()).collect();
+    let texts: Vec<String> = docs.iter().map(|d| d.full_text().into_owned()).collect();
     println!(
         "corpus: {} ({} docs, {mb:.1} MB)",
         path.display(),

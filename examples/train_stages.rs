@@ -18,7 +18,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runs: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(5);
     let docs = common::read_20ng_train();
-    let texts: Vec<String> = docs.iter().map(|d| d.full_text()).collect();
+    let texts: Vec<String> = docs.iter().map(|d| d.full_text().into_owned()).collect();
     let mb = texts.iter().map(String::len).sum::<usize>() as f64 / 1e6;
     let mut options = TrainOptions::default();
     if args.iter().any(|a| a == "--no-stem") {

@@ -66,7 +66,7 @@ fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
 
 impl InputArgs {
     /// The reading options these flags give.
-    fn read_options(&self) -> ReadOptions {
+    pub fn read_options(&self) -> ReadOptions {
         ReadOptions {
             format: self.format,
             split: self.split.clone(),

@@ -1,15 +1,17 @@
 //! Corpus readers: JSONL, CSV, fastText and directory trees (files may be
-//! gzip-compressed, `.jsonl.gz`), into [`Document`]s. Every bad record is
-//! reported as `file:line` with a reason; with `skip_invalid` such records
-//! are counted and skipped instead. Unlabelled corpora are read with
-//! `ignore_labels`.
+//! gzip-compressed, `.jsonl.gz`), into [`Document`]s, either all at once
+//! ([`read_path`]) or one record at a time ([`visit_path`], for inputs
+//! larger than memory). Every bad record is reported as `file:line` with a
+//! reason; with `skip_invalid` such records are counted and skipped instead.
+//! Unlabelled corpora are read with `ignore_labels`.
 
 mod readers;
 
-pub use readers::read_path;
+pub use readers::{read_path, visit_path, Record};
 
 use crate::text::Lang;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -25,11 +27,12 @@ pub struct Document {
 }
 
 impl Document {
-    /// The text the classifier sees: title and body.
-    pub fn full_text(&self) -> String {
+    /// The text the classifier sees: title and body (the body alone,
+    /// borrowed, when there is no title).
+    pub fn full_text(&self) -> Cow<'_, str> {
         match &self.title {
-            Some(t) if !t.trim().is_empty() => format!("{t}\n\n{}", self.text),
-            _ => self.text.clone(),
+            Some(t) if !t.trim().is_empty() => Cow::Owned(format!("{t}\n\n{}", self.text)),
+            _ => Cow::Borrowed(&self.text),
         }
     }
 }

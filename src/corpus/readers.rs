@@ -1,24 +1,39 @@
-//! The four readers. Each turns records into documents or `InvalidRecord`s;
-//! [`Sink`] applies the skip-or-stop policy in one place.
+//! The four readers. Each turns records into documents or `InvalidRecord`s,
+//! in input order, reading its file a line (or a CSV record) at a time so
+//! memory does not grow with the file; [`Sink`] applies the skip-or-stop
+//! policy in one place and hands each [`Record`] to the caller.
 use super::{Corpus, CorpusError, Document, Format, InvalidRecord, Location, ReadOptions, Result};
 use crate::text::Lang;
 use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-/// Collects documents, stopping or skipping on bad records.
+/// What a reader yields, in input order.
+#[derive(Debug)]
+pub enum Record {
+    Document(Document),
+    /// A bad record, with `skip_invalid` (else reading stops with an error).
+    Skipped(Location, InvalidRecord),
+    /// A valid document that the split filter leaves out.
+    FilteredOut,
+}
+
+/// Hands records to the caller, stopping or skipping on bad ones.
 struct Sink<'a> {
     options: &'a ReadOptions,
     /// For errors that say what the format expects.
     format: Format,
-    corpus: Corpus,
+    visit: &'a mut dyn FnMut(Record) -> ControlFlow<()>,
 }
 
 impl Sink<'_> {
+    /// Passes one record on; `Break` when the caller wants no more.
     fn record(
         &mut self,
         location: Location,
         record: std::result::Result<Document, InvalidRecord>,
-    ) -> Result<()> {
+    ) -> Result<ControlFlow<()>> {
         // Labels are checked here, where it is known whether they are wanted.
         let record = record.and_then(|mut doc| {
             if self.options.ignore_labels {
@@ -29,46 +44,103 @@ impl Sink<'_> {
         });
         match record {
             Ok(doc) => {
-                self.keep(doc);
-                Ok(())
+                let record = self.keep(doc);
+                Ok((self.visit)(record))
             }
             Err(reason) if self.options.skip_invalid => {
-                self.corpus.skipped.push((location, reason));
-                Ok(())
+                Ok((self.visit)(Record::Skipped(location, reason)))
             }
             Err(reason) => Err(CorpusError::Invalid { location, reason }),
         }
     }
 
-    /// Keeps a valid document, unless the split filter leaves it out.
-    fn keep(&mut self, doc: Document) {
+    /// A valid document, unless the split filter leaves it out.
+    fn keep(&self, doc: Document) -> Record {
         if let Some(split) = &self.options.split {
             if doc.split.as_deref() != Some(split.as_str()) {
-                self.corpus.filtered_out += 1;
-                return;
+                return Record::FilteredOut;
             }
         }
-        self.corpus.documents.push(doc);
+        Record::Document(doc)
     }
 }
 
-/// A file's bytes, decompressed when its name ends in `.gz`.
-fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(io_err(path))?;
-    if !super::is_gzip(path) {
-        return Ok(raw);
-    }
-    let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
-        .map_err(|e| CorpusError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::new(e.kind(), format!("not valid gzip: {e}")),
-        })?;
-    Ok(out)
+/// A file opened for reading, through gzip when its name ends in `.gz`.
+struct Input<'p> {
+    path: &'p Path,
+    gzip: bool,
+    reader: Box<dyn BufRead + Send + 'p>,
 }
 
-/// Reads one input path.
+impl<'p> Input<'p> {
+    fn open(path: &'p Path) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(io_err(path))?;
+        let gzip = super::is_gzip(path);
+        let reader: Box<dyn BufRead + Send> = if gzip {
+            Box::new(BufReader::with_capacity(
+                READ_BUFFER,
+                flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+            ))
+        } else {
+            Box::new(BufReader::with_capacity(READ_BUFFER, file))
+        };
+        Ok(Self { path, gzip, reader })
+    }
+
+    /// A read error, saying so when the file is not valid gzip.
+    fn error(&self, e: std::io::Error) -> CorpusError {
+        let source = if self.gzip {
+            std::io::Error::new(e.kind(), format!("not valid gzip: {e}"))
+        } else {
+            e
+        };
+        CorpusError::Io {
+            path: self.path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// The next line into `line` (cleared first), without its `\n`; false at
+    /// the end of the file.
+    fn next_line(&mut self, line: &mut Vec<u8>) -> Result<bool> {
+        line.clear();
+        let n = self
+            .reader
+            .read_until(b'\n', line)
+            .map_err(|e| self.error(e))?;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        Ok(n > 0)
+    }
+}
+
+/// Read buffer per open file.
+const READ_BUFFER: usize = 256 << 10;
+
+/// Reads one input path into memory.
 pub fn read_path(path: &Path, options: &ReadOptions) -> Result<Corpus> {
+    let mut corpus = Corpus::default();
+    // Nothing here stops the read early.
+    let _ = visit_path(path, options, &mut |record| {
+        match record {
+            Record::Document(doc) => corpus.documents.push(doc),
+            Record::Skipped(location, reason) => corpus.skipped.push((location, reason)),
+            Record::FilteredOut => corpus.filtered_out += 1,
+        }
+        ControlFlow::Continue(())
+    })?;
+    Ok(corpus)
+}
+
+/// Reads one input path record by record, in input order, handing each to
+/// `visit` until it returns `Break` (then this returns `Break` too). Memory
+/// is bounded by the longest record, not the file.
+pub fn visit_path(
+    path: &Path,
+    options: &ReadOptions,
+    visit: &mut dyn FnMut(Record) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>> {
     let format = match options.format {
         Some(f) => f,
         None => {
@@ -78,15 +150,14 @@ pub fn read_path(path: &Path, options: &ReadOptions) -> Result<Corpus> {
     let mut sink = Sink {
         options,
         format,
-        corpus: Corpus::default(),
+        visit,
     };
     match format {
-        Format::Jsonl => read_lines(path, &mut sink, parse_jsonl_line)?,
-        Format::FastText => read_lines(path, &mut sink, parse_fasttext_line)?,
-        Format::Csv => read_csv(path, &mut sink)?,
-        Format::Directory => read_dir(path, &mut sink)?,
+        Format::Jsonl => read_lines(path, &mut sink, parse_jsonl_line),
+        Format::FastText => read_lines(path, &mut sink, parse_fasttext_line),
+        Format::Csv => read_csv(path, &mut sink),
+        Format::Directory => read_dir(path, &mut sink),
     }
-    Ok(sink.corpus)
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
@@ -100,28 +171,34 @@ fn read_lines(
     path: &Path,
     sink: &mut Sink<'_>,
     parse: fn(&str, &str) -> std::result::Result<Document, InvalidRecord>,
-) -> Result<()> {
-    let bytes = read_bytes(path)?;
-    // A UTF-8 byte order mark (Windows tools write one) is not part of line 1.
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+) -> Result<ControlFlow<()>> {
+    let mut input = Input::open(path)?;
     let name = path.display().to_string();
-    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line_no = i as u64 + 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    let mut raw = Vec::new();
+    let mut line_no = 0u64;
+    while input.next_line(&mut raw)? {
+        line_no += 1;
+        // A UTF-8 byte order mark (Windows tools write one) is not part of line 1.
+        let line = match line_no {
+            1 => raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&raw),
+            _ => &raw[..],
+        };
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         let location = Location {
             path: path.to_path_buf(),
             line: Some(line_no),
         };
-        let record = match std::str::from_utf8(raw) {
+        let record = match std::str::from_utf8(line) {
             Ok(line) if line.trim().is_empty() => continue,
             Ok(line) => parse(line, &format!("{name}:{line_no}")),
             Err(e) => Err(InvalidRecord::InvalidUtf8(e.valid_up_to())),
         };
-        sink.record(location, record)?;
+        if sink.record(location, record)?.is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
     }
-    Ok(())
+    Ok(ControlFlow::Continue(()))
 }
-
 /// Every reader's check of a record's text; labels are checked by [`Sink`],
 /// which knows whether they are wanted.
 fn check_text(doc: Document) -> std::result::Result<Document, InvalidRecord> {
@@ -218,17 +295,28 @@ fn parse_fasttext_line(
     })
 }
 
-fn read_csv(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
+fn read_csv(path: &Path, sink: &mut Sink<'_>) -> Result<ControlFlow<()>> {
     let options = sink.options;
-    let bytes = read_bytes(path)?;
+    let mut input = Input::open(path)?;
+    // The header line decides the delimiter; the CSV reader then reads it
+    // again, followed by the rest of the file.
+    let mut header = Vec::new();
+    input.next_line(&mut header)?;
     let delimiter = options
         .csv_delimiter
-        .unwrap_or_else(|| guess_delimiter(path, &bytes));
+        .unwrap_or_else(|| guess_delimiter(path, &header));
+    header.push(b'\n');
+    let Input {
+        gzip, reader: rest, ..
+    } = input;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .delimiter(delimiter)
-        .from_reader(&bytes[..]);
-    let headers = reader.byte_headers().map_err(|e| csv_io(path, e))?.clone();
+        .from_reader(std::io::Cursor::new(header).chain(rest));
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| csv_io(path, gzip, e))?
+        .clone();
     let find = |name: &str| headers.iter().position(|h| h == name.as_bytes());
     let column = |role: &'static str, name: &str| -> Result<usize> {
         find(name).ok_or_else(|| CorpusError::MissingColumn {
@@ -299,30 +387,31 @@ fn read_csv(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
                         split: None,
                     })
                 })();
-                sink.record(location, doc)?;
+                if sink.record(location, doc)?.is_break() {
+                    return Ok(ControlFlow::Break(()));
+                }
             }
             Err(e) => {
                 if let csv::ErrorKind::Io(_) = e.kind() {
-                    return Err(csv_io(path, e));
+                    return Err(csv_io(path, gzip, e));
                 }
-                sink.record(location, Err(InvalidRecord::Csv(e.to_string())))?;
-                if !sink.options.skip_invalid {
-                    break;
+                let flow = sink.record(location, Err(InvalidRecord::Csv(e.to_string())))?;
+                if flow.is_break() || !sink.options.skip_invalid {
+                    return Ok(flow);
                 }
             }
         }
     }
-    Ok(())
+    Ok(ControlFlow::Continue(()))
 }
 
 /// A tab for `.tsv` files (`.tsv.gz` too); otherwise whichever of `,` `;`
 /// and tab splits the header row into the most fields (`,` on a tie).
-fn guess_delimiter(path: &Path, bytes: &[u8]) -> u8 {
+fn guess_delimiter(path: &Path, header: &[u8]) -> u8 {
     let name = path.to_string_lossy().to_ascii_lowercase();
     if name.ends_with(".tsv") || name.ends_with(".tsv.gz") {
         return b'\t';
     }
-    let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let count = |d: u8| header.iter().filter(|&&b| b == d).count();
     [b';', b'\t'].into_iter().fold(
         b',',
@@ -330,10 +419,14 @@ fn guess_delimiter(path: &Path, bytes: &[u8]) -> u8 {
     )
 }
 
-fn csv_io(path: &Path, e: csv::Error) -> CorpusError {
+fn csv_io(path: &Path, gzip: bool, e: csv::Error) -> CorpusError {
+    let message = match gzip {
+        true => format!("not valid gzip: {e}"),
+        false => e.to_string(),
+    };
     CorpusError::Io {
         path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
+        source: std::io::Error::other(message),
     }
 }
 
@@ -347,7 +440,7 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(entries)
 }
 
-fn read_dir(root: &Path, sink: &mut Sink<'_>) -> Result<()> {
+fn read_dir(root: &Path, sink: &mut Sink<'_>) -> Result<ControlFlow<()>> {
     for label_dir in sorted_entries(root)? {
         if !label_dir.is_dir() {
             continue;
@@ -388,8 +481,10 @@ fn read_dir(root: &Path, sink: &mut Sink<'_>) -> Result<()> {
                 }),
                 Err(e) => Err(InvalidRecord::InvalidUtf8(e.utf8_error().valid_up_to())),
             };
-            sink.record(location, record)?;
+            if sink.record(location, record)?.is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
         }
     }
-    Ok(())
+    Ok(ControlFlow::Continue(()))
 }

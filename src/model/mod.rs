@@ -232,6 +232,20 @@ pub struct Classification {
     pub vector: SparseVec,
 }
 
+impl Classification {
+    /// Topic indices, most probable first (topic order breaks ties): the
+    /// order in which responses and prediction lines list topics.
+    pub fn ranked(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.probabilities.len()).collect();
+        order.sort_by(|&a, &b| {
+            self.probabilities[b]
+                .total_cmp(&self.probabilities[a])
+                .then(a.cmp(&b))
+        });
+        order
+    }
+}
+
 impl Model {
     /// Validates `data` and builds the runtime pieces.
     pub fn from_data(data: ModelData) -> Result<Self> {

@@ -182,14 +182,7 @@ pub(crate) fn classify_response(
 ) -> pb::ClassifyResponse {
     let model = &loaded.model;
     let wanted = |c: usize| input.topic_filter.as_ref().is_none_or(|f| f.contains(&c));
-    let mut order: Vec<usize> = (0..result.probabilities.len())
-        .filter(|&c| wanted(c))
-        .collect();
-    order.sort_by(|&a, &b| {
-        result.probabilities[b]
-            .total_cmp(&result.probabilities[a])
-            .then(a.cmp(&b))
-    });
+    let mut order: Vec<usize> = result.ranked().into_iter().filter(|&c| wanted(c)).collect();
     if input.top_k > 0 {
         order.truncate(input.top_k);
     }

@@ -40,6 +40,7 @@ pub fn assert_failure(o: &Output) -> String {
 /// The offline binaries, as cargo built them for the tests.
 pub const TRAIN: &str = env!("CARGO_BIN_EXE_docclass-train");
 pub const EVAL: &str = env!("CARGO_BIN_EXE_docclass-eval");
+pub const PREDICT: &str = env!("CARGO_BIN_EXE_docclass-predict");
 
 /// Writes `contents` to `dir/name` and returns that path.
 pub fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {

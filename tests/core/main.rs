@@ -12,4 +12,5 @@ mod feature_memo;
 mod model_file;
 mod nb_linfa_reference;
 mod nb_math;
+mod predict;
 mod real_news_corpus;

@@ -11,6 +11,7 @@ use crate::output::{
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use docclass::cli;
+use docclass::predict::PredictionLine;
 use docclass::service::pb;
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Read};
@@ -272,29 +273,37 @@ async fn classify_each(
         };
         received += 1;
         let line = match &outcome.outcome {
-            Some(pb::classify_outcome::Outcome::Result(r)) => json!({
-                "index": outcome.index,
-                "id": outcome.id,
-                "labels": r.labels,
-                "language": r.language,
-                "probabilities": r.topics.iter()
-                    .map(|t| (t.topic.clone(), json!(t.probability)))
-                    .collect::<serde_json::Map<String, Value>>(),
-            }),
+            // The same line as docclass-predict writes.
+            Some(pb::classify_outcome::Outcome::Result(r)) => {
+                serde_json::to_string(&PredictionLine {
+                    index: outcome.index,
+                    id: &outcome.id,
+                    labels: r.labels.iter().map(String::as_str).collect(),
+                    language: &r.language,
+                    probabilities: r
+                        .topics
+                        .iter()
+                        .map(|t| (t.topic.as_str(), t.probability))
+                        .collect(),
+                    model_version: &r.model_version,
+                })?
+            }
             Some(pb::classify_outcome::Outcome::Error(e)) => {
                 failed += 1;
-                json!({
+                serde_json::to_string(&json!({
                     "index": outcome.index,
                     "id": outcome.id,
                     "error": { "code": e.code, "message": e.message, "field": e.field },
-                })
+                }))?
             }
             None => {
                 failed += 1;
-                json!({ "index": outcome.index, "id": outcome.id, "error": { "message": "the server sent no outcome" } })
+                serde_json::to_string(
+                    &json!({ "index": outcome.index, "id": outcome.id, "error": { "message": "the server sent no outcome" } }),
+                )?
             }
         };
-        out.push_str(&serde_json::to_string(&line)?);
+        out.push_str(&line);
         out.push('\n');
         if out.len() > 1 << 16 {
             cli::emit(&std::mem::take(&mut out))?;
