@@ -1,7 +1,8 @@
 //! The `docclass.v1.Classifier` handlers: validate → convert → classify → map
 //! the error. Each RPC logs one line: method, status, latency, documents.
-//! Every classification (unary, batch, stream message) runs on the blocking
-//! pool under a bounded number of workers, never on the async workers.
+//! Every classification (unary, batch, stream message) runs on the
+//! classification threads (`workers.rs`), never on the async workers; a
+//! batch with enough text is split across them.
 use super::conversions::{
     classify_response, document_input, model_info, topics_response, FieldPrefix,
 };
@@ -142,6 +143,74 @@ where
             work(&cancelled)
         })
         .await
+}
+
+/// Text bytes of a batch per classification thread, at least, before the
+/// batch is split across threads: below it, the extra trips to the pool
+/// cost more than the wait they save.
+const BATCH_SPLIT_BYTES: usize = 32 << 10;
+
+/// The outcomes of a batch, in order. A batch with enough text is cut into
+/// contiguous parts of about equal text, one per classification thread, so
+/// that one large batch does not wait on a single core. Each part stops
+/// between documents once this future is dropped (deadline, server timeout,
+/// client cancel): nobody will read the rest.
+async fn batch_outcomes(
+    state: &Arc<State>,
+    loaded: &Arc<LoadedModel>,
+    documents: Vec<pb::ClassifyRequest>,
+) -> Result<Vec<pb::ClassifyOutcome>, ServiceError> {
+    let sizes: Vec<usize> = documents.iter().map(text_bytes).collect();
+    let total_bytes: usize = sizes.iter().sum();
+    let parts = (total_bytes / BATCH_SPLIT_BYTES)
+        .clamp(1, state.workers.threads().max(1))
+        .min(documents.len().max(1));
+    let mut remaining = documents.into_iter();
+    let mut tasks = tokio::task::JoinSet::new();
+    let (mut first, mut bytes_before, mut bytes_through) = (0usize, 0usize, 0usize);
+    let mut parts_started = 0usize;
+    for (i, &size) in sizes.iter().enumerate() {
+        bytes_through += size;
+        // Part k (from 1) ends once the parts so far hold k/parts of the
+        // text; the last part ends with the batch.
+        let part = parts_started + 1;
+        let last = i + 1 == sizes.len();
+        if !last && (part == parts || bytes_through * parts < total_bytes * part) {
+            continue;
+        }
+        let requests: Vec<_> = remaining.by_ref().take(i + 1 - first).collect();
+        let (state, loaded, start) = (state.clone(), loaded.clone(), first);
+        let bytes = bytes_through - std::mem::replace(&mut bytes_before, bytes_through);
+        tasks.spawn(async move {
+            let worker_state = state.clone();
+            let outcomes = on_worker(&state, bytes, move |cancelled| {
+                (start..)
+                    .zip(requests)
+                    .take_while(|_| !cancelled.load(Ordering::Relaxed))
+                    .map(|(i, req)| {
+                        let prefix = FieldPrefix::BatchDocument(i);
+                        outcome(&loaded, &worker_state, i as u64, req, prefix)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await;
+            (start, outcomes)
+        });
+        parts_started += 1;
+        first = i + 1;
+    }
+    // Dropping the set (this future dropped) aborts the parts still running.
+    let mut done = Vec::with_capacity(tasks.len());
+    while let Some(part) = tasks.join_next().await {
+        let (start, outcomes) =
+            part.map_err(|e| ServiceError::Internal(format!("a batch part did not finish: {e}")))?;
+        done.push((start, outcomes?));
+    }
+    done.sort_unstable_by_key(|&(start, _)| start);
+    Ok(done
+        .into_iter()
+        .flat_map(|(_, outcomes)| outcomes)
+        .collect())
 }
 
 /// The text a request carries, as sent: what its classification costs.
@@ -289,31 +358,12 @@ impl Classifier for ClassifierApi {
             // One model for the whole batch, even if another is swapped in meanwhile.
             let loaded = self.model()?;
             let state = self.state.clone();
-            // Stops between documents once this future is dropped (deadline,
-            // server timeout, client cancel): nobody will read the rest.
-            let total_bytes = documents.iter().map(text_bytes).sum();
-            on_worker(&self.state.clone(), total_bytes, move |cancelled| {
-                let outcomes = documents
-                    .into_iter()
-                    .enumerate()
-                    .take_while(|_| !cancelled.load(Ordering::Relaxed))
-                    .map(|(i, req)| {
-                        outcome(
-                            &loaded,
-                            &state,
-                            i as u64,
-                            req,
-                            FieldPrefix::BatchDocument(i),
-                        )
-                    })
-                    .collect::<Vec<_>>();
-                state.metrics.documents_classified(classified(&outcomes));
-                pb::ClassifyBatchResponse {
-                    outcomes,
-                    model_version: loaded.model.version().to_string(),
-                }
+            let outcomes = batch_outcomes(&state, &loaded, documents).await?;
+            state.metrics.documents_classified(classified(&outcomes));
+            Ok(pb::ClassifyBatchResponse {
+                outcomes,
+                model_version: loaded.model.version().to_string(),
             })
-            .await
         }
         .await;
         finish("ClassifyBatch", started, n, result)

@@ -33,6 +33,8 @@ type Job = Box<dyn FnOnce() + Send>;
 /// The pool; its threads end once it is dropped and their queue is empty.
 #[derive(Debug)]
 pub(crate) struct Workers {
+    /// Threads started.
+    started: usize,
     threads: Arc<Semaphore>,
     large: Arc<Semaphore>,
     /// `Sender` is `Sync`: callers queue without a lock.
@@ -63,10 +65,16 @@ impl Workers {
             }
         }
         Workers {
+            started: threads,
             threads: Arc::new(Semaphore::new(threads.max(1))),
             large: Arc::new(Semaphore::new(threads.saturating_sub(1).max(1))),
             jobs,
         }
+    }
+
+    /// How many threads classify.
+    pub(crate) fn threads(&self) -> usize {
+        self.started
     }
 
     /// Runs `work`, over `text_bytes` of text, on a pool thread once one is

@@ -261,3 +261,61 @@ async fn batch_at_the_default_limit_of_1000_documents_is_answered() {
     }
     server.stop().await;
 }
+
+/// A batch with more text than one classification thread should take alone
+/// is cut into parts, one per thread: every outcome still comes back in its
+/// slot, equal to what a unary call answers, and a bad document in a later
+/// part keeps its own index in its error.
+#[tokio::test]
+async fn a_large_batch_is_split_across_threads_and_answered_in_order() {
+    use docclass::service::{Limits, Server, WorkerHook};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let trips = Arc::new(AtomicUsize::new(0));
+    let counter = trips.clone();
+    let server = Server::new(Limits::default(), std::time::Duration::from_secs(30))
+        .await
+        .with_worker_hook(WorkerHook(Arc::new(move |_: &_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })));
+    let server = TestServer::start_built(server, Some(tiny_model())).await;
+    let mut client = server.client().await;
+    // 48 documents of about 4 KB: 192 KB of text.
+    let documents: Vec<ClassifyRequest> = (0..48)
+        .map(|i| {
+            let (_, text) = TEXTS[i % TEXTS.len()];
+            let text = format!("{text}. ").repeat(4096 / text.len() + 1);
+            match i {
+                41 => request_with_id("bad", ""),
+                _ => request_with_id(&format!("doc-{i}"), &text),
+            }
+        })
+        .collect();
+    let response = client
+        .classify_batch(ClassifyBatchRequest {
+            documents: documents.clone(),
+        })
+        .await
+        .expect("batch succeeds")
+        .into_inner();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(trips.load(Ordering::SeqCst), threads.min(192 / 32));
+    assert_eq!(response.outcomes.len(), 48);
+    for (i, (outcome, request)) in response.outcomes.iter().zip(documents).enumerate() {
+        assert_eq!(
+            (outcome.index, outcome.id.as_str()),
+            (i as u64, request.id.as_str())
+        );
+        if i == 41 {
+            assert_eq!(error(outcome).field, "documents[41].text");
+            continue;
+        }
+        let unary = client
+            .classify(request)
+            .await
+            .expect("classify")
+            .into_inner();
+        assert_eq!(*result(outcome), unary);
+    }
+    server.stop().await;
+}
