@@ -306,6 +306,8 @@ async fn in_process_and_load_model() {
         "0.01",
         "--cut-bytes",
         "1024",
+        "--threads",
+        "2",
         "--json",
     ]))
     .await;
@@ -317,22 +319,31 @@ async fn in_process_and_load_model() {
             "analysis_runs",
             "classify_docs_per_sec",
             "classify_runs",
+            "classify_threads_docs_per_sec",
+            "classify_threads_runs",
             "classify_vs_analysis",
+            "classify_vs_floor",
             "documents",
             "documents_source",
             "features",
+            "floor_docs_per_sec",
+            "floor_runs",
             "mean_document_bytes",
             "model",
             "model_version",
-            "runs"
+            "runs",
+            "thread_scaling",
+            "threads"
         ]
     );
     assert_eq!(report["model_version"], FIXTURE_VERSION);
-    assert_eq!(report["runs"], 3);
-    assert_eq!(report["analysis_runs"].as_array().map(Vec::len), Some(3));
-    assert!(report["classify_docs_per_sec"]
-        .as_f64()
-        .is_some_and(|d| d > 0.0));
+    assert_eq!((report["runs"].as_u64(), report["threads"].as_u64()), (Some(3), Some(2)));
+    for runs in ["floor_runs", "analysis_runs", "classify_runs", "classify_threads_runs"] {
+        assert_eq!(report[runs].as_array().map(Vec::len), Some(3), "{runs}");
+    }
+    for figure in ["classify_docs_per_sec", "floor_docs_per_sec", "thread_scaling"] {
+        assert!(report[figure].as_f64().is_some_and(|d| d > 0.0), "{figure}");
+    }
 
     let out = bench(args(&["load-model", FIXTURE, "--runs", "2", "--json"])).await;
     let report = json(&out);
