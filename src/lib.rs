@@ -24,6 +24,7 @@ pub mod hash;
 pub mod loadgen;
 pub mod model;
 pub mod nb;
+pub mod parallel;
 pub mod predict;
 pub mod rng;
 mod scratch;

@@ -31,6 +31,7 @@ use crate::nb::{
     FittedNb, LabelSets, Memberships, NbError, NbParams, NbValidParams, PerTopicCalibration,
     PerTopicMethod,
 };
+use crate::parallel::{self, Threads};
 use crate::text::{Analyzer, AnalyzerConfig, Lang, TextError};
 use linfa::dataset::DatasetBase;
 use linfa::traits::Fit;
@@ -138,6 +139,7 @@ pub struct TopicSpec {
 /// | `tune` | nothing tuned | candidates chosen by inner CV, see [`TuneParams`] |
 /// | `topics` | from the labels, sorted | ids, names, exclusivity |
 /// | `created_at` | now | RFC 3339 time stored in the model |
+/// | `threads` | 1 | threads to use (the model does not depend on it) |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainOptions {
     pub analyzer: AnalyzerConfig,
@@ -175,6 +177,10 @@ pub struct TrainOptions {
     pub topics: Vec<TopicSpec>,
     #[serde(skip)]
     pub created_at: String,
+    /// Threads for analysis and for the folds of validation and tuning. The
+    /// model is byte-identical whatever the count, so it is not saved.
+    #[serde(skip)]
+    pub threads: Threads,
 }
 
 impl Default for TrainOptions {
@@ -194,6 +200,7 @@ impl Default for TrainOptions {
             threshold_objective: ThresholdObjective::TopicF1,
             topics: Vec::new(),
             created_at: String::new(),
+            threads: Threads::ONE,
         }
     }
 }
@@ -682,10 +689,17 @@ fn analyse(
             .map(|d| d.text.len() + d.title.as_ref().map_or(0, String::len))
             .sum(),
     );
-    for (i, d) in docs.iter().chain(unlabelled.iter().copied()).enumerate() {
-        corpus.push(analyzer, &d.full_text(), d.lang);
-        progress.analysed(i + 1);
-    }
+    let document = |i: usize| {
+        let d = docs.get(i).unwrap_or_else(|| unlabelled[i - docs.len()]);
+        (d.full_text(), d.lang)
+    };
+    corpus.extend(
+        analyzer,
+        docs.len() + unlabelled.len(),
+        &document,
+        options.threads,
+        &mut |n| progress.analysed(n),
+    );
     corpus
 }
 
@@ -755,6 +769,7 @@ fn validate_out_of_fold(
         inputs.labels,
         inputs.splits,
         inputs.semi,
+        options.threads,
     )?;
     Ok(judge_out_of_fold(
         inputs,
@@ -962,9 +977,12 @@ pub(crate) fn fold_scores(
     labels: &LabelSets,
     splits: &[Split],
     semi: Option<SemiSupervisedFit<'_>>,
+    threads: Threads,
 ) -> Result<Vec<Vec<Option<Vec<f64>>>>> {
-    let mut oof: Vec<Vec<Option<Vec<f64>>>> = vec![vec![None; labels.labels.len()]; nbs.len()];
-    for split in splits {
+    // Folds are independent: each is fitted on its own thread, and the
+    // scores are gathered in fold order, so the result does not depend on
+    // the thread count.
+    let per_split = parallel::map_in_order(splits, threads, |split| {
         let fitted = fit_space(features, corpus, &split.train, semi)?;
         let x = fitted.matrix(corpus, &split.train);
         let test: Vec<SparseVec> = split
@@ -974,10 +992,23 @@ pub(crate) fn fold_scores(
             .collect();
         let dataset = DatasetBase::new(x, labels.subset(&split.train));
         let u = semi.map(|semi| fitted.matrix(corpus, semi.rows));
-        for (params, scores) in nbs.iter().zip(oof.iter_mut()) {
-            let (nb, _) = fit_nb(params, &dataset, u.as_ref(), semi)?;
-            for (&i, v) in split.test.iter().zip(&test) {
-                scores[i] = Some(nb.joint_log_likelihood(v)?);
+        nbs.iter()
+            .map(|params| {
+                let (nb, _) = fit_nb(params, &dataset, u.as_ref(), semi)?;
+                split
+                    .test
+                    .iter()
+                    .zip(&test)
+                    .map(|(&i, v)| Ok((i, nb.joint_log_likelihood(v)?)))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()
+    });
+    let mut oof: Vec<Vec<Option<Vec<f64>>>> = vec![vec![None; labels.labels.len()]; nbs.len()];
+    for split_scores in per_split {
+        for (scores, fold) in oof.iter_mut().zip(split_scores?) {
+            for (i, score) in fold {
+                scores[i] = Some(score);
             }
         }
     }

@@ -12,6 +12,7 @@ pub mod table;
 use crate::corpus::{Corpus, Format, ReadOptions};
 use crate::features::{FeatureMode, FeatureParams, Weighting};
 use crate::nb::{ClassPriors, NbParams, NbValidParams, NbVariant};
+use crate::parallel::Threads;
 use crate::text::{default_filters, AnalyzerConfig, CharNgrams, FilterConfig, Lang};
 use crate::train::tune::{parse_weighting, TuneMetric, TuneParams};
 use crate::train::{
@@ -218,6 +219,10 @@ pub enum DecisionArg {
 /// `docclass-eval --cv` so cross-validation trains exactly as training does.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
+    /// Threads for analysis and for the folds of validation and tuning.
+    /// Default: one per core. The model is byte-identical whatever the count.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<std::num::NonZeroUsize>,
     /// JSON file declaring the topics: [{"id", "name_en", "name_fr", "description", "exclusive"}].
     #[arg(long, value_name = "FILE")]
     pub topics: Option<PathBuf>,
@@ -402,6 +407,11 @@ fn candidates<T>(
 }
 
 impl TrainArgs {
+    /// `--threads`, else one per core.
+    pub fn threads(&self) -> Threads {
+        self.threads.map_or_else(Threads::all_cores, Threads::new)
+    }
+
     /// The training options these flags give (`created_at` left empty).
     pub fn options(&self) -> Result<TrainOptions> {
         let analyzer = self.analyzer_config()?;
@@ -442,6 +452,7 @@ impl TrainArgs {
                 seed: self.em_seed,
             }),
             tune,
+            threads: self.threads(),
             per_language_thresholds: self.per_language_thresholds,
             threshold_objective: match self.threshold_objective {
                 ThresholdObjectiveArg::TopicF1 => ThresholdObjective::TopicF1,

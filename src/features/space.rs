@@ -1,11 +1,15 @@
 //! The fitted feature space: term hash → feature id, plus IDF weights.
 use super::counting::{DocCounter, TermTable};
 use super::{CsrMatrix, FeatureError, FeatureMode, FeatureParams, Result, SparseVec, Weighting};
+use crate::parallel::Threads;
 use crate::text::{Analyzer, Lang, PayloadKeys};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 
 /// Term hashes are already well mixed, so the lookup table uses them as is.
 #[derive(Default, Clone, Copy)]
@@ -157,6 +161,128 @@ impl AnalyzedCorpus {
         lang
     }
 
+    /// Analyses documents `0..count` (`document(i)` gives a text and its
+    /// language hint) and appends them in order, on up to `threads` threads,
+    /// calling `appended(n)` after each one with the number appended so far.
+    /// The corpus is the one [`AnalyzedCorpus::push`] would build, whatever
+    /// the thread count: the threads analyse blocks of documents into their
+    /// distinct terms, and this thread numbers them in document order.
+    pub fn extend<'t>(
+        &mut self,
+        analyzer: &Analyzer,
+        count: usize,
+        document: &(dyn Fn(usize) -> (Cow<'t, str>, Option<Lang>) + Sync),
+        threads: Threads,
+        appended: &mut dyn FnMut(usize),
+    ) {
+        if threads.get() <= 1 || count <= EXTEND_BLOCK {
+            for i in 0..count {
+                let (text, hint) = document(i);
+                self.push(analyzer, &text, hint);
+                appended(i + 1);
+            }
+            return;
+        }
+        let texts = match &self.ids {
+            TermIds::Vocabulary(_) => TermTexts::Keep,
+            TermIds::Hashing { bits } => TermTexts::Bucket(*bits),
+        };
+        let blocks = count.div_ceil(EXTEND_BLOCK);
+        let next_block = AtomicUsize::new(0);
+        // A block takes a slot before it is analysed and gives it back once
+        // appended, so blocks waiting for their turn stay few.
+        let in_flight = threads.get() * EXTEND_BLOCKS_IN_FLIGHT_PER_THREAD;
+        let (slot_tx, slot_rx) = mpsc::sync_channel::<()>(in_flight);
+        for _ in 0..in_flight {
+            let _ = slot_tx.send(());
+        }
+        let slot_rx = Mutex::new(slot_rx);
+        let (done_tx, done_rx) = mpsc::channel::<(usize, std::thread::Result<Vec<PendingDoc>>)>();
+        std::thread::scope(|scope| {
+            for _ in 0..threads.get().min(blocks) {
+                let done_tx = done_tx.clone();
+                let (next_block, slot_rx) = (&next_block, &slot_rx);
+                scope.spawn(move || {
+                    let mut counter = DocCounter::default();
+                    loop {
+                        let slot = slot_rx.lock().map(|rx| rx.recv());
+                        if !matches!(slot, Ok(Ok(()))) {
+                            return;
+                        }
+                        let block = next_block.fetch_add(1, Ordering::Relaxed);
+                        if block >= blocks {
+                            return;
+                        }
+                        let documents = block * EXTEND_BLOCK..count.min((block + 1) * EXTEND_BLOCK);
+                        // A panic is raised again on the calling thread.
+                        let analysed = catch_unwind(AssertUnwindSafe(|| {
+                            documents
+                                .map(|i| {
+                                    let (text, hint) = document(i);
+                                    PendingDoc::analyse(analyzer, &text, hint, texts, &mut counter)
+                                })
+                                .collect()
+                        }));
+                        let failed = analysed.is_err();
+                        if done_tx.send((block, analysed)).is_err() || failed {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut next = 0usize;
+            for (block, analysed) in done_rx.iter() {
+                let analysed = analysed.unwrap_or_else(|panic| resume_unwind(panic));
+                waiting.insert(block, analysed);
+                while let Some(analysed) = waiting.remove(&next) {
+                    for doc in analysed {
+                        self.append(doc);
+                        appended(self.docs.len());
+                    }
+                    next += 1;
+                    let _ = slot_tx.send(());
+                }
+                if next == blocks {
+                    break;
+                }
+            }
+            // Wakes the threads waiting for a slot, so the scope can end.
+            drop(slot_tx);
+        });
+    }
+
+    /// Appends a document analysed by [`PendingDoc::analyse`].
+    fn append(&mut self, doc: PendingDoc) {
+        let terms = match &mut self.ids {
+            TermIds::Vocabulary(table) => {
+                let ids = &mut self.doc_ids;
+                ids.clear();
+                let text_of = |i: usize| {
+                    doc.spans
+                        .get(i)
+                        .and_then(|&(start, end)| doc.texts.get(start as usize..end as usize))
+                        .unwrap_or_default()
+                };
+                table.add_document(doc.counted.iter().map(|&(h, _)| h), text_of, ids);
+                ids.iter()
+                    .zip(&doc.counted)
+                    .map(|(&id, &(_, count))| (id, count))
+                    .collect()
+            }
+            TermIds::Hashing { .. } => doc
+                .counted
+                .iter()
+                .map(|&(bucket, count)| (bucket as u32, count))
+                .collect(),
+        };
+        self.docs.push(DocTerms {
+            lang: Some(doc.lang),
+            terms,
+        });
+    }
+
     pub fn len(&self) -> usize {
         self.docs.len()
     }
@@ -171,6 +297,62 @@ impl AnalyzedCorpus {
         match &self.ids {
             TermIds::Vocabulary(table) => table.len(),
             TermIds::Hashing { .. } => 0,
+        }
+    }
+}
+
+/// Documents a thread of [`AnalyzedCorpus::extend`] analyses at a time.
+const EXTEND_BLOCK: usize = 64;
+/// Blocks alive at once (analysed or waiting to be appended), per thread.
+const EXTEND_BLOCKS_IN_FLIGHT_PER_THREAD: usize = 4;
+
+/// What an analysing thread keeps of each term.
+#[derive(Debug, Clone, Copy)]
+enum TermTexts {
+    /// Its hash and text (vocabulary corpora).
+    Keep,
+    /// Its bucket of a hashing space of this many bits.
+    Bucket(u8),
+}
+
+/// A document analysed on another thread, not yet numbered into the corpus:
+/// its distinct terms' hashes (or buckets) with counts, in order of first
+/// occurrence, and, for a vocabulary, their texts.
+#[derive(Debug)]
+struct PendingDoc {
+    lang: Lang,
+    counted: Vec<(u64, u32)>,
+    texts: String,
+    spans: Vec<(u32, u32)>,
+}
+
+impl PendingDoc {
+    fn analyse(
+        analyzer: &Analyzer,
+        text: &str,
+        hint: Option<Lang>,
+        keep: TermTexts,
+        counter: &mut DocCounter,
+    ) -> Self {
+        counter.clear();
+        let (mut texts, mut spans) = (String::new(), Vec::new());
+        let lang = match keep {
+            TermTexts::Keep => analyzer.analyze(text, hint, &mut |t| {
+                if counter.add(t.hash) {
+                    let start = texts.len() as u32;
+                    t.write_text(&mut texts);
+                    spans.push((start, texts.len() as u32));
+                }
+            }),
+            TermTexts::Bucket(bits) => analyzer.analyze_hashes(text, hint, |h| {
+                counter.add(u64::from(bucket(h, bits)));
+            }),
+        };
+        PendingDoc {
+            lang,
+            counted: counter.counted().collect(),
+            texts,
+            spans,
         }
     }
 }

@@ -395,6 +395,7 @@ pub(super) fn select(
                 inputs.labels,
                 &splits,
                 inputs.semi,
+                options.threads,
             )?;
             for (candidate, oof) in group.into_iter().zip(scores) {
                 let r = judge_out_of_fold(&inputs, oof)

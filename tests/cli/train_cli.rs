@@ -236,6 +236,51 @@ fn same_inputs_seed_and_time_give_identical_models() {
     Model::load(&e).unwrap();
 }
 
+/// Analysis and the validation and tuning folds run on `--threads`
+/// threads; the model must not depend on how many. The corpora hold more
+/// documents than one analysis block (64), with unlabelled ones, a tuning
+/// grid, and hashed features.
+#[test]
+fn models_are_byte_identical_whatever_the_thread_count() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(70));
+    let pool = write(dir.path(), "pool.jsonl", unlabelled_corpus(150));
+    let settings: [&[&str]; 3] = [
+        &[],
+        &[
+            "--tune-alpha",
+            "0.1,0.5",
+            "--tune-folds",
+            "3",
+            "--unlabeled",
+            s(&pool),
+            "--em-iterations",
+            "2",
+        ],
+        &["--hash-bits", "12", "--char-ngrams", "2-4"],
+    ];
+    for (k, extra) in settings.iter().enumerate() {
+        let models: Vec<Vec<u8>> = ["1", "2", "5"]
+            .iter()
+            .map(|threads| {
+                let out = dir.path().join(format!("m{k}-{threads}.model"));
+                let mut args = vec!["--threads", threads];
+                args.extend_from_slice(extra);
+                assert_success(&train_quiet(&input, &out, &args));
+                std::fs::read(&out).unwrap()
+            })
+            .collect();
+        assert!(
+            models[0] == models[1],
+            "settings {k}: 1 and 2 threads differ"
+        );
+        assert!(
+            models[0] == models[2],
+            "settings {k}: 1 and 5 threads differ"
+        );
+    }
+}
+
 #[test]
 fn source_date_epoch_gives_identical_models() {
     let dir = TempDir::new().unwrap();

@@ -643,6 +643,9 @@ fn default_model_options() -> TrainOptions {
         threshold_objective: Default::default(),
         topics,
         created_at: "2026-12-06T00:00:00Z".to_string(),
+        // Every core: the committed model must come out byte-identical
+        // whatever the thread count.
+        threads: docclass::parallel::Threads::all_cores(),
     }
 }
 

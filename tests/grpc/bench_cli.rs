@@ -337,11 +337,23 @@ async fn in_process_and_load_model() {
         ]
     );
     assert_eq!(report["model_version"], FIXTURE_VERSION);
-    assert_eq!((report["runs"].as_u64(), report["threads"].as_u64()), (Some(3), Some(2)));
-    for runs in ["floor_runs", "analysis_runs", "classify_runs", "classify_threads_runs"] {
+    assert_eq!(
+        (report["runs"].as_u64(), report["threads"].as_u64()),
+        (Some(3), Some(2))
+    );
+    for runs in [
+        "floor_runs",
+        "analysis_runs",
+        "classify_runs",
+        "classify_threads_runs",
+    ] {
         assert_eq!(report[runs].as_array().map(Vec::len), Some(3), "{runs}");
     }
-    for figure in ["classify_docs_per_sec", "floor_docs_per_sec", "thread_scaling"] {
+    for figure in [
+        "classify_docs_per_sec",
+        "floor_docs_per_sec",
+        "thread_scaling",
+    ] {
         assert!(report[figure].as_f64().is_some_and(|d| d > 0.0), "{figure}");
     }
 

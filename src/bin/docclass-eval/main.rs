@@ -7,9 +7,10 @@ use anyhow::{bail, Context, Result};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser};
 use docclass::cli::{self, InputArgs, TrainArgs};
-use docclass::corpus::Corpus;
+use docclass::corpus::{Corpus, Document};
 use docclass::eval::{self, EvalReport, Hashes, ModelHashSource, Scored};
 use docclass::model::Model;
+use docclass::parallel::{self, Threads};
 use docclass::train::{corpus_hash, topic_indices, Progress, TrainOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
@@ -97,7 +98,12 @@ fn gold_sets(
     Ok((gold, unknown))
 }
 
-fn score_model(path: &Path, corpus: &Corpus, ignore_unknown: bool) -> Result<Scoring> {
+fn score_model(
+    path: &Path,
+    corpus: &Corpus,
+    ignore_unknown: bool,
+    threads: Threads,
+) -> Result<Scoring> {
     let model =
         Model::load(path).with_context(|| format!("cannot load model {}", path.display()))?;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -105,8 +111,15 @@ fn score_model(path: &Path, corpus: &Corpus, ignore_unknown: bool) -> Result<Sco
     let (gold, unknown) = gold_sets(corpus, &topics, ignore_unknown, "the model")?;
     let started = Instant::now();
     let mut scored = Scored::default();
-    for (d, g) in corpus.documents.iter().zip(gold) {
-        let c = model.classify(&d.full_text(), d.lang);
+    // Blocks of documents on every thread; results in document order.
+    let blocks: Vec<&[Document]> = corpus.documents.chunks(256).collect();
+    let classified = parallel::map_in_order(&blocks, threads, |block| {
+        block
+            .iter()
+            .map(|d| model.classify(&d.full_text(), d.lang))
+            .collect::<Vec<_>>()
+    });
+    for (c, g) in classified.into_iter().flatten().zip(gold) {
         scored.push(g, c.decided, c.probabilities);
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -246,7 +259,7 @@ fn run_models(cli: &Cli) -> Result<()> {
     let scorings = cli
         .model
         .iter()
-        .map(|p| score_model(p, &corpus, cli.ignore_unknown))
+        .map(|p| score_model(p, &corpus, cli.ignore_unknown, cli.training.threads()))
         .collect::<Result<Vec<_>>>()?;
     if let (Some(path), Some(first)) = (&cli.predictions, scorings.first()) {
         write_predictions(path, &corpus, &first.topics, &first.scored)?;
