@@ -25,7 +25,9 @@ of mapping:
 
 with the thread count, and whether a reload was in flight. Each minute's row
 is the median of its samples taken with no reload in flight (a sample during
-a reload reads high: two models are in memory).
+a reload reads high: two models are in memory). Minutes are of elapsed time:
+on a loaded machine a round of load can take longer than 60 s, and the rows
+then come later than their minutes.
 """
 
 import json
@@ -266,7 +268,7 @@ def main(argv):
     if opts["json"]:
         with open(opts["json"], "w") as f:
             json.dump(report, f)
-    print(f"| minute | reloads | SIGHUPs | RSS MB | heap | arenas (n) | stacks | anon | file | threads | load |")
+    print("| minute | reloads | SIGHUPs | RSS MB | heap | arenas (n) | stacks | anon | file | threads | load |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     mb = lambda kb: "—" if kb is None else f"{kb / 1024:.1f}"
     for r in rows:
