@@ -406,14 +406,54 @@ impl Shared {
             .await;
         files.current = path.clone();
         state.loaded = Some(stamp);
+        let previous_version = previous.as_ref().map(|p| p.model.version().to_string());
+        if let Some(previous) = previous {
+            // Not awaited: the reply need not wait for requests in flight.
+            tokio::spawn(release_replaced(previous));
+        }
         Ok(Reloaded {
             model_version,
-            previous_version: previous.map(|p| p.model.version().to_string()),
+            previous_version,
             model_file,
             loaded_at,
             load_time,
             path,
         })
+    }
+}
+
+/// How long [`release_replaced`] waits for requests in flight to let go of
+/// a replaced model: each holds it for one classification.
+const RELEASE_WAIT: Duration = Duration::from_secs(2);
+
+/// Drops the reloader's hold on a model just replaced, waits (at most
+/// [`RELEASE_WAIT`]) until requests in flight have let go of it too, then
+/// hands the free memory of every malloc arena back to the system.
+///
+/// A model is tens of thousands of small blocks (its terms' text) in the
+/// arena of the thread that loaded it. Freed, they leave holes that the next
+/// models and the arena's other users fill in a different order each time,
+/// so the free pages an arena keeps inside itself can grow from one reload
+/// to the next; glibc only returns the free space at an arena's top.
+async fn release_replaced(previous: Arc<LoadedModel>) {
+    let replaced = Arc::downgrade(&previous);
+    drop(previous);
+    let deadline = Instant::now() + RELEASE_WAIT;
+    while replaced.strong_count() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Walks every arena under its lock: off the async workers.
+    let _ = tokio::task::spawn_blocking(trim_malloc_arenas).await;
+}
+
+/// glibc's `malloc_trim(0)`: returns the free pages of every arena (not only
+/// their tops) to the system. Nothing to do with other allocators.
+fn trim_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes each arena's lock itself; it frees nothing
+    // that is in use.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
