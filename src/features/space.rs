@@ -232,14 +232,15 @@ impl AnalyzedCorpus {
             }
             drop(done_tx);
             let mut waiting = std::collections::BTreeMap::new();
-            let mut next = 0usize;
+            let (mut next, mut appended_so_far) = (0usize, 0usize);
             for (block, analysed) in done_rx.iter() {
                 let analysed = analysed.unwrap_or_else(|panic| resume_unwind(panic));
                 waiting.insert(block, analysed);
                 while let Some(analysed) = waiting.remove(&next) {
                     for doc in analysed {
                         self.append(doc);
-                        appended(self.docs.len());
+                        appended_so_far += 1;
+                        appended(appended_so_far);
                     }
                     next += 1;
                     let _ = slot_tx.send(());
