@@ -141,23 +141,16 @@ def stream_load(addr, texts, secs, rate, streams=4):
     }
 
 
-def main(argv):
-    bin_dir = argv[0]
-    minutes, write = 30, None
-    args = argv[1:]
-    while args:
-        flag = args.pop(0)
-        if flag == "--minutes":
-            minutes = int(args.pop(0))
-        elif flag == "--write":
-            write = args.pop(0)
-        else:
-            raise SystemExit(f"unknown argument {flag!r}")
-    work = tempfile.mkdtemp(prefix="docclass-soak-")
+def start_server(bin_dir, prefix):
+    """A docclass-server on a free loopback port, in a fresh work directory
+    whose model directory holds a.model and b.model (the default model) and
+    truncated.model (its first half, which a reload must refuse), with an
+    admin token. Returns (work, model_dir, token, addr, log, server)."""
+    work = tempfile.mkdtemp(prefix=prefix)
     model_dir = os.path.join(work, "models")
     os.mkdir(model_dir)
-    shutil.copy("models/default.model", os.path.join(model_dir, "a.model"))
-    shutil.copy("models/default.model", os.path.join(model_dir, "b.model"))
+    for name in ("a.model", "b.model"):
+        shutil.copy("models/default.model", os.path.join(model_dir, name))
     blob = open("models/default.model", "rb").read()
     with open(os.path.join(model_dir, "truncated.model"), "wb") as f:
         f.write(blob[: len(blob) // 2])
@@ -172,6 +165,22 @@ def main(argv):
          "--model-dir", model_dir, "--addr", addr, "--admin-token-file", token_file],
         stdout=subprocess.DEVNULL, stderr=log,
     )
+    return work, model_dir, token, addr, log, server
+
+
+def main(argv):
+    bin_dir = argv[0]
+    minutes, write = 30, None
+    args = argv[1:]
+    while args:
+        flag = args.pop(0)
+        if flag == "--minutes":
+            minutes = int(args.pop(0))
+        elif flag == "--write":
+            write = args.pop(0)
+        else:
+            raise SystemExit(f"unknown argument {flag!r}")
+    work, model_dir, token, addr, log, server = start_server(bin_dir, "docclass-soak-")
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
         capacity_run = result(bench(bin_dir, addr, "unary", 5, ["-c", "8", "--wait-ready", "30"]))

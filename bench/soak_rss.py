@@ -38,12 +38,11 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-from benchlib import free_port, proc_status_kb, stop_server
-from soak import bench, reload, result, stream_load
+from benchlib import proc_status_kb, stop_server
+from soak import bench, reload, result, start_server, stream_load
 
 ARENA_ALIGN = 64 << 20
 HEADER = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ (\d+)\s*(.*)$")
@@ -148,25 +147,7 @@ def main(argv):
             opts["json"] = args.pop(0)
         else:
             raise SystemExit(f"unknown argument {flag!r}")
-    work = tempfile.mkdtemp(prefix="docclass-soak-rss-")
-    model_dir = os.path.join(work, "models")
-    os.mkdir(model_dir)
-    for name in ("a.model", "b.model"):
-        shutil.copy("models/default.model", os.path.join(model_dir, name))
-    blob = open("models/default.model", "rb").read()
-    with open(os.path.join(model_dir, "truncated.model"), "wb") as f:
-        f.write(blob[: len(blob) // 2])
-    token_file = os.path.join(work, "admin.token")
-    token = "soak-admin-token-0123456789abcdef"
-    with open(token_file, "w") as f:
-        f.write(token)
-    addr = f"127.0.0.1:{free_port()}"
-    log = open(os.path.join(work, "server.log"), "w")
-    server = subprocess.Popen(
-        [f"{bin_dir}/docclass-server", "--model", os.path.join(model_dir, "a.model"),
-         "--model-dir", model_dir, "--addr", addr, "--admin-token-file", token_file],
-        stdout=subprocess.DEVNULL, stderr=log,
-    )
+    work, model_dir, token, addr, log, server = start_server(bin_dir, "docclass-soak-rss-")
     stop = threading.Event()
     counts = {"reloads": 0, "refused": 0, "failed": 0, "sighups": 0, "in_reload": 0, "sighup_at": -1e9}
     samples = []
