@@ -19,13 +19,7 @@ venv="${DOCCLASS_BENCH_VENV:-/tmp/docclass-bench-venv}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/docclass-cores-docs.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-if [ -s "$datasets/bbc_news/bbc_news.jsonl" ]; then
-  docs_source="BBC News, cut to 1 KB at a word boundary"
-  "$bin/docclass-bench" cut --input "$datasets/bbc_news/bbc_news.jsonl" --cut-bytes 1024 -o "$work/docs.jsonl"
-else
-  docs_source="training-data/, cut to 1 KB at a word boundary"
-  "$bin/docclass-bench" cut --cut-bytes 1024 -o "$work/docs.jsonl"
-fi
+docs_source=$(bench_documents "$datasets" "$work/docs.jsonl" "$bin/docclass-bench")
 if [ -s "$datasets/20newsgroups/20newsgroups_train.jsonl" ]; then
   train=("$datasets/20newsgroups/20newsgroups_train.jsonl")
   train_source="20 Newsgroups train split"

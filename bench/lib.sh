@@ -25,3 +25,20 @@ find_grpcurl() {
   fi
   echo "$found"
 }
+
+# bench_documents DATASETS OUT DOCCLASS_BENCH...: writes the benchmark
+# documents to OUT with the given docclass-bench command (it may be pinned):
+# BBC News from DATASETS cut to 1 KB at a word boundary, or training-data/
+# when it is absent. Prints where they came from.
+bench_documents() {
+  local datasets=$1 out=$2
+  shift 2
+  local bbc="$datasets/bbc_news/bbc_news.jsonl"
+  if [ -s "$bbc" ]; then
+    "$@" cut --input "$bbc" --cut-bytes 1024 -o "$out" >&2 || return 1
+    echo "BBC News ($bbc), cut to 1 KB at a word boundary"
+  else
+    "$@" cut --cut-bytes 1024 -o "$out" >&2 || return 1
+    echo "training-data/ (built-in corpus), cut to 1 KB at a word boundary"
+  fi
+}

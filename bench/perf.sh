@@ -27,6 +27,7 @@
 # on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 OUT=docs/PERFORMANCE.md
 if [ "${1:-}" = "--out" ] && [ -n "${2:-}" ]; then OUT=$2; fi
@@ -37,7 +38,6 @@ VENV="${DOCCLASS_BENCH_VENV:-/tmp/docclass-bench-venv}"
 REQS=bench/perf-requirements.txt
 STAMP="$VENV/.docclass-perf-requirements"
 DATASETS="${DOCCLASS_DATASETS:-../shared/datasets}"
-BBC="$DATASETS/bbc_news/bbc_news.jsonl"
 
 die() {
   echo "FAIL: $*" >&2
@@ -115,13 +115,7 @@ json() {
 
 # --- documents -------------------------------------------------------------
 DOCS="$WORK/docs.jsonl"
-if [ -s "$BBC" ]; then
-  DOCS_SOURCE="BBC News ($BBC), cut to 1 KB at a word boundary"
-  "${BENCH[@]}" cut --input "$BBC" --cut-bytes 1024 -o "$DOCS"
-else
-  DOCS_SOURCE="training-data/ (built-in corpus), cut to 1 KB at a word boundary"
-  "${BENCH[@]}" cut --cut-bytes 1024 -o "$DOCS"
-fi
+DOCS_SOURCE=$(bench_documents "$DATASETS" "$DOCS" "${BENCH[@]}")
 log "documents: $DOCS_SOURCE ($(wc -l <"$DOCS") documents)"
 
 # --- start-up to SERVING -------------------------------------------------------
