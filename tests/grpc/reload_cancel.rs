@@ -133,6 +133,14 @@ struct Gated {
     metrics: Arc<Metrics>,
 }
 
+/// A model directory holding `next` as `held-next.model`, the file the
+/// gated reloads load.
+fn dir_holding(next: &Model) -> ModelDir {
+    let dir = ModelDir::new();
+    next.save(&dir.path("held-next.model")).expect("save");
+    dir
+}
+
 /// A server on a model directory (the fixture in service), reading files
 /// through `gate`.
 async fn gated_server(dir: &ModelDir, gate: &GateControl) -> Gated {
@@ -172,9 +180,8 @@ fn reload_counts(metrics: &Metrics) -> [String; 3] {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_whose_caller_gives_up_holds_the_lock_until_its_load_ends() {
-    let dir = ModelDir::new();
     let next = tiny_model();
-    next.save(&dir.path("held-next.model")).expect("save");
+    let dir = dir_holding(&next);
     let gate = GateControl::new();
     let Gated {
         server, metrics, ..
@@ -220,10 +227,7 @@ async fn a_reload_whose_caller_gives_up_holds_the_lock_until_its_load_ends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_past_its_deadline_stops_its_load() {
-    let dir = ModelDir::new();
-    tiny_model()
-        .save(&dir.path("held-next.model"))
-        .expect("save");
+    let dir = dir_holding(&tiny_model());
     let gate = GateControl::new();
     let Gated {
         server, metrics, ..
@@ -257,10 +261,7 @@ async fn a_reload_past_its_deadline_stops_its_load() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_stops_the_load_in_progress_and_refuses_new_reloads() {
-    let dir = ModelDir::new();
-    tiny_model()
-        .save(&dir.path("held-next.model"))
-        .expect("save");
+    let dir = dir_holding(&tiny_model());
     let gate = GateControl::new();
     let Gated {
         mut server,
