@@ -107,14 +107,11 @@ pub struct PredictSummary {
     pub documents: u64,
     /// Bad records skipped (with `skip_invalid`).
     pub skipped: u64,
-    /// The first [`SKIPPED_EXAMPLES`] of them, for the report.
+    /// The first [`corpus::SKIPPED_LISTED`] of them, for the report.
     pub skipped_examples: Vec<(Location, InvalidRecord)>,
     /// Rows the split filter left out.
     pub filtered_out: u64,
 }
-
-/// Skipped records kept in a [`PredictSummary`]; the rest are only counted.
-pub const SKIPPED_EXAMPLES: usize = 20;
 
 /// Errors of a prediction run. Lines written before the error stay written.
 #[derive(Debug, thiserror::Error)]
@@ -174,7 +171,7 @@ fn read_inputs(
             Record::Document(doc) => on_document(doc),
             Record::Skipped(location, reason) => {
                 summary.skipped += 1;
-                if summary.skipped_examples.len() < SKIPPED_EXAMPLES {
+                if summary.skipped_examples.len() < corpus::SKIPPED_LISTED {
                     summary.skipped_examples.push((location, reason));
                 }
                 ControlFlow::Continue(())

@@ -105,13 +105,7 @@ fn predict_to_file(
 }
 
 fn report(summary: &PredictSummary, options: &PredictOptions, seconds: f64) {
-    for (location, reason) in &summary.skipped_examples {
-        eprintln!("warning: skipped {location}: {reason}");
-    }
-    let unlisted = summary.skipped - summary.skipped_examples.len() as u64;
-    if unlisted > 0 {
-        eprintln!("warning: ... and {unlisted} more skipped records");
-    }
+    cli::warn_skipped_records(&summary.skipped_examples, summary.skipped as usize);
     let mut line = format!(
         "classified {} documents in {seconds:.2} s ({:.0} documents/s, {} threads)",
         summary.documents,

@@ -9,7 +9,7 @@
 
 pub mod table;
 
-use crate::corpus::{Corpus, Format, ReadOptions};
+use crate::corpus::{Corpus, Format, InvalidRecord, Location, ReadOptions, SKIPPED_LISTED};
 use crate::features::{FeatureMode, FeatureParams, Weighting};
 use crate::nb::{ClassPriors, NbParams, NbValidParams, NbVariant};
 use crate::parallel::Threads;
@@ -154,13 +154,20 @@ fn warn_oversized(corpus: &Corpus) {
 
 /// Warns about the first 20 skipped records, and counts the rest.
 fn warn_skipped(corpus: &Corpus) {
-    for (location, reason) in corpus.skipped.iter().take(20) {
+    let examples = &corpus.skipped[..corpus.skipped.len().min(SKIPPED_LISTED)];
+    warn_skipped_records(examples, corpus.skipped.len());
+}
+
+/// Warns about each of `examples` (the first skipped records), then counts
+/// the rest of the `total` skipped.
+pub fn warn_skipped_records(examples: &[(Location, InvalidRecord)], total: usize) {
+    for (location, reason) in examples {
         eprintln!("warning: skipped {location}: {reason}");
     }
-    if corpus.skipped.len() > 20 {
+    if total > examples.len() {
         eprintln!(
             "warning: ... and {} more skipped records",
-            corpus.skipped.len() - 20
+            total - examples.len()
         );
     }
 }

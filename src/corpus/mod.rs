@@ -202,6 +202,9 @@ pub enum CorpusError {
 
 pub type Result<T> = std::result::Result<T, CorpusError>;
 
+/// Skipped records that a report lists one by one; the rest are counted.
+pub const SKIPPED_LISTED: usize = 20;
+
 /// What a read produced: the documents, and the records skipped.
 #[derive(Debug, Default)]
 pub struct Corpus {
