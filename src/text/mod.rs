@@ -581,7 +581,7 @@ const MAX_KEPT_TOKENS: usize = 1 << 14;
 /// starts afresh after it (ASCII is allowed and of combining class 0), so
 /// checking each run of non-ASCII characters alone gives the same answer as
 /// checking the whole text, without decoding the ASCII between them.
-fn is_nfkc(text: &str) -> bool {
+pub fn is_nfkc(text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
