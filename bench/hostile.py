@@ -93,6 +93,8 @@ class H2Client:
         self.closed = asyncio.Event()
         self.settings_seen = asyncio.Event()
         self.window_opened = asyncio.Event()
+        # Streams the server reset: nothing more is sent on them.
+        self.reset_streams = set()
 
     async def open(self):
         host, port = self.addr.rsplit(":", 1)
@@ -142,6 +144,9 @@ class H2Client:
                         self.stats["goaway"] = self.stats.get("goaway", 0) + 1
                     elif isinstance(event, h2.events.StreamReset):
                         self.stats["server_resets"] = self.stats.get("server_resets", 0) + 1
+                        self.reset_streams.add(event.stream_id)
+                        # A sender waiting for this stream's credit stops.
+                        self.window_opened.set()
                 self.flush()
         except (ConnectionError, OSError):
             pass
@@ -169,14 +174,20 @@ class H2Client:
 
     async def send_body(self, stream_id, body, end=True):
         """Sends a body of any size, waiting for flow-control credit."""
+        import h2.exceptions
+
         view = memoryview(body)
-        while view and not self.closed.is_set():
-            room = min(self.conn.local_flow_control_window(stream_id), self.conn.max_outbound_frame_size)
-            if room <= 0:
-                self.window_opened.clear()
-                await self.window_opened.wait()
-                continue
-            self.conn.send_data(stream_id, bytes(view[:room]), end_stream=end and len(view) <= room)
+        while view and not self.closed.is_set() and stream_id not in self.reset_streams:
+            try:
+                room = min(self.conn.local_flow_control_window(stream_id), self.conn.max_outbound_frame_size)
+                if room <= 0:
+                    self.window_opened.clear()
+                    await self.window_opened.wait()
+                    continue
+                self.conn.send_data(stream_id, bytes(view[:room]), end_stream=end and len(view) <= room)
+            except h2.exceptions.StreamClosedError:
+                # The server refused the message and reset the stream.
+                return
             view = view[room:]
             self.flush()
             await self.writer.drain()

@@ -62,6 +62,12 @@ pub enum ServiceError {
     InvalidLanguage { field: String, reason: String },
     #[error("{field} is {value}, over the maximum of {max}")]
     TooManyExplainTerms { field: String, value: u32, max: u32 },
+    #[error("the request message is {size} bytes, over this method's limit of {limit} bytes for one document: the server's --max-text-bytes ({}) for title and text, plus {room} for the other fields", limit.saturating_sub(*room))]
+    MessageTooLarge {
+        size: usize,
+        limit: usize,
+        room: usize,
+    },
     #[error("no model is loaded yet; retry when the health check reports SERVING")]
     ModelNotLoaded,
     #[error("internal error: {0}")]
@@ -100,6 +106,8 @@ impl ServiceError {
             | ServiceError::InvalidLanguage { .. }
             | ServiceError::Undecodable { .. }
             | ServiceError::TooManyExplainTerms { .. } => Code::InvalidArgument,
+            // As tonic's own decode limit answers.
+            ServiceError::MessageTooLarge { .. } => Code::OutOfRange,
             ServiceError::ModelNotLoaded => Code::Unavailable,
             ServiceError::Internal(_) => Code::Internal,
             ServiceError::Overloaded { .. }
@@ -141,6 +149,7 @@ impl ServiceError {
             ServiceError::BatchTooLarge { .. } => Some("documents"),
             ServiceError::Reload(e) if e.blames_the_path() => Some("model_path"),
             ServiceError::ModelNotLoaded
+            | ServiceError::MessageTooLarge { .. }
             | ServiceError::Internal(_)
             | ServiceError::Overloaded { .. }
             | ServiceError::StreamIdle { .. }

@@ -28,6 +28,7 @@ mod codec;
 mod conversions;
 mod error;
 mod incoming;
+mod message_limit;
 mod metrics;
 mod metrics_http;
 mod noop_api;

@@ -1,7 +1,8 @@
 //! The tower layer every RPC passes through: admission (a server-wide bound
 //! on classification work in progress; past it a request is refused at once
-//! with RESOURCE_EXHAUSTED, never queued) and per-RPC metrics (method, status
-//! code, latency, in flight).
+//! with RESOURCE_EXHAUSTED, never queued), per-RPC metrics (method, status
+//! code, latency, in flight), and the per-method message limits of
+//! `message_limit`.
 //!
 //! A unary or batch call holds its admission slot until the last frame of
 //! its response (tower's `ConcurrencyLimit` would release it when the headers
@@ -15,6 +16,7 @@
 //! admission of their own and a bounded life: past it they end with
 //! DEADLINE_EXCEEDED (clients watch again).
 use super::error::ServiceError;
+use super::message_limit::{self, LimitedBody};
 use super::metrics::Metrics;
 use http_body::{Body, Frame, SizeHint};
 use std::future::Future;
@@ -87,6 +89,8 @@ pub(crate) struct RpcLayer {
     admission: Arc<Admission>,
     side: SideStreams,
     metrics: Arc<Metrics>,
+    /// The largest message of one document (`message_limit`).
+    one_document: usize,
 }
 
 /// The side streams' own admission and lifetime.
@@ -97,11 +101,17 @@ pub(crate) struct SideStreams {
 }
 
 impl RpcLayer {
-    pub(crate) fn new(admission: Arc<Admission>, side: SideStreams, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(
+        admission: Arc<Admission>,
+        side: SideStreams,
+        metrics: Arc<Metrics>,
+        one_document: usize,
+    ) -> Self {
         Self {
             admission,
             side,
             metrics,
+            one_document,
         }
     }
 }
@@ -115,6 +125,7 @@ impl<S> tower_layer::Layer<S> for RpcLayer {
             admission: self.admission.clone(),
             side: self.side.clone(),
             metrics: self.metrics.clone(),
+            one_document: self.one_document,
         }
     }
 }
@@ -125,6 +136,7 @@ pub(crate) struct RpcService<S> {
     admission: Arc<Admission>,
     side: SideStreams,
     metrics: Arc<Metrics>,
+    one_document: usize,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -177,6 +189,12 @@ where
             },
         };
         let lifetime = side.then_some(self.side.lifetime);
+        let request = match message_limit::for_path(path, self.one_document) {
+            Some(limit) => {
+                request.map(|body| tonic::body::Body::new(LimitedBody::new(body, limit)))
+            }
+            None => request,
+        };
         self.metrics.rpc_started();
         let mut tracker = RpcTracker {
             metrics: self.metrics.clone(),

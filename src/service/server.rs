@@ -7,6 +7,7 @@ use super::admin_api::AdminApi;
 use super::auth::{RequireToken, Security, WhenUnset};
 use super::classifier_api::ClassifierApi;
 use super::incoming::Incoming;
+use super::message_limit;
 use super::metrics::Metrics;
 use super::noop_api::NoopApi;
 use super::pb;
@@ -300,7 +301,12 @@ impl Server {
             // update cannot lift it unnoticed (bench/hostile.sh measures it).
             .http2_max_pending_accept_reset_streams(Some(20))
             .max_concurrent_streams(self.limits.max_concurrent_streams)
-            .layer(RpcLayer::new(admission, side_streams, self.metrics.clone()))
+            .layer(RpcLayer::new(
+                admission,
+                side_streams,
+                self.metrics.clone(),
+                message_limit::one_document_limit(&self.limits),
+            ))
             .add_service(self.health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -386,6 +386,53 @@ async fn message_over_the_decode_limit_is_out_of_range_from_tonic() {
     server.stop().await;
 }
 
+/// A message of one document may be at most `max_text_bytes` plus 64 KiB
+/// for its other fields: past that it is refused at its length prefix,
+/// before tonic buffers it, with OUT_OF_RANGE as tonic's own limit. Within
+/// it, the text limit answers as before; batches keep the service's limit.
+#[tokio::test]
+async fn a_one_document_message_over_the_text_limit_and_its_room_is_refused_at_its_prefix() {
+    let limits = Limits {
+        max_text_bytes: 1000,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(Some(tiny_model()), limits, Duration::from_secs(30)).await;
+    let mut client = server.client().await;
+    let status = client
+        .classify(request(&"a".repeat(2000)))
+        .await
+        .expect_err("over the text limit");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+
+    // 70,000 bytes of text: 1 tag byte + 3 length bytes + 70,000.
+    let status = client
+        .classify(request(&"a".repeat(70_000)))
+        .await
+        .expect_err("over the one-document message limit");
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert_eq!(
+        status.message(),
+        "the request message is 70004 bytes, over this method's limit of 66536 bytes for one \
+         document: the server's --max-text-bytes (1000) for title and text, plus 65536 for the \
+         other fields"
+    );
+
+    // A batch of such documents is not one document: each gets its error.
+    let batch = client
+        .classify_batch(ClassifyBatchRequest {
+            documents: (0..3).map(|_| request(&"b".repeat(70_000))).collect(),
+        })
+        .await
+        .expect("a batch within the service's limit")
+        .into_inner();
+    assert_eq!(batch.outcomes.len(), 3);
+
+    // The connection is still usable afterwards.
+    let ok = client.classify(request("Troops clashed")).await;
+    assert!(ok.is_ok(), "{ok:?}");
+    server.stop().await;
+}
+
 /// A batch whose encoding is exactly `bytes` long (about 16 MiB): 17
 /// documents of real words, the last cut to make up the length, each under
 /// the 1 MiB text limit.
@@ -538,8 +585,9 @@ fn header_bytes(status: &Status) -> usize {
 #[tokio::test]
 async fn caller_values_are_never_echoed_whole_into_error_headers() {
     let server = TestServer::start(Some(tiny_model())).await;
-    // Oversized values are refused by length, without echoing them.
-    let huge = "\u{1}".repeat(3_000_000);
+    // Oversized values are refused by length, without echoing them; these
+    // fit in a one-document message, so validation sees them.
+    let huge = "\u{1}".repeat(100_000);
     let cases = [
         (
             ClassifyRequest {
@@ -547,7 +595,7 @@ async fn caller_values_are_never_echoed_whole_into_error_headers() {
                 ..request("Troops clashed")
             },
             "topics[1]",
-            "topics[1] is 3000000 bytes, over the limit of 128 bytes".to_string(),
+            "topics[1] is 100000 bytes, over the limit of 128 bytes".to_string(),
         ),
         (
             ClassifyRequest {
@@ -555,7 +603,7 @@ async fn caller_values_are_never_echoed_whole_into_error_headers() {
                 ..request("Troops clashed")
             },
             "id",
-            "id is 3000000 bytes, over the limit of 512 bytes".to_string(),
+            "id is 100000 bytes, over the limit of 512 bytes".to_string(),
         ),
         (
             ClassifyRequest {
@@ -563,7 +611,7 @@ async fn caller_values_are_never_echoed_whole_into_error_headers() {
                 ..request("Troops clashed")
             },
             "language",
-            "language is 3000000 bytes, over the limit of 32 bytes".to_string(),
+            "language is 100000 bytes, over the limit of 32 bytes".to_string(),
         ),
     ];
     for (req, field, message) in cases {
@@ -575,6 +623,22 @@ async fn caller_values_are_never_echoed_whole_into_error_headers() {
             header_bytes(&status)
         );
     }
+    // A value too large for any one-document message is refused at the
+    // message's length prefix, and not echoed either.
+    let status = classify_err(
+        &server,
+        ClassifyRequest {
+            topics: vec!["\u{1}".repeat(3_000_000)],
+            ..request("Troops clashed")
+        },
+    )
+    .await;
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert!(
+        header_bytes(&status) < 8 * 1024,
+        "{}",
+        header_bytes(&status)
+    );
     // An unknown topic within the limit is shown cut and escaped once.
     let status = classify_err(
         &server,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Code, Streaming};
+use tonic::{Code, Status, Streaming};
 
 const TEXTS: [&str; 3] = [
     "Artillery shelled rebel positions as troops clashed with militia",
@@ -173,12 +173,9 @@ async fn an_empty_stream_ends_cleanly_with_no_outcome() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_message_over_the_decode_limit_ends_the_stream_with_its_status() {
-    let limits = Limits {
-        max_message_bytes: 1024,
-        ..Limits::default()
-    };
+/// The status that ends a stream, under `limits`, after one good message
+/// and then one of `text_bytes` bytes of text with the id "xy".
+async fn status_after_an_oversized_message(limits: Limits, text_bytes: usize) -> Status {
     let server = TestServer::start_with(Some(tiny_model()), limits, STEP).await;
     let (tx, mut inbound) = open(&server).await;
     tx.send(request_with_id("ok", TEXTS[0]))
@@ -186,20 +183,47 @@ async fn a_message_over_the_decode_limit_ends_the_stream_with_its_status() {
         .expect("send");
     let o = next(&mut inbound).await;
     assert_eq!((o.index, o.id.as_str()), (0, "ok"));
-    // 2000 bytes of text + 2 id bytes: 1 + 2 + 2000 + 1 + 1 + 2 = 2007 bytes.
-    tx.send(request_with_id("xy", &"a".repeat(2000)))
+    tx.send(request_with_id("xy", &"a".repeat(text_bytes)))
         .await
         .expect("send");
     let status = timeout(STEP, inbound.message())
         .await
         .expect("the status in time")
         .expect_err("an oversized message fails the stream");
+    server.stop().await;
+    status
+}
+
+#[tokio::test]
+async fn a_message_over_the_decode_limit_ends_the_stream_with_its_status() {
+    let limits = Limits {
+        max_message_bytes: 1024,
+        ..Limits::default()
+    };
+    // 2000 bytes of text + 2 id bytes: 1 + 2 + 2000 + 1 + 1 + 2 = 2007 bytes.
+    let status = status_after_an_oversized_message(limits, 2000).await;
     assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
     assert_eq!(
         status.message(),
         "Error, decoded message length too large: found 2007 bytes, the limit is: 1024 bytes"
     );
-    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_over_the_one_document_limit_ends_the_stream_at_its_prefix() {
+    let limits = Limits {
+        max_text_bytes: 1000,
+        ..Limits::default()
+    };
+    // 1 + 3 + 70,000 + 1 + 1 + 2 = 70,008 bytes.
+    let status = status_after_an_oversized_message(limits, 70_000).await;
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert!(
+        status.message().starts_with(
+            "the request message is 70008 bytes, over this method's limit of 66536 bytes"
+        ),
+        "{status:?}"
+    );
 }
 
 #[tokio::test]
