@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Serving-performance benchmark of docclass (GitHub issue 7): reproduces the
-# whole table of docs/PERFORMANCE.md in one run and rewrites that file.
+# Serving-performance benchmark of docclass (GitHub issues 7 and 19):
+# reproduces the targets table of docs/PERFORMANCE.md in one run and rewrites
+# that file, keeping the blocks of bench/cores.sh and bench/request_path.sh.
 #
 #   - docclass-server --enable-noop-rpc pinned to CPU 0, docclass-bench
 #     pinned to CPU 1: no-op vs unary Classify RPC/s at concurrency 8 and 32,
