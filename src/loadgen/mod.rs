@@ -42,6 +42,8 @@ pub enum LoadgenError {
     Connect { uri: String, reason: String },
     #[error("the server was not SERVING within {waited_secs} s (last answer: {last})")]
     NotReady { waited_secs: f64, last: String },
+    #[error("cannot start the open loop's pacing thread: {0}")]
+    Pacer(std::io::Error),
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
 }

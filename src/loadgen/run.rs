@@ -9,8 +9,10 @@
 //! Open-loop latency is measured from when a request was *due*, not from
 //! when it went out, so a server that falls behind shows it in the
 //! percentiles instead of silently slowing the generator down (no
-//! coordinated omission). Ticks come from tokio's timer (1 ms resolution):
-//! at high rates requests leave in small bursts each millisecond.
+//! coordinated omission). Each request leaves when it is due, paced by a
+//! thread on the system's high-resolution timer, not at the next tick of
+//! tokio's timer (1 ms resolution), whose lateness would count as the
+//! server's latency: a no-op RPC at 10,000/s measured p50 1.4 ms that way.
 use super::report::{LoadReport, Stats};
 use super::target::Target;
 use super::{LoadgenError, Result};
@@ -364,7 +366,7 @@ pub async fn run(
     let mut workers = Vec::new();
     match options.rate {
         Some(rate) => {
-            open_loop(rate, &clients, &shared).await;
+            open_loop(rate, &clients, &shared).await?;
         }
         None => {
             for w in 0..options.concurrency {
@@ -470,20 +472,16 @@ async fn closed_worker(mut clients: Clients, shared: Arc<Shared>) {
     }
 }
 
-async fn open_loop(rate: f64, clients: &[Clients], shared: &Arc<Shared>) {
+async fn open_loop(rate: f64, clients: &[Clients], shared: &Arc<Shared>) -> Result<()> {
     let in_flight = Arc::new(Semaphore::new(shared.options.concurrency));
-    let start = Instant::now();
-    for n in 0u64.. {
-        let due = start + Duration::from_secs_f64(n as f64 / rate);
-        let admit = shared.plan.admit(due);
-        if admit == Admit::Stop {
-            break;
-        }
-        tokio::time::sleep_until(due.into()).await;
+    let mut due_times = pace(rate, shared.clone())?;
+    let mut n = 0usize;
+    while let Some((due, admit)) = due_times.recv().await {
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             break; // never closed
         };
-        let mut c = clients[n as usize % clients.len()].clone();
+        let mut c = clients[n % clients.len()].clone();
+        n += 1;
         let s = shared.clone();
         tokio::spawn(async move {
             let i = s.next_index();
@@ -497,6 +495,34 @@ async fn open_loop(rate: f64, clients: &[Clients], shared: &Arc<Shared>) {
     // Every permit back means every request has been answered.
     let all = u32::try_from(shared.options.concurrency).unwrap_or(u32::MAX);
     let _ = in_flight.acquire_many(all).await;
+    Ok(())
+}
+
+/// The due time of each request at `rate`, each sent when it is due by a
+/// thread of its own that sleeps on the system's high-resolution timer,
+/// until the plan stops admitting. The channel closes after the last one.
+fn pace(rate: f64, shared: Arc<Shared>) -> Result<mpsc::UnboundedReceiver<(Instant, Admit)>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let start = Instant::now();
+    std::thread::Builder::new()
+        .name("docclass-bench-pacer".into())
+        .spawn(move || {
+            for n in 0u64.. {
+                let due = start + Duration::from_secs_f64(n as f64 / rate);
+                let admit = shared.plan.admit(due);
+                if admit == Admit::Stop {
+                    return;
+                }
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                if tx.send((due, admit)).is_err() {
+                    return;
+                }
+            }
+        })
+        .map_err(LoadgenError::Pacer)?;
+    Ok(rx)
 }
 
 /// One ClassifyStream: a sender keeps up to `stream_window` messages in
