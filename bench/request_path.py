@@ -39,7 +39,7 @@ STAGES = [
     ("build the response (`conversions::classify_response`)",
      r"docclass::service::conversions::classify_response$"),
     ("encode the response (tonic `EncodeBody`, prost)",
-     r"poll_frame<tonic::codec::encode::EncodeBody<"),
+     r"EncodeBody<"),
     ("per-RPC log line, formatted on the request thread (`log_rpc`)",
      r"docclass::service::classifier_api::log_rpc$"),
     ("admission and metrics layer (own time of `rpc_layer`, `metrics`)",
