@@ -104,8 +104,10 @@ impl Workers {
             let queue = queue.clone();
             match std::thread::Builder::new()
                 .name(format!("docclass-classify-{n}"))
-                .spawn(move || run_jobs(&queue))
-            {
+                .spawn(move || {
+                    lower_this_threads_priority();
+                    run_jobs(&queue)
+                }) {
                 Ok(_) => threads += 1,
                 Err(error) => tracing::error!(%error, "cannot start a classification thread"),
             }
@@ -172,6 +174,42 @@ fn caught<T>(outcome: std::thread::Result<T>) -> Result<T, ServiceError> {
     })
 }
 
+/// How much lower the classification threads' scheduling priority is than
+/// the async workers' (nice values). When both want a core, the async
+/// workers (network I/O, health checks, cheap work) get about three times
+/// the CPU share, so heavy text slows short requests less.
+const POOL_NICENESS: i32 = 5;
+
+/// This thread's nice value, [`POOL_NICENESS`] above where it was (Linux
+/// keeps a nice value per thread). Raising one's own nice value needs no
+/// privilege; where it fails, the thread runs at the process's priority and
+/// says so once.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let thread = this_thread_id();
+        // SAFETY: getpriority and setpriority take no pointers.
+        let (now, rc) = unsafe {
+            let now = libc::getpriority(libc::PRIO_PROCESS, thread);
+            let lower = (now + POOL_NICENESS).min(19);
+            (now, libc::setpriority(libc::PRIO_PROCESS, thread, lower))
+        };
+        if rc != 0 {
+            let error = std::io::Error::last_os_error();
+            tracing::warn!(%error, nice = now, "cannot lower a classification thread's priority");
+        }
+    }
+}
+
+/// The calling thread's kernel id, which `getpriority`/`setpriority` take
+/// to mean that thread alone.
+#[cfg(target_os = "linux")]
+fn this_thread_id() -> libc::id_t {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    let id = unsafe { libc::syscall(libc::SYS_gettid) };
+    libc::id_t::try_from(id).unwrap_or(0)
+}
+
 /// A pool thread: runs jobs until the pool is dropped. A job that panics is
 /// caught inside it, so the thread lives on.
 fn run_jobs(queue: &Mutex<mpsc::Receiver<Job>>) {
@@ -221,6 +259,17 @@ mod tests {
         // The total counts, over every text of the work.
         let half = "a".repeat(INLINE_WORK_BYTES / 2 + 1);
         assert!(!Cost::of([half.as_str(), half.as_str()]).is_cheap());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_pool_runs_below_the_caller_s_priority() {
+        // SAFETY: getpriority takes no pointers.
+        let nice = || unsafe { libc::getpriority(libc::PRIO_PROCESS, this_thread_id()) };
+        let here = nice();
+        let workers = Workers::new(1);
+        let there = workers.run(small(), nice).await.unwrap();
+        assert_eq!(there, (here + POOL_NICENESS).min(19));
     }
 
     #[test]
