@@ -498,11 +498,15 @@ async fn open_loop(rate: f64, clients: &[Clients], shared: &Arc<Shared>) -> Resu
     Ok(())
 }
 
+/// Due times the pacer may be ahead of the requests sent: past them it
+/// waits, and the requests it then hands over late count their lateness.
+const PACED_AHEAD: usize = 1024;
+
 /// The due time of each request at `rate`, each sent when it is due by a
 /// thread of its own that sleeps on the system's high-resolution timer,
 /// until the plan stops admitting. The channel closes after the last one.
-fn pace(rate: f64, shared: Arc<Shared>) -> Result<mpsc::UnboundedReceiver<(Instant, Admit)>> {
-    let (tx, rx) = mpsc::unbounded_channel();
+fn pace(rate: f64, shared: Arc<Shared>) -> Result<mpsc::Receiver<(Instant, Admit)>> {
+    let (tx, rx) = mpsc::channel(PACED_AHEAD);
     let start = Instant::now();
     std::thread::Builder::new()
         .name("docclass-bench-pacer".into())
@@ -516,7 +520,7 @@ fn pace(rate: f64, shared: Arc<Shared>) -> Result<mpsc::UnboundedReceiver<(Insta
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
                     std::thread::sleep(wait);
                 }
-                if tx.send((due, admit)).is_err() {
+                if tx.blocking_send((due, admit)).is_err() {
                     return;
                 }
             }
