@@ -1,5 +1,6 @@
-"""What the bench scripts share: a free loopback port, protobuf varints, and
-a marked block of results rewritten in place in a markdown file."""
+"""What the bench scripts share: a free loopback port, the load averages,
+protobuf varints, and a marked block of results rewritten in place in a
+markdown file."""
 
 import os
 import socket
@@ -9,6 +10,11 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def load_averages():
+    """The 1-, 5- and 15-minute load averages, as "0.52 0.91 1.30"."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def proc_status_kb(pid, key):

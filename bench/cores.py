@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import write_block  # noqa: E402
+from benchlib import load_averages, write_block  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- cores:begin -->", "<!-- cores:end -->"
@@ -54,10 +54,6 @@ def pairs(repeats, one, many):
     return a, b
 
 
-def load_avg():
-    return " ".join(open("/proc/loadavg").read().split()[:3])
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("bin", type=Path, help="directory of the release binaries")
@@ -74,7 +70,7 @@ def main():
     a = ap.parse_args()
     n = a.threads
     model = ROOT / "models/default.model"
-    load_before = load_avg()
+    load_before = load_averages()
     rows, notes = [], []
 
     def row(target, measured, ok):
@@ -150,7 +146,7 @@ def main():
         row(f"docclass-predict peak RSS on a {size_mb:,.0f} MB JSONL input ≤ 100 MB",
             f"{rss_mb:.1f} MB ({float(secs):.1f} s, {n} threads)", rss_mb <= 100)
 
-    load_after = load_avg()
+    load_after = load_averages()
     passed = sum("**pass**" in r for r in rows)
     block = f"""{BEGIN}
 

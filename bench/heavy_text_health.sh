@@ -13,6 +13,7 @@
 # `cargo build --release --bins`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 bytes=${1:-1048576}
 bin=${2:-${CARGO_TARGET_DIR:-target}/release}
 work=$(mktemp -d)
@@ -22,7 +23,7 @@ import json, sys
 n = int(sys.argv[1]) // 3  # U+FDFA is 3 bytes in UTF-8
 print(json.dumps({"id": "fdfa", "text": "\ufdfa" * n}))
 PY
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 addr=127.0.0.1:$port
 "$bin/docclass-server" --model models/default.model --addr "$addr" 2> "$work/server.log" &
 for _ in $(seq 100); do "$bin/docclass" health --addr "$addr" --timeout 2 >/dev/null 2>&1 && break; sleep 0.2; done

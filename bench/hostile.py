@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, proc_status_kb, stop_server, varint, write_block
+from benchlib import free_port, load_averages, proc_status_kb, stop_server, varint, write_block
 
 BASE_SECS = float(os.environ.get("HOSTILE_BASE_SECS", 8))
 ATTACK_SECS = float(os.environ.get("HOSTILE_ATTACK_SECS", 15))
@@ -620,14 +620,14 @@ def main(argv):
     unknown = [c for c in cases if c not in ATTACKS]
     if unknown:
         raise SystemExit(f"unknown case(s) {unknown}; known: {', '.join(ATTACKS)}")
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_averages()
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for case in cases:
             row = run_case(bin_dir, case, workdir)
             rows.append(row)
             print(json.dumps(row), flush=True)
-    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_after = load_averages()
     block = markdown(rows, load_before, load_after)
     print(block)
     if write:

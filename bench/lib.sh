@@ -26,6 +26,11 @@ find_grpcurl() {
   echo "$found"
 }
 
+# free_port: prints a loopback TCP port free at the moment of asking.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # bench_documents DATASETS OUT DOCCLASS_BENCH...: writes the benchmark
 # documents to OUT with the given docclass-bench command (it may be pinned):
 # BBC News from DATASETS cut to 1 KB at a word boundary, or training-data/

@@ -14,7 +14,7 @@ rounds=${1:-4}
 source bench/lib.sh
 bin=$(release_bins "${2:-}")
 server=${3:-$bin/docclass-server}
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 addr=127.0.0.1:$port
 "$server" --model models/default.model --addr "$addr" 2>/dev/null &
 pid=$!

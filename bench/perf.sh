@@ -91,10 +91,6 @@ cargo build --release --locked --bins --quiet
 BIN="$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)"
 BENCH=("taskset" "-c" "1" "$BIN/docclass-bench")
 
-free_port() {
-  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # start_server NAME CMD...: starts CMD pinned to CPU 0, sets SERVER_PID.
 start_server() {
   local name=$1

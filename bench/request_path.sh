@@ -28,7 +28,6 @@ trap cleanup EXIT
 
 load=$(cut -d' ' -f1 /proc/loadavg)
 docs_source=$(bench_documents "$datasets" "$work/docs.jsonl" taskset -c 1 "$bin/docclass-bench")
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 metrics_port=$(free_port)
 taskset -c 0 "$bin/docclass-server" --addr "127.0.0.1:$port" --enable-noop-rpc \

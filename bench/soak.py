@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import free_port, proc_status_kb, read_varint, stop_server, varint, write_block
+from benchlib import free_port, load_averages, proc_status_kb, read_varint, stop_server, varint, write_block
 
 MARK_BEGIN = "<!-- soak:begin -->"
 MARK_END = "<!-- soak:end -->"
@@ -181,7 +181,7 @@ def main(argv):
         else:
             raise SystemExit(f"unknown argument {flag!r}")
     work, model_dir, token, addr, log, server = start_server(bin_dir, "docclass-soak-")
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_averages()
     try:
         capacity_run = result(bench(bin_dir, addr, "unary", 5, ["-c", "8", "--wait-ready", "30"]))
         capacity = capacity_run.get("documents_per_sec", 0)
@@ -239,7 +239,7 @@ def main(argv):
     finally:
         stop_server(server, 20)
         log.close()
-    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_after = load_averages()
     report = {"capacity_docs_per_sec": capacity, "rates": {"unary": unary_rate, "batch": batch_rate, "stream": stream_rate},
               "per_minute": per_minute, "reloads": reloads, "alive": alive,
               "load_before": load_before, "load_after": load_after}

@@ -41,7 +41,7 @@ import sys
 import threading
 import time
 
-from benchlib import proc_status_kb, stop_server
+from benchlib import load_averages, proc_status_kb, stop_server
 from soak import bench, reload, result, start_server, stream_load
 
 ARENA_ALIGN = 64 << 20
@@ -153,7 +153,7 @@ def main(argv):
     samples = []
     rows = []
     walks = {}
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_averages()
     try:
         capacity = opts["capacity"]
         if not capacity:
@@ -245,7 +245,7 @@ def main(argv):
         stop_server(server, 20)
         log.close()
     report = {"walks": walks, "opts": opts, "capacity": capacity, "rates": rates, "rows": rows, "samples": samples, "alive": alive,
-              "load_before": load_before, "load_after": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+              "load_before": load_before, "load_after": load_averages()}
     if opts["json"]:
         with open(opts["json"], "w") as f:
             json.dump(report, f)
