@@ -1,8 +1,9 @@
 //! The tower layer every RPC passes through: admission (a server-wide bound
 //! on classification work in progress; past it a request is refused at once
 //! with RESOURCE_EXHAUSTED, never queued), per-RPC metrics (method, status
-//! code, latency, in flight), and the per-method message limits of
-//! `message_limit`.
+//! code, latency, in flight), and the request bodies of `request_body`
+//! (per-method message limits; a stream the client reset counts as
+//! CANCELLED and reaches no handler).
 //!
 //! A unary or batch call holds its admission slot until the last frame of
 //! its response (tower's `ConcurrencyLimit` would release it when the headers
@@ -16,8 +17,8 @@
 //! admission of their own and a bounded life: past it they end with
 //! DEADLINE_EXCEEDED (clients watch again).
 use super::error::ServiceError;
-use super::message_limit::{self, LimitedBody};
 use super::metrics::Metrics;
+use super::request_body::{self, ClientReset, RequestBody};
 use http_body::{Body, Frame, SizeHint};
 use std::future::Future;
 use std::pin::Pin;
@@ -89,7 +90,7 @@ pub(crate) struct RpcLayer {
     admission: Arc<Admission>,
     side: SideStreams,
     metrics: Arc<Metrics>,
-    /// The largest message of one document (`message_limit`).
+    /// The largest message of one document (`request_body`).
     one_document: usize,
 }
 
@@ -189,18 +190,17 @@ where
             },
         };
         let lifetime = side.then_some(self.side.lifetime);
-        let request = match message_limit::for_path(path, self.one_document) {
-            Some(limit) => {
-                request.map(|body| tonic::body::Body::new(LimitedBody::new(body, limit)))
-            }
-            None => request,
-        };
+        let limit = request_body::for_path(path, self.one_document);
+        let reset = ClientReset::default();
+        let request = request
+            .map(|body| tonic::body::Body::new(RequestBody::new(body, limit, reset.clone())));
         self.metrics.rpc_started();
         let mut tracker = RpcTracker {
             metrics: self.metrics.clone(),
             method,
             started,
             slot,
+            reset,
             done: false,
         };
         // The clone is ready only if `self.inner` was polled ready: swap them.
@@ -235,13 +235,15 @@ fn grpc_status(headers: &http::HeaderMap) -> Option<Code> {
 }
 
 /// Records one RPC's outcome exactly once and frees its admission slot. If
-/// dropped unfinished (client gone, deadline, server timeout), the RPC
-/// counts as CANCELLED, which is what the client saw.
+/// dropped unfinished (client gone, deadline, server timeout), or if the
+/// client reset its request, the RPC counts as CANCELLED, which is what the
+/// client saw.
 struct RpcTracker {
     metrics: Arc<Metrics>,
     method: usize,
     started: Instant,
     slot: Option<AdmissionSlot>,
+    reset: ClientReset,
     done: bool,
 }
 
@@ -249,6 +251,11 @@ impl RpcTracker {
     fn finish(&mut self, code: Code) {
         if !self.done {
             self.done = true;
+            let code = if self.reset.is_set() {
+                Code::Cancelled
+            } else {
+                code
+            };
             self.slot = None;
             self.metrics
                 .rpc_finished(self.method, code, self.started.elapsed());

@@ -7,7 +7,6 @@ use super::admin_api::AdminApi;
 use super::auth::{RequireToken, Security, WhenUnset};
 use super::classifier_api::ClassifierApi;
 use super::incoming::Incoming;
-use super::message_limit;
 use super::metrics::Metrics;
 use super::noop_api::NoopApi;
 use super::pb;
@@ -15,6 +14,7 @@ use super::pb::admin_server::AdminServer;
 use super::pb::classifier_server::ClassifierServer;
 use super::pb::transport_server::TransportServer;
 use super::reload::{ModelFiles, ModelLoader, Reloader};
+use super::request_body;
 use super::rpc_layer::{Admission, RpcLayer, SideStreams};
 use super::state::{Limits, ModelHandle, State, WorkerHook};
 use super::streams::Streams;
@@ -305,7 +305,7 @@ impl Server {
                 admission,
                 side_streams,
                 self.metrics.clone(),
-                message_limit::one_document_limit(&self.limits),
+                request_body::one_document_limit(&self.limits),
             ))
             .add_service(self.health_service)
             .add_service(reflection_v1)

@@ -17,7 +17,7 @@ use tonic_health::ServingStatus;
 /// |---|---|---|
 /// | `max_text_bytes` | 1 MiB | title + text of one document |
 /// | `max_batch_documents` | 1,000 | documents per `ClassifyBatch` |
-/// | `max_message_bytes` | 16 MiB | gRPC decode/encode limit (tonic's default decode limit is 4 MiB, too small for a full batch); a message of one document (`Classify`, each `ClassifyStream` message) may be at most `max_text_bytes` plus 64 KiB, refused at its length prefix (`message_limit.rs`) |
+/// | `max_message_bytes` | 16 MiB | gRPC decode/encode limit (tonic's default decode limit is 4 MiB, too small for a full batch); a message of one document (`Classify`, each `ClassifyStream` message) may be at most `max_text_bytes` plus 64 KiB, refused at its length prefix (`request_body.rs`) |
 /// | `max_explain_terms` | 100 | terms per explained topic |
 /// | `max_concurrent_requests` | 64 | classification work in progress server-wide: unary and batch calls, and stream messages while they are classified (an open stream holds no slot between messages); past it, RESOURCE_EXHAUSTED at once (for a stream message, as that message's outcome). Health, reflection and admin calls are exempt |
 /// | `max_streams` | 1,024 | `ClassifyStream` streams open at once server-wide; one more is refused with RESOURCE_EXHAUSTED |

@@ -26,6 +26,7 @@ mod metrics;
 mod noop;
 mod overload;
 mod quickstart;
+mod rapid_reset;
 mod reload_cancel;
 mod reload_in_flight;
 mod reload_process;

@@ -4,10 +4,36 @@ use crate::common::admin::*;
 use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::classifier_client::ClassifierClient;
 use docclass::service::pb::{ClassifyBatchRequest, ClassifyRequest};
-use docclass::service::{serve_metrics, Limits, Secret, Security};
+use docclass::service::{serve_metrics, Limits, Secret, Security, Server};
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
+
+/// The `/metrics` responder of a server, on a loopback port of its own.
+pub(crate) struct MetricsEndpoint {
+    pub(crate) addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl MetricsEndpoint {
+    pub(crate) async fn start(server: &Server) -> MetricsEndpoint {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve_metrics(listener, server.metrics(), async {
+            let _ = stopped.await;
+        }));
+        MetricsEndpoint { addr, stop, task }
+    }
+
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("the endpoint stops");
+    }
+}
 
 /// `GET path` over a plain TCP connection; returns the whole response.
 pub(crate) async fn http_get(addr: SocketAddr, path: &str) -> String {
@@ -63,15 +89,8 @@ async fn counters_hold_exactly_what_happened() {
             },
         )
         .await;
-    let metrics = server.metrics();
-    let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let metrics_addr = metrics_listener.local_addr().expect("addr");
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let endpoint = tokio::spawn(serve_metrics(metrics_listener, metrics, async {
-        let _ = stop_rx.await;
-    }));
+    let endpoint = MetricsEndpoint::start(&server).await;
+    let metrics_addr = endpoint.addr;
     let server = TestServer::start_built(server, None).await;
     let mut client = ClassifierClient::new(server.channel().await);
 
@@ -167,8 +186,7 @@ async fn counters_hold_exactly_what_happened() {
         "{not_found}"
     );
     server.stop().await;
-    let _ = stop_tx.send(());
-    endpoint.await.expect("the endpoint stops");
+    endpoint.stop().await;
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
-//! Per-method limits on the size of one request message, checked at each
-//! message's gRPC length prefix as the request body arrives, before tonic
-//! buffers the message.
+//! Request bodies as the handlers see them: per-method limits on the size
+//! of one message, checked at each message's gRPC length prefix before
+//! tonic buffers the message, and a stream the client reset read as the
+//! failure it is.
 //!
 //! tonic's decode limit (`max_message_bytes`, 16 MiB) is one per service and
 //! exists for batches. A message of one document (`Classify`, each message
@@ -10,13 +11,23 @@
 //! copied up to 16 MiB of such a message, growing its buffer as the frames
 //! came, before validation refused it: eight clients sending 6 MB requests
 //! raised a well-behaved client's p99 three- to fourfold.
+//!
+//! tonic reads a request body that ends in RST_STREAM(CANCEL) as a normal
+//! end of input, so a unary request whose HEADERS and DATA came before the
+//! client's reset was classified in full, for a client that had gone: the
+//! HTTP/2 rapid-reset flood (CVE-2023-44487) cost the server whole RPCs,
+//! without the bound of the per-connection stream limit. Here the reset
+//! fails the request before any handler runs, and the RPC counts as
+//! CANCELLED ([`ClientReset`]).
 use super::error::ServiceError;
 use super::state::Limits;
 use http_body::{Body, Frame, SizeHint};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use tonic::codegen::Bytes;
-use tonic::Status;
+use tonic::{Code, Status};
 
 /// Room for a one-document message's fields other than title and text
 /// (`id` ≤ 512 bytes, `language` ≤ 32, each `topics` entry ≤ 128, and a
@@ -41,22 +52,41 @@ pub(crate) fn for_path(path: &str, one_document: usize) -> Option<usize> {
     ONE_DOCUMENT_METHODS.contains(&path).then_some(one_document)
 }
 
+/// Set when the client reset its request stream before the request ended.
+/// Shared between the request body, which sees the reset, and whoever
+/// records the RPC's outcome, which counts it as CANCELLED: what the client
+/// asked for, though the error that stops tonic has another code.
+#[derive(Clone, Default)]
+pub(crate) struct ClientReset(Arc<AtomicBool>);
+
+impl ClientReset {
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn set(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 /// A request body that fails, with OUT_OF_RANGE as tonic's own decode limit
-/// does, as soon as a message's length prefix exceeds `limit`; the frames
-/// before pass through untouched.
-pub(crate) struct LimitedBody<B> {
+/// does, as soon as a message's length prefix exceeds `limit` (when there
+/// is one), and fails when the client resets the stream; the frames before
+/// pass through untouched.
+pub(crate) struct RequestBody<B> {
     inner: B,
-    limit: usize,
+    limit: Option<usize>,
     /// The prefix being read (compression flag, then a big-endian length).
     prefix: [u8; 5],
     prefix_read: usize,
     /// Bytes of the current message's payload still to come.
     payload_left: usize,
     failed: bool,
+    reset: ClientReset,
 }
 
-impl<B> LimitedBody<B> {
-    pub(crate) fn new(inner: B, limit: usize) -> Self {
+impl<B> RequestBody<B> {
+    pub(crate) fn new(inner: B, limit: Option<usize>, reset: ClientReset) -> Self {
         Self {
             inner,
             limit,
@@ -64,12 +94,16 @@ impl<B> LimitedBody<B> {
             prefix_read: 0,
             payload_left: 0,
             failed: false,
+            reset,
         }
     }
 
     /// Follows the framing through `data`; the first message over the limit
     /// is an error.
     fn scan(&mut self, mut data: &[u8]) -> Result<(), ServiceError> {
+        let Some(limit) = self.limit else {
+            return Ok(());
+        };
         while !data.is_empty() {
             if self.payload_left > 0 {
                 let skipped = self.payload_left.min(data.len());
@@ -85,10 +119,10 @@ impl<B> LimitedBody<B> {
                 self.prefix_read = 0;
                 let [_, a, b, c, d] = self.prefix;
                 let size = u32::from_be_bytes([a, b, c, d]) as usize;
-                if size > self.limit {
+                if size > limit {
                     return Err(ServiceError::MessageTooLarge {
                         size,
-                        limit: self.limit,
+                        limit,
                         room: OTHER_FIELDS_ROOM,
                     });
                 }
@@ -99,7 +133,7 @@ impl<B> LimitedBody<B> {
     }
 }
 
-impl<B> Body for LimitedBody<B>
+impl<B> Body for RequestBody<B>
 where
     B: Body<Data = Bytes, Error = Status> + Unpin,
 {
@@ -114,13 +148,26 @@ where
             return Poll::Ready(None);
         }
         let polled = ready!(Pin::new(&mut self.inner).poll_frame(cx));
-        if let Some(Ok(frame)) = &polled {
-            if let Some(data) = frame.data_ref() {
-                if let Err(error) = self.scan(data) {
-                    self.failed = true;
-                    return Poll::Ready(Some(Err(error.into())));
+        match &polled {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    if let Err(error) = self.scan(data) {
+                        self.failed = true;
+                        return Poll::Ready(Some(Err(error.into())));
+                    }
                 }
             }
+            // RST_STREAM(CANCEL) from the client. tonic would take CANCELLED
+            // for the end of input, so it gets another code; the RPC is
+            // counted as CANCELLED through `reset`.
+            Some(Err(status)) if status.code() == Code::Cancelled => {
+                self.failed = true;
+                self.reset.set();
+                return Poll::Ready(Some(Err(Status::aborted(
+                    "the client reset the stream before its request ended",
+                ))));
+            }
+            _ => {}
         }
         Poll::Ready(polled)
     }
@@ -151,7 +198,7 @@ mod tests {
     /// Scans `bytes` cut into pieces of `piece` bytes: the framing may
     /// split anywhere, the prefix included.
     fn scan_in_pieces(limit: usize, bytes: &[u8], piece: usize) -> Result<(), ServiceError> {
-        let mut body = LimitedBody::new((), limit);
+        let mut body = RequestBody::new((), Some(limit), ClientReset::default());
         bytes.chunks(piece).try_for_each(|chunk| body.scan(chunk))
     }
 
