@@ -13,9 +13,17 @@ free loopback port, then:
    attacker (this file, `attack CASE ADDR`, a separate process under
    `nice -n 19`, as its CPU would not be the server's) starts; the
    client's measured window of ATTACK_SECS lies wholly inside the attack;
+   Meanwhile a newcomer opens a fresh connection for one Classify every
+   half second: clients that connect during an attack must be served too;
 3. recovery: the attacker is killed (its sockets close with it) and a fresh
    connection tries Classify every 50 ms; the time to the first of three
-   successes in a row is the recovery time.
+   successes in a row is the recovery time;
+4. decoy control, only when the p99 target is missed: the same attack is
+   aimed at a second, identical server (the decoy) while the client measures
+   the first. On this 2-core machine the attacker's own CPU and the kernel's
+   loopback work compete with the server and the client; the p99 with the
+   attack on the decoy is the part of the rise the server under test did
+   not cause.
 
 It records the client's success rate and p99 in both phases, the server's
 peak RSS (VmHWM: the server is fresh, so this is the case's peak) and its CPU
@@ -25,7 +33,8 @@ would refuse to misbehave.
 
 Targets (the issue's): success >= 99 %, p99 <= 2x its own baseline, peak RSS
 <= 256 MB, recovery <= 5 s, 0 unary calls shed beside 500 idle streams, error
-headers <= 8 KB.
+headers <= 8 KB; and, added here, >= 99 % of the newcomers' fresh
+connections served.
 """
 
 import asyncio
@@ -38,6 +47,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from benchlib import free_port, load_averages, proc_status_kb, stop_server, varint, write_block
@@ -469,6 +479,47 @@ def start_server(bin_dir, addr, case, log):
     raise SystemExit(f"{case}: the server did not come up; see its log")
 
 
+def start_attacker(bin_dir, case, addr, heavy_input):
+    """The attack on `addr`, started and ready; see `stop_attacker`."""
+    if heavy_input:
+        return bench(bin_dir, addr, ATTACK_SECS + 3, 0, heavy_input, concurrency=8, rate=0)
+    # Niced: on a real network the attacker's CPU is not the server's; here
+    # it shares two cores with the server and client.
+    attacker = subprocess.Popen(
+        ["nice", "-n", "19", sys.executable, __file__, "attack", case, addr],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    attacker.stdout.readline()
+    return attacker
+
+
+def stop_attacker(attacker, heavy_input):
+    """Ends the attack; what the attacker saw."""
+    if heavy_input:
+        stats = bench_result(attacker)
+        return {"rpcs": stats.get("rpcs"), "failed": stats.get("failed_rpcs")}
+    attacker.send_signal(signal.SIGTERM)
+    out, _ = attacker.communicate(timeout=30)
+    return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+
+
+def probe_newcomers(addr, until):
+    """A fresh connection with one Classify every half second until `until`
+    is set, in a thread; the returned dict fills in as it goes."""
+    seen = {"tried": 0, "served": 0}
+
+    def run():
+        while not until.is_set():
+            seen["tried"] += 1
+            seen["served"] += probe_once(addr)
+            until.wait(0.5)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    seen["thread"] = thread
+    return seen
+
+
 def run_case(bin_dir, case, workdir):
     addr = f"127.0.0.1:{free_port()}"
     log = open(os.path.join(workdir, f"{case}.log"), "w")
@@ -484,31 +535,24 @@ def run_case(bin_dir, case, workdir):
         baseline = bench_result(bench(bin_dir, addr, BASE_SECS, 1))
         client = bench(bin_dir, addr, ATTACK_SECS, 3)
         time.sleep(1)  # the client's connection is up (it warms up for 3 s)
-        if heavy_input:
-            attacker = bench(bin_dir, addr, ATTACK_SECS + 3, 0, heavy_input, concurrency=8, rate=0)
-        else:
-            # Niced: on a real network the attacker's CPU is not the
-            # server's; here it shares two cores with the server and client.
-            attacker = subprocess.Popen(
-                ["nice", "-n", "19", sys.executable, __file__, "attack", case, addr],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )
-            attacker.stdout.readline()
+        attacker = start_attacker(bin_dir, case, addr, heavy_input)
+        until = threading.Event()
+        newcomers = probe_newcomers(addr, until)
         cpu_before, wall_before = cpu_seconds(server.pid), time.monotonic()
         during = bench_result(client)
         cpu = (cpu_seconds(server.pid) - cpu_before) / (time.monotonic() - wall_before)
-        if heavy_input:
-            attack_stats = bench_result(attacker)
-            attack_stats = {"rpcs": attack_stats.get("rpcs"), "failed": attack_stats.get("failed_rpcs")}
-        else:
-            attacker.send_signal(signal.SIGTERM)
-            out, _ = attacker.communicate(timeout=30)
-            attack_stats = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+        until.set()
+        newcomers.pop("thread").join()
+        attack_stats = stop_attacker(attacker, heavy_input)
         stopped = time.monotonic()
         recovery = recovery_secs(addr)
         recovery_wait = time.monotonic() - stopped
         peak_rss_mb = (proc_status_kb(server.pid, "VmHWM") or 0) / 1024
         alive = server.poll() is None
+        decoy_p99 = None
+        base_p99, during_p99 = summarize(baseline)["p99_ms"], summarize(during)["p99_ms"]
+        if base_p99 and during_p99 and during_p99 > 2 * base_p99:
+            decoy_p99 = decoy_control(bin_dir, case, addr, workdir, heavy_input)
     finally:
         stop_server(server, 15)
         log.close()
@@ -523,6 +567,8 @@ def run_case(bin_dir, case, workdir):
         "case": case,
         "baseline": summarize(baseline),
         "during": summarize(during),
+        "decoy_p99_ms": decoy_p99,
+        "newcomers": newcomers,
         "server_cpu_cores": round(cpu, 2),
         "peak_rss_mb": round(peak_rss_mb, 1),
         "recovery_secs": None if recovery is None else round(recovery, 2),
@@ -534,6 +580,23 @@ def run_case(bin_dir, case, workdir):
         "server_statuses": statuses,
         "warning_kinds": warnings[:3],
     }
+
+
+def decoy_control(bin_dir, case, addr, workdir, heavy_input):
+    """The client's p99 against `addr` while the same attack hits a decoy
+    server on this machine instead."""
+    decoy_addr = f"127.0.0.1:{free_port()}"
+    with open(os.path.join(workdir, f"{case}.decoy.log"), "w") as log:
+        decoy = start_server(bin_dir, decoy_addr, case, log)
+        try:
+            client = bench(bin_dir, addr, ATTACK_SECS, 3)
+            time.sleep(1)
+            attacker = start_attacker(bin_dir, case, decoy_addr, heavy_input)
+            during = bench_result(client)
+            stop_attacker(attacker, heavy_input)
+        finally:
+            stop_server(decoy, 15)
+    return summarize(during)["p99_ms"]
 
 
 def summarize(report):
@@ -558,6 +621,8 @@ def verdict(row):
         "p99 <= 2x": bool(during["p99_ms"] and base["p99_ms"] and during["p99_ms"] <= 2 * base["p99_ms"]),
         "RSS <= 256 MB": row["peak_rss_mb"] <= 256,
         "recovery <= 5 s": row["recovery_secs"] is not None and row["recovery_secs"] <= 5,
+        "newcomers >= 99%": row["newcomers"]["tried"] > 0
+        and row["newcomers"]["served"] >= 0.99 * row["newcomers"]["tried"],
     }
     if row["case"] == "idle_streams":
         checks["0 unary shed"] = not any("RESOURCE_EXHAUSTED" in k for k in during["errors"])
@@ -573,10 +638,13 @@ def markdown(rows, load_before, load_after):
         "Written by `bash bench/hostile.sh` (release build, default model, loopback, a fresh server per case). "
         f"Well-behaved client: `docclass-bench unary --rate {RATE} -c 32`, one connection opened before the attack; "
         f"baseline {BASE_SECS:.0f} s without attack, then {ATTACK_SECS:.0f} s measured inside the attack. "
+        "Newcomers: a fresh connection with one Classify every 0.5 s during the attack. "
+        "Decoy: the client's p99 with the same attack aimed at a second, identical server instead, "
+        "run only when the p99 target is missed (the rise the server under test did not cause). "
         f"Machine: 2 cores; load average before {load_before}, after {load_after}.",
         "",
-        "| case | attack | success (base → attack) | p99 ms (base → attack) | peak RSS MB | server CPU (cores) | recovery s | targets missed |",
-        "|---|---|---|---|---|---|---|---|",
+        "| case | attack | success (base → attack) | p99 ms (base → attack) | p99 ms, decoy | newcomers served | peak RSS MB | server CPU (cores) | recovery s | targets missed |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         b, d = row["baseline"], row["during"]
@@ -584,7 +652,8 @@ def markdown(rows, load_before, load_after):
         p99 = lambda x: "—" if x is None else f"{x:.1f}"
         lines.append(
             f"| {row['case']} | {ATTACKS[row['case']][1]} | {b['success']:.2%} → {d['success']:.2%} | "
-            f"{p99(b['p99_ms'])} → {p99(d['p99_ms'])} | {row['peak_rss_mb']:.0f} | {row['server_cpu_cores']:.2f} | "
+            f"{p99(b['p99_ms'])} → {p99(d['p99_ms'])} | {p99(row['decoy_p99_ms'])} | "
+            f"{row['newcomers']['served']}/{row['newcomers']['tried']} | {row['peak_rss_mb']:.0f} | {row['server_cpu_cores']:.2f} | "
             f"{'never' if row['recovery_secs'] is None else row['recovery_secs']} | {', '.join(missed) or 'none'} |"
         )
     lines += ["", "What the attackers saw, and the well-behaved client's errors during the attack:", ""]

@@ -69,7 +69,7 @@ struct Cli {
     /// A ClassifyStream that sends nothing, or reads no response, for this many seconds is ended (DEADLINE_EXCEEDED).
     #[arg(long, env = "DOCCLASS_STREAM_IDLE_TIMEOUT_SECS", default_value_t = Limits::default().stream_idle_timeout.as_secs())]
     stream_idle_timeout_secs: u64,
-    /// Client connections open at once on the gRPC port; one more is closed at once (counted in docclass_connections_refused).
+    /// Client connections open at once on the gRPC port; one more takes the place of the quietest connection with no unary or batch call in progress (docclass_connections_evicted), or is closed at once if every one has one (docclass_connections_refused).
     #[arg(long, env = "DOCCLASS_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
     max_connections: usize,
     /// A new connection that has not sent an HTTP/2 preface (33 bytes) within this many seconds is closed, silent or stalled part-way; with TLS, also the handshake's deadline.
@@ -235,24 +235,28 @@ async fn watch_model_file(reloader: Arc<Reloader>) {
 const SPARE_DESCRIPTORS: u64 = 64;
 
 /// Raises the soft descriptor limit to the hard one (a typical soft limit of
-/// 1,024 is a full outage at about 1,000 idle sockets), and warns when the
-/// connection cap cannot fit under it.
-fn raise_descriptor_limit(max_connections: usize) {
+/// 1,024 is a full outage at about 1,000 idle sockets), and returns the
+/// connection cap that fits under it: `max_connections`, or fewer, with a
+/// warning. Under the cap, a new connection can take a quiet one's place;
+/// past the descriptors, accept can only fail and back off.
+fn fit_connections_to_descriptors(max_connections: usize) -> usize {
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => {
-            let needed = max_connections as u64 + SPARE_DESCRIPTORS;
-            if limit < needed {
+            let room = limit.saturating_sub(SPARE_DESCRIPTORS).max(1);
+            if (max_connections as u64) > room {
                 tracing::warn!(
                     descriptor_limit = limit,
                     max_connections,
-                    "the descriptor limit leaves too little room for --max-connections; accept will back off when it runs out"
+                    lowered_to = room,
+                    "the descriptor limit leaves too little room for --max-connections; lowering the connection cap to fit"
                 );
-            } else {
-                tracing::debug!(descriptor_limit = limit, "descriptor limit");
+                return room as usize;
             }
+            tracing::debug!(descriptor_limit = limit, "descriptor limit");
         }
         Err(e) => tracing::warn!(error = %e, "cannot read or raise the descriptor limit"),
     }
+    max_connections
 }
 
 /// Fixes glibc's mmap threshold at its default, 128 KiB. Left to itself,
@@ -456,7 +460,7 @@ async fn serve_until_stopped(
 }
 
 async fn run(cli: Cli) -> Result<bool> {
-    let limits = limits_from(&cli)?;
+    let mut limits = limits_from(&cli)?;
     let Some(files) = model_files(&cli) else {
         return Ok(false);
     };
@@ -465,7 +469,7 @@ async fn run(cli: Cli) -> Result<bool> {
         client_token: cli::read_token(cli.client_token_file.as_deref(), "DOCCLASS_CLIENT_TOKEN")?,
     };
     let tls = read_tls(&cli)?;
-    raise_descriptor_limit(limits.max_connections);
+    limits.max_connections = fit_connections_to_descriptors(limits.max_connections);
     fix_mmap_threshold();
     let listener = tokio::net::TcpListener::bind(cli.addr)
         .await

@@ -7,6 +7,7 @@ use super::conversions::{
     classify_response, document_input, model_info, topics_response, FieldPrefix,
 };
 use super::error::ServiceError;
+use super::incoming::ConnectionInfo;
 use super::pb;
 use super::pb::classifier_server::Classifier;
 use super::state::{LoadedModel, State};
@@ -388,13 +389,16 @@ impl Classifier for ClassifierApi {
         let started = Instant::now();
         // Its place among the open streams, held until the stream ends; no
         // classification slot is held between messages.
-        let place = match self.state.streams.open(request.remote_addr()) {
-            Ok(place) => place,
-            Err(e) => {
-                log_rpc("ClassifyStream", e.code(), started, 0);
-                return Err(e.into());
-            }
-        };
+        let place =
+            match self.state.streams.open(
+                ConnectionInfo::of(request.extensions()).and_then(ConnectionInfo::remote_addr),
+            ) {
+                Ok(place) => place,
+                Err(e) => {
+                    log_rpc("ClassifyStream", e.code(), started, 0);
+                    return Err(e.into());
+                }
+            };
         let mut inbound = request.into_inner();
         let state = self.state.clone();
         let idle = state.limits.stream_idle_timeout;

@@ -174,6 +174,7 @@ pub struct Metrics {
     reloads: Family<Labels, Counter>,
     connections_open: Gauge,
     connections_refused: Counter,
+    connections_evicted: Counter,
     connections_timed_out: Counter,
     accept_failures: Counter,
     streams_open: Gauge,
@@ -197,6 +198,7 @@ impl Metrics {
         }
         let connections_open = Gauge::default();
         let connections_refused = Counter::default();
+        let connections_evicted = Counter::default();
         let connections_timed_out = Counter::default();
         let accept_failures = Counter::default();
         let streams_open = Gauge::default();
@@ -211,8 +213,13 @@ impl Metrics {
         );
         registry.register(
             "docclass_connections_refused",
-            "Connections closed at once because --max-connections were open",
+            "Connections closed at once because --max-connections were open and every one had an RPC in progress",
             connections_refused.clone(),
+        );
+        registry.register(
+            "docclass_connections_evicted",
+            "Quiet connections closed to make room for a new one at --max-connections",
+            connections_evicted.clone(),
         );
         registry.register(
             "docclass_connections_timed_out",
@@ -280,6 +287,7 @@ impl Metrics {
             reloads,
             connections_open,
             connections_refused,
+            connections_evicted,
             connections_timed_out,
             accept_failures,
             streams_open,
@@ -298,6 +306,10 @@ impl Metrics {
 
     pub(crate) fn connection_refused(&self) {
         self.connections_refused.inc();
+    }
+
+    pub(crate) fn connection_evicted(&self) {
+        self.connections_evicted.inc();
     }
 
     pub(crate) fn connection_timed_out(&self) {

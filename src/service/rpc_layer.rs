@@ -17,6 +17,7 @@
 //! admission of their own and a bounded life: past it they end with
 //! DEADLINE_EXCEEDED (clients watch again).
 use super::error::ServiceError;
+use super::incoming::{AnswerOwed, ConnectionInfo};
 use super::metrics::Metrics;
 use super::request_body::{self, ClientReset, RequestBody};
 use http_body::{Body, Frame, SizeHint};
@@ -190,6 +191,13 @@ where
             },
         };
         let lifetime = side.then_some(self.side.lifetime);
+        // A connection with an answer owed is never evicted for a new one;
+        // a stream's connection is judged by its client's last bytes.
+        let owed = if side || ADMITTED_BY_HANDLER.contains(&path) {
+            None
+        } else {
+            ConnectionInfo::of(request.extensions()).map(|c| c.place.answer_owed())
+        };
         let limit = request_body::for_path(path, self.one_document);
         let reset = ClientReset::default();
         let request = request
@@ -200,6 +208,7 @@ where
             method,
             started,
             slot,
+            owed,
             reset,
             done: false,
         };
@@ -234,7 +243,8 @@ fn grpc_status(headers: &http::HeaderMap) -> Option<Code> {
         .map(|v| Code::from_bytes(v.as_bytes()))
 }
 
-/// Records one RPC's outcome exactly once and frees its admission slot. If
+/// Records one RPC's outcome exactly once and frees its admission slot
+/// (and its connection, for eviction: `incoming.rs`). If
 /// dropped unfinished (client gone, deadline, server timeout), or if the
 /// client reset its request, the RPC counts as CANCELLED, which is what the
 /// client saw.
@@ -243,6 +253,7 @@ struct RpcTracker {
     method: usize,
     started: Instant,
     slot: Option<AdmissionSlot>,
+    owed: Option<AnswerOwed>,
     reset: ClientReset,
     done: bool,
 }
@@ -257,6 +268,7 @@ impl RpcTracker {
                 code
             };
             self.slot = None;
+            self.owed = None;
             self.metrics
                 .rpc_finished(self.method, code, self.started.elapsed());
         }

@@ -24,7 +24,7 @@ use tonic_health::ServingStatus;
 /// | `max_streams_per_connection` | 64 | such streams open at once on one connection, below `max_concurrent_streams` so unary calls still fit beside them |
 /// | `max_concurrent_streams` | 100 | HTTP/2 streams (RPCs) one connection may have open (`SETTINGS_MAX_CONCURRENT_STREAMS`) |
 /// | `stream_idle_timeout` | 60 s | a `ClassifyStream` that sends no message for this long, or does not read a response for this long, ends with DEADLINE_EXCEEDED, freeing its place |
-/// | `max_connections` | 1,024 | client connections open at once on the gRPC port; one more is closed at once (each holds a file descriptor) |
+/// | `max_connections` | 1,024 | client connections open at once on the gRPC port (each holds a file descriptor); one more takes the place of the quietest connection with no unary or batch call in progress, or is closed at once when every one has one (`incoming.rs`) |
 /// | `connection_first_bytes_timeout` | 10 s | a new connection that has not sent an HTTP/2 preface's worth of bytes (33) by then is closed, whether it stays silent or stops part-way; with TLS, also the TLS handshake's deadline |
 /// | `max_side_streams` | 256 | health `Watch` and reflection streams open at once server-wide (they need no token); past it, RESOURCE_EXHAUSTED |
 /// | `side_stream_lifetime` | 10 min | such a stream then ends with DEADLINE_EXCEEDED; the client opens a new one |

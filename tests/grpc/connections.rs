@@ -1,13 +1,17 @@
 //! Connections: a silent socket, or one that stops part-way through the
-//! HTTP/2 preface, is closed after the connection deadline, a
-//! connection over `max_connections` is closed at once, and neither stops a
-//! well-behaved client.
+//! HTTP/2 preface, is closed after the connection deadline; at
+//! `max_connections`, a new connection takes the place of the quietest
+//! (one that owes no answer), or is closed at once when every one owes an
+//! answer; none of it stops a well-behaved client.
 use crate::common::{tiny_model, TestServer};
 use docclass::service::pb::ClassifyRequest;
-use docclass::service::Limits;
+use docclass::service::{Limits, Server, WorkerHook};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 
 fn request() -> ClassifyRequest {
     ClassifyRequest {
@@ -71,51 +75,87 @@ async fn a_silent_connection_is_closed_after_the_deadline_and_others_are_served(
 }
 
 #[tokio::test]
-async fn connections_over_the_cap_are_closed_at_once_and_served_again_when_below() {
+async fn at_the_cap_a_new_connection_takes_the_place_of_the_quietest() {
     let limits = Limits {
         max_connections: 3,
         connection_first_bytes_timeout: Duration::from_secs(60),
         ..Limits::default()
     };
     let server = TestServer::start_with(Some(tiny_model()), limits, Duration::from_secs(30)).await;
+    // Three silent sockets fill the cap, the first the quietest longest.
     let mut held = Vec::new();
     for _ in 0..3 {
         held.push(TcpStream::connect(server.addr).await.expect("connect"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Give the server time to accept the three before the fourth arrives.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A client that arrives now is served, in the first one's place.
+    let mut client = server.client().await;
+    client.classify(request()).await.expect("served at the cap");
+    assert!(
+        closed_within(&mut held[0], Duration::from_secs(5)).await,
+        "the quietest connection stayed open"
+    );
+    for socket in &mut held[1..] {
+        assert!(
+            !closed_within(socket, Duration::from_millis(100)).await,
+            "a connection other than the quietest was closed"
+        );
+    }
+    // The client spoke last, so the next newcomer takes the second place.
+    let mut next = server.client().await;
+    next.classify(request()).await.expect("served at the cap");
+    assert!(closed_within(&mut held[1], Duration::from_secs(5)).await);
+    client.classify(request()).await.expect("still served");
+    drop(held);
+    server.stop().await;
+}
+
+/// A worker hook that, while `holding` is set, tells `arrived` and holds
+/// each classification until `holding` is cleared.
+fn hold_while(holding: Arc<AtomicBool>, arrived: mpsc::UnboundedSender<()>) -> WorkerHook {
+    WorkerHook(Arc::new(move |_cancelled: &AtomicBool| {
+        if !holding.load(Ordering::SeqCst) {
+            return;
+        }
+        let _ = arrived.send(());
+        while holding.load(Ordering::SeqCst) {
+            std::thread::park_timeout(Duration::from_millis(1));
+        }
+    }))
+}
+
+#[tokio::test]
+async fn a_connection_that_owes_an_answer_keeps_its_place_and_a_newcomer_is_refused() {
+    let limits = Limits {
+        max_connections: 2,
+        connection_first_bytes_timeout: Duration::from_secs(60),
+        ..Limits::default()
+    };
+    let holding = Arc::new(AtomicBool::new(true));
+    let (arrived, mut arrivals) = mpsc::unbounded_channel();
+    let built = Server::new(limits, Duration::from_secs(30))
+        .await
+        .with_worker_hook(hold_while(holding.clone(), arrived));
+    let server = TestServer::start_built(built, Some(tiny_model())).await;
+    // Two connections, each with a Classify held in progress.
+    let mut calls = Vec::new();
+    for _ in 0..2 {
+        let mut client = server.client().await;
+        calls.push(tokio::spawn(
+            async move { client.classify(request()).await },
+        ));
+        arrivals.recv().await.expect("the call reached its worker");
+    }
     let mut over = TcpStream::connect(server.addr).await.expect("connect");
     assert!(
         closed_within(&mut over, Duration::from_secs(5)).await,
-        "the connection over the cap stayed open"
+        "a connection over the cap stayed open while every place owed an answer"
     );
-    for socket in &mut held {
-        assert!(
-            !closed_within(socket, Duration::from_millis(100)).await,
-            "a connection under the cap was closed"
-        );
+    holding.store(false, Ordering::SeqCst);
+    for call in calls {
+        call.await
+            .expect("the call's task")
+            .expect("answered, not evicted");
     }
-    drop(held);
-    // Below the cap again: a client is served.
-    let mut served = false;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let channel = tonic::transport::Channel::from_shared(server.url())
-            .expect("url")
-            .connect()
-            .await;
-        if let Ok(channel) = channel {
-            let mut client =
-                docclass::service::pb::classifier_client::ClassifierClient::new(channel);
-            if client.classify(request()).await.is_ok() {
-                served = true;
-                break;
-            }
-        }
-    }
-    assert!(
-        served,
-        "no client was served after the held connections closed"
-    );
     server.stop().await;
 }
