@@ -1,6 +1,7 @@
 //! Accepting connections, bounded: at most `max_connections` open at once, a
 //! deadline by which a new connection must have sent at least an HTTP/2
-//! preface's worth of bytes (a socket that never speaks, or stops part-way
+//! preface's worth of bytes (a new connection reaches tonic only once its
+//! client has sent something) (a socket that never speaks, or stops part-way
 //! through the preface, holds a descriptor, and nothing above this layer
 //! would ever close it: hyper waits for the preface for ever), and a backoff
 //! when accept fails for want of descriptors (or any other resource), logged
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::futures::OwnedNotified;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Sleep;
 use tonic::transport::server::{Connected, TcpConnectInfo, TlsConnectInfo};
 
@@ -136,6 +137,11 @@ pub(crate) struct Incoming {
     /// next sweep).
     places: Vec<Arc<Place>>,
     epoch: Instant,
+    /// New connections whose clients have sent their first bytes.
+    spoken: (
+        mpsc::UnboundedSender<Connection>,
+        mpsc::UnboundedReceiver<Connection>,
+    ),
     first_bytes_timeout: Duration,
     metrics: Arc<Metrics>,
     backoff: Option<Pin<Box<Sleep>>>,
@@ -157,6 +163,7 @@ impl Incoming {
             max_connections,
             places: Vec::new(),
             epoch: Instant::now(),
+            spoken: mpsc::unbounded_channel(),
             first_bytes_timeout,
             metrics,
             backoff: None,
@@ -262,6 +269,10 @@ impl tokio_stream::Stream for Incoming {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
+            // The senders include our own, so the channel never ends.
+            if let Poll::Ready(Some(connection)) = this.spoken.1.poll_recv(cx) {
+                return Poll::Ready(Some(Ok(connection)));
+            }
             if let Some(sleep) = this.backoff.as_mut() {
                 ready!(sleep.as_mut().poll(cx));
                 this.backoff = None;
@@ -284,13 +295,14 @@ impl tokio_stream::Stream for Incoming {
                         this.places.retain(|p| !p.closed.load(Ordering::Acquire));
                     }
                     this.places.push(place.clone());
-                    return Poll::Ready(Some(Ok(Connection::new(
+                    let connection = Connection::new(
                         stream,
                         place,
                         this.epoch,
                         this.first_bytes_timeout,
                         this.metrics.clone(),
-                    ))));
+                    );
+                    tokio::spawn(until_it_speaks(connection, this.spoken.0.clone()));
                 }
                 // A connection that failed before it was accepted (reset,
                 // aborted): nothing to serve, nothing to back off from.
@@ -308,6 +320,44 @@ impl tokio_stream::Stream for Incoming {
                 Err(e) => this.accept_failed(&e),
             }
         }
+    }
+}
+
+/// Holds a new connection until its client sends something, and only then
+/// hands it to `spoken` (for tonic): a socket that stays silent until the
+/// deadline, or loses its place first, is closed without ever costing an
+/// HTTP/2 connection's set-up (buffers, timers, the server's SETTINGS).
+/// Every HTTP/2 or TLS client speaks first.
+async fn until_it_speaks(mut connection: Connection, spoken: mpsc::UnboundedSender<Connection>) {
+    let spoke = {
+        let Connection {
+            stream,
+            eviction,
+            deadline,
+            metrics,
+            ..
+        } = &mut connection;
+        let deadline = async {
+            match deadline.as_mut() {
+                Some(deadline) => deadline.as_mut().await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut first = [0u8; 1];
+        tokio::select! {
+            // `readable` alone may wake with nothing to read; `peek` waits
+            // for a byte (or the end of the stream) and leaves it there.
+            peeked = stream.peek(&mut first) => peeked.is_ok(),
+            () = eviction.as_mut() => false,
+            () = deadline => {
+                metrics.connection_timed_out();
+                false
+            }
+        }
+    };
+    if spoke {
+        // Fails only once the server has stopped accepting: then it closes.
+        let _ = spoken.send(connection);
     }
 }
 

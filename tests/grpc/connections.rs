@@ -88,6 +88,16 @@ async fn at_the_cap_a_new_connection_takes_the_place_of_the_quietest() {
         held.push(TcpStream::connect(server.addr).await.expect("connect"));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The server does not speak to a socket that has not spoken: a silent
+    // one costs no HTTP/2 set-up (the server's SETTINGS would be here).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut first = [0u8; 1];
+    for socket in &held {
+        assert!(matches!(
+            socket.try_read(&mut first),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+        ));
+    }
     // A client that arrives now is served, in the first one's place.
     let mut client = server.client().await;
     client.classify(request()).await.expect("served at the cap");
