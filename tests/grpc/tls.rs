@@ -177,3 +177,33 @@ async fn health_alone_answers_in_plaintext_beside_a_tls_server() {
         .expect("the health listener ran cleanly");
     server.stop().await;
 }
+
+/// Over TLS the server still knows which connection a stream came on, so
+/// the per-connection stream cap holds there too.
+#[tokio::test]
+async fn the_per_connection_stream_cap_holds_over_tls() {
+    let ca = Authority::new("docclass test CA");
+    let server = start_tls(&ca.issue(SERVER_NAMES), None).await;
+    let channel = tls_channel(server.addr, &ca, None)
+        .await
+        .expect("connect over TLS");
+    let mut client = ClassifierClient::new(channel);
+    let mut open = Vec::new();
+    for _ in 0..Limits::default().max_streams_per_connection {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let stream = client
+            .classify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .expect("a stream under the cap opens");
+        open.push((tx, stream));
+    }
+    let (_tx, rx) = tokio::sync::mpsc::channel(1);
+    let status = client
+        .classify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .expect_err("one stream over the connection's cap");
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("connection"), "{status:?}");
+    drop(open);
+    server.stop().await;
+}
