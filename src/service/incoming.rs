@@ -1,21 +1,24 @@
-//! Accepting connections, bounded: at most `max_connections` open at once, a
-//! deadline by which a new connection must have sent at least an HTTP/2
-//! preface's worth of bytes (a new connection reaches tonic only once its
-//! client has sent something) (a socket that never speaks, or stops part-way
-//! through the preface, holds a descriptor, and nothing above this layer
-//! would ever close it: hyper waits for the preface for ever), and a backoff
-//! when accept fails for want of descriptors (or any other resource), logged
-//! once per interval (retrying at once spun a core and starved every other
-//! task).
+//! Accepting connections, bounded, on a thread of its own.
 //!
-//! At the cap, a new connection takes the [`Place`] of the quietest open
-//! one: among those with no unary or batch RPC in progress, the one that
-//! has sent nothing for the longest (counted as evicted). Only when every
-//! connection owes an answer is the new one closed at once (refused). Out
-//! of descriptors, the quietest is closed the same way before accept is
-//! tried again.
-//! Refusing always, as a plain cap does, let 2,000 silent sockets, each
-//! reopened when closed, keep every new client out.
+//! - At most `max_connections` are open at once. At the cap, a new
+//!   connection takes the [`Place`] of the quietest open one: among those
+//!   with no unary or batch RPC in progress, the one that has sent nothing
+//!   for the longest (counted as evicted). Only when every connection owes
+//!   an answer is the new one closed at once (refused). A plain cap, which
+//!   always refuses, let 2,000 silent sockets, each reopened when closed,
+//!   keep every new client out.
+//! - A new connection reaches tonic only once its client has sent a byte:
+//!   a socket that stays silent costs no HTTP/2 set-up. By a deadline it
+//!   must have sent an HTTP/2 preface's worth of bytes, or it is closed
+//!   (hyper would wait for the preface for ever).
+//! - When accept fails for want of descriptors (or any other resource),
+//!   the quietest connection is closed as at the cap, and accept backs off,
+//!   logging once per interval (retrying at once spun a core).
+//! - All of this (accepting, waiting for first bytes, evicting, closing)
+//!   runs on the `docclass-accept` thread, at the classification threads'
+//!   lower priority, so that a flood of connections takes its CPU from
+//!   there rather than from the async workers that answer RPCs. A
+//!   connection that has spoken moves to the server's runtime.
 use super::metrics::Metrics;
 use std::future::Future;
 use std::io;
@@ -23,7 +26,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -128,54 +131,180 @@ impl ConnectionInfo {
     }
 }
 
-/// The listener as a stream of bounded connections, for tonic.
+/// The listener as a stream of bounded connections, for tonic: the
+/// connections whose clients have spoken, from the accepting thread.
 pub(crate) struct Incoming {
-    listener: TcpListener,
+    spoken: mpsc::UnboundedReceiver<Spoken>,
+    /// Stops the accepting thread (and closes the listener) when dropped.
+    _stop: StopOnDrop,
+    epoch: Instant,
+    first_bytes_timeout: Duration,
+}
+
+struct StopOnDrop(Arc<Notify>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.notify_one();
+    }
+}
+
+/// A connection whose client has spoken, on its way to the server's runtime.
+struct Spoken {
+    stream: std::net::TcpStream,
+    held: Held,
+    accepted: Instant,
+}
+
+impl Incoming {
+    /// Starts the accepting thread on `listener`.
+    pub(crate) fn new(
+        listener: TcpListener,
+        max_connections: usize,
+        first_bytes_timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> io::Result<Incoming> {
+        let listener = listener.into_std()?;
+        let (spoken_tx, spoken) = mpsc::unbounded_channel();
+        let stop = Arc::new(Notify::new());
+        let epoch = Instant::now();
+        let acceptor = Acceptor {
+            permits: Arc::new(Semaphore::new(max_connections)),
+            max_connections,
+            places: Vec::new(),
+            epoch,
+            first_bytes_timeout,
+            metrics,
+            next_backoff: BACKOFF_FIRST,
+            last_logged: None,
+            failures_since_log: 0,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("docclass-accept".into())
+            .spawn(move || {
+                super::workers::lower_this_threads_priority();
+                runtime.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            tokio::select! {
+                                () = acceptor.run(listener, spoken_tx) => {}
+                                () = stopped.notified() => {}
+                            }
+                        }
+                        Err(error) => tracing::error!(%error, "cannot accept connections"),
+                    }
+                });
+            })?;
+        Ok(Incoming {
+            spoken,
+            _stop: StopOnDrop(stop),
+            epoch,
+            first_bytes_timeout,
+        })
+    }
+}
+
+impl tokio_stream::Stream for Incoming {
+    type Item = io::Result<Connection>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            let Some(spoken) = std::task::ready!(this.spoken.poll_recv(cx)) else {
+                // The accepting thread has stopped.
+                return Poll::Ready(None);
+            };
+            // Into this runtime's reactor; a socket it refuses is closed.
+            match TcpStream::from_std(spoken.stream) {
+                Ok(stream) => {
+                    let deadline = spoken.accepted + this.first_bytes_timeout;
+                    return Poll::Ready(Some(Ok(Connection::new(
+                        stream,
+                        spoken.held,
+                        this.epoch,
+                        deadline,
+                    ))));
+                }
+                Err(error) => tracing::debug!(%error, "cannot take a connection"),
+            }
+        }
+    }
+}
+
+/// The accepting thread's state.
+struct Acceptor {
     permits: Arc<Semaphore>,
     max_connections: usize,
     /// Every open connection's place (and some closed ones, dropped at the
     /// next sweep).
     places: Vec<Arc<Place>>,
     epoch: Instant,
-    /// New connections whose clients have sent their first bytes.
-    spoken: (
-        mpsc::UnboundedSender<Connection>,
-        mpsc::UnboundedReceiver<Connection>,
-    ),
     first_bytes_timeout: Duration,
     metrics: Arc<Metrics>,
-    backoff: Option<Pin<Box<Sleep>>>,
     next_backoff: Duration,
     last_logged: Option<Instant>,
     failures_since_log: u64,
 }
 
-impl Incoming {
-    pub(crate) fn new(
-        listener: TcpListener,
-        max_connections: usize,
-        first_bytes_timeout: Duration,
-        metrics: Arc<Metrics>,
-    ) -> Incoming {
-        Incoming {
-            listener,
-            permits: Arc::new(Semaphore::new(max_connections)),
-            max_connections,
-            places: Vec::new(),
-            epoch: Instant::now(),
-            spoken: mpsc::unbounded_channel(),
-            first_bytes_timeout,
-            metrics,
-            backoff: None,
-            next_backoff: BACKOFF_FIRST,
-            last_logged: None,
-            failures_since_log: 0,
+impl Acceptor {
+    async fn run(mut self, listener: TcpListener, spoken: mpsc::UnboundedSender<Spoken>) {
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    self.next_backoff = BACKOFF_FIRST;
+                    let Some(permit) = self.place_for_new_connection() else {
+                        // Over the cap: closed at once (dropping it), counted.
+                        self.metrics.connection_refused();
+                        continue;
+                    };
+                    // With Nagle on, a response written in two pieces waited
+                    // for the client's delayed ACK (about 40 ms per unary RPC).
+                    if let Err(e) = stream.set_nodelay(true) {
+                        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                    }
+                    let now_ms = self.epoch.elapsed().as_millis() as u64;
+                    let place = Arc::new(Place::new(permit, now_ms));
+                    if self.places.len() >= 2 * self.max_connections {
+                        self.places.retain(|p| !p.closed.load(Ordering::Acquire));
+                    }
+                    self.places.push(place.clone());
+                    let held = Held::new(place, self.metrics.clone());
+                    tokio::spawn(until_it_speaks(
+                        stream,
+                        held,
+                        self.first_bytes_timeout,
+                        spoken.clone(),
+                    ));
+                }
+                // A connection that failed before it was accepted (reset,
+                // aborted): nothing to serve, nothing to back off from.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    tracing::debug!(error = %e, "accept failed")
+                }
+                // Out of descriptors or memory: retrying at once would spin.
+                Err(e) => {
+                    self.accept_failed(&e);
+                    tokio::time::sleep(self.next_backoff).await;
+                    self.next_backoff = (self.next_backoff * 2).min(BACKOFF_MAX);
+                }
+            }
         }
     }
 
-    /// Backs off before accepting again, logging at most once per interval.
-    /// Out of descriptors, it also closes the quietest connection, as at the
-    /// cap, so that the next accept finds a descriptor.
+    /// Counts and logs a failed accept, at most once per interval. Out of
+    /// descriptors, it also closes the quietest connection, as at the cap,
+    /// so that the next accept finds a descriptor.
     fn accept_failed(&mut self, error: &io::Error) {
         self.metrics.accept_failed();
         if is_out_of_descriptors(error) {
@@ -199,12 +328,8 @@ impl Incoming {
             self.last_logged = Some(now);
             self.failures_since_log = 0;
         }
-        self.backoff = Some(Box::pin(tokio::time::sleep(self.next_backoff)));
-        self.next_backoff = (self.next_backoff * 2).min(BACKOFF_MAX);
     }
-}
 
-impl Incoming {
     /// A permit for a new connection: a free one, or the quietest
     /// evictable connection's; `None` when every connection owes an answer.
     fn place_for_new_connection(&mut self) -> Option<OwnedSemaphorePermit> {
@@ -234,9 +359,173 @@ impl Incoming {
             }
         }
     }
+}
 
-    fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+/// Holds a new connection until its client sends something, and only then
+/// hands it to `spoken` (for tonic): a socket that stays silent until the
+/// deadline, or loses its place first, is closed here, without ever costing
+/// an HTTP/2 connection's set-up (buffers, timers, the server's SETTINGS).
+/// Every HTTP/2 or TLS client speaks first.
+async fn until_it_speaks(
+    stream: TcpStream,
+    held: Held,
+    first_bytes_timeout: Duration,
+    spoken: mpsc::UnboundedSender<Spoken>,
+) {
+    let accepted = Instant::now();
+    let eviction = held.place.eviction.clone().notified_owned();
+    let mut first = [0u8; 1];
+    let spoke = tokio::select! {
+        // `readable` alone may wake with nothing to read; `peek` waits for a
+        // byte (or the end of the stream) and leaves it there.
+        peeked = stream.peek(&mut first) => peeked.is_ok(),
+        () = eviction => false,
+        () = tokio::time::sleep(first_bytes_timeout) => {
+            held.metrics.connection_timed_out();
+            false
+        }
+    };
+    if !spoke {
+        return;
+    }
+    // Out of this thread's reactor; the server's runtime takes it.
+    match stream.into_std() {
+        Ok(stream) => {
+            // Fails only once the server has stopped accepting: then it closes.
+            let _ = spoken.send(Spoken {
+                stream,
+                held,
+                accepted,
+            });
+        }
+        Err(error) => tracing::debug!(%error, "cannot hand a connection over"),
+    }
+}
+
+/// A connection's place and its count in the metrics, from accept to close:
+/// dropping it frees the place at once (not when the accepting thread next
+/// sweeps) and counts the connection closed.
+struct Held {
+    place: Arc<Place>,
+    metrics: Arc<Metrics>,
+}
+
+impl Held {
+    fn new(place: Arc<Place>, metrics: Arc<Metrics>) -> Held {
+        metrics.connection_opened();
+        Held { place, metrics }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.place.closed.store(true, Ordering::Release);
+        self.place
+            .permit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        self.metrics.connection_closed();
+    }
+}
+
+/// Bytes a client must send before the connection deadline: the HTTP/2
+/// client preface (24 bytes) and the header of the SETTINGS frame that must
+/// follow it (9). Over TLS the bytes are TLS records, which any ClientHello
+/// exceeds; tonic's TLS handshake timeout, set to the same deadline, covers
+/// the rest of the handshake.
+pub(crate) const HANDSHAKE_BYTES: usize = 24 + 9;
+
+/// A connection tonic serves: holds its place under the cap until dropped
+/// or evicted, fails its reads if the peer has not sent [`HANDSHAKE_BYTES`]
+/// by the deadline, and fails them once evicted.
+pub(crate) struct Connection {
+    stream: TcpStream,
+    held: Held,
+    epoch: Instant,
+    eviction: Pin<Box<OwnedNotified>>,
+    /// Until `HANDSHAKE_BYTES` have arrived.
+    deadline: Option<Pin<Box<Sleep>>>,
+    received: usize,
+}
+
+impl Connection {
+    fn new(stream: TcpStream, held: Held, epoch: Instant, deadline: Instant) -> Connection {
+        Connection {
+            stream,
+            eviction: Box::pin(held.place.eviction.clone().notified_owned()),
+            held,
+            epoch,
+            deadline: Some(Box::pin(tokio::time::sleep_until(deadline.into()))),
+            received: 0,
+        }
+    }
+}
+
+impl Connected for Connection {
+    type ConnectInfo = ConnectionInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        ConnectionInfo {
+            tcp: self.stream.connect_info(),
+            place: self.held.place.clone(),
+        }
+    }
+}
+
+/// A read on a connection whose place went to a newer one.
+fn evicted() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "closed to make room for a new connection at --max-connections",
+    )
+}
+
+impl AsyncRead for Connection {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.held.place.evicted.load(Ordering::Acquire) {
+            return Poll::Ready(Err(evicted()));
+        }
+        let before = buf.filled().len();
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                let read = buf.filled().len().saturating_sub(before);
+                if read > 0 {
+                    this.held
+                        .place
+                        .last_read_ms
+                        .store(this.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+                }
+                this.received = this.received.saturating_add(read);
+                if this.received >= HANDSHAKE_BYTES {
+                    this.deadline = None;
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                if this.eviction.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(evicted()));
+                }
+                let expired = this
+                    .deadline
+                    .as_mut()
+                    .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready());
+                if !expired {
+                    return Poll::Pending;
+                }
+                this.deadline = None;
+                this.held.metrics.connection_timed_out();
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no HTTP/2 preface from the client before the connection deadline",
+                )))
+            }
+        }
     }
 }
 
@@ -261,225 +550,6 @@ fn libc_emfile() -> i32 {
 #[cfg(not(target_os = "linux"))]
 fn libc_enfile() -> i32 {
     23
-}
-
-impl tokio_stream::Stream for Incoming {
-    type Item = io::Result<Connection>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            // The senders include our own, so the channel never ends.
-            if let Poll::Ready(Some(connection)) = this.spoken.1.poll_recv(cx) {
-                return Poll::Ready(Some(Ok(connection)));
-            }
-            if let Some(sleep) = this.backoff.as_mut() {
-                ready!(sleep.as_mut().poll(cx));
-                this.backoff = None;
-            }
-            match ready!(this.listener.poll_accept(cx)) {
-                Ok((stream, _)) => {
-                    this.next_backoff = BACKOFF_FIRST;
-                    let Some(permit) = this.place_for_new_connection() else {
-                        // Over the cap: closed at once (dropping it), counted.
-                        this.metrics.connection_refused();
-                        continue;
-                    };
-                    // With Nagle on, a response written in two pieces waited
-                    // for the client's delayed ACK (about 40 ms per unary RPC).
-                    if let Err(e) = stream.set_nodelay(true) {
-                        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-                    }
-                    let place = Arc::new(Place::new(permit, this.now_ms()));
-                    if this.places.len() >= 2 * this.max_connections {
-                        this.places.retain(|p| !p.closed.load(Ordering::Acquire));
-                    }
-                    this.places.push(place.clone());
-                    let connection = Connection::new(
-                        stream,
-                        place,
-                        this.epoch,
-                        this.first_bytes_timeout,
-                        this.metrics.clone(),
-                    );
-                    tokio::spawn(until_it_speaks(connection, this.spoken.0.clone()));
-                }
-                // A connection that failed before it was accepted (reset,
-                // aborted): nothing to serve, nothing to back off from.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::ConnectionReset
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    tracing::debug!(error = %e, "accept failed")
-                }
-                // Out of descriptors or memory: retrying at once would spin.
-                Err(e) => this.accept_failed(&e),
-            }
-        }
-    }
-}
-
-/// Holds a new connection until its client sends something, and only then
-/// hands it to `spoken` (for tonic): a socket that stays silent until the
-/// deadline, or loses its place first, is closed without ever costing an
-/// HTTP/2 connection's set-up (buffers, timers, the server's SETTINGS).
-/// Every HTTP/2 or TLS client speaks first.
-async fn until_it_speaks(mut connection: Connection, spoken: mpsc::UnboundedSender<Connection>) {
-    let spoke = {
-        let Connection {
-            stream,
-            eviction,
-            deadline,
-            metrics,
-            ..
-        } = &mut connection;
-        let deadline = async {
-            match deadline.as_mut() {
-                Some(deadline) => deadline.as_mut().await,
-                None => std::future::pending().await,
-            }
-        };
-        let mut first = [0u8; 1];
-        tokio::select! {
-            // `readable` alone may wake with nothing to read; `peek` waits
-            // for a byte (or the end of the stream) and leaves it there.
-            peeked = stream.peek(&mut first) => peeked.is_ok(),
-            () = eviction.as_mut() => false,
-            () = deadline => {
-                metrics.connection_timed_out();
-                false
-            }
-        }
-    };
-    if spoke {
-        // Fails only once the server has stopped accepting: then it closes.
-        let _ = spoken.send(connection);
-    }
-}
-
-/// Bytes a client must send before the connection deadline: the HTTP/2
-/// client preface (24 bytes) and the header of the SETTINGS frame that must
-/// follow it (9). Over TLS the bytes are TLS records, which any ClientHello
-/// exceeds; tonic's TLS handshake timeout, set to the same deadline, covers
-/// the rest of the handshake.
-pub(crate) const HANDSHAKE_BYTES: usize = 24 + 9;
-
-/// An accepted connection: holds its place under the cap until dropped or
-/// evicted, fails its reads if the peer has not sent [`HANDSHAKE_BYTES`]
-/// before the deadline, and fails them once evicted.
-pub(crate) struct Connection {
-    stream: TcpStream,
-    place: Arc<Place>,
-    epoch: Instant,
-    eviction: Pin<Box<OwnedNotified>>,
-    /// Until `HANDSHAKE_BYTES` have arrived.
-    deadline: Option<Pin<Box<Sleep>>>,
-    received: usize,
-    metrics: Arc<Metrics>,
-}
-
-impl Connection {
-    fn new(
-        stream: TcpStream,
-        place: Arc<Place>,
-        epoch: Instant,
-        first_bytes_timeout: Duration,
-        metrics: Arc<Metrics>,
-    ) -> Connection {
-        metrics.connection_opened();
-        Connection {
-            stream,
-            eviction: Box::pin(place.eviction.clone().notified_owned()),
-            place,
-            epoch,
-            deadline: Some(Box::pin(tokio::time::sleep(first_bytes_timeout))),
-            received: 0,
-            metrics,
-        }
-    }
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        self.place.closed.store(true, Ordering::Release);
-        // Frees the place at once, not when the accept loop next sweeps.
-        self.place
-            .permit
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        self.metrics.connection_closed();
-    }
-}
-
-impl Connected for Connection {
-    type ConnectInfo = ConnectionInfo;
-
-    fn connect_info(&self) -> Self::ConnectInfo {
-        ConnectionInfo {
-            tcp: self.stream.connect_info(),
-            place: self.place.clone(),
-        }
-    }
-}
-
-/// A read on a connection whose place went to a newer one.
-fn evicted() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::ConnectionAborted,
-        "closed to make room for a new connection at --max-connections",
-    )
-}
-
-impl AsyncRead for Connection {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if this.place.evicted.load(Ordering::Acquire) {
-            return Poll::Ready(Err(evicted()));
-        }
-        let before = buf.filled().len();
-        match Pin::new(&mut this.stream).poll_read(cx, buf) {
-            Poll::Ready(result) => {
-                let read = buf.filled().len().saturating_sub(before);
-                if read > 0 {
-                    this.place
-                        .last_read_ms
-                        .store(this.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
-                }
-                this.received = this.received.saturating_add(read);
-                if this.received >= HANDSHAKE_BYTES {
-                    this.deadline = None;
-                }
-                Poll::Ready(result)
-            }
-            Poll::Pending => {
-                if this.eviction.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Err(evicted()));
-                }
-                let expired = this
-                    .deadline
-                    .as_mut()
-                    .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready());
-                if !expired {
-                    return Poll::Pending;
-                }
-                this.deadline = None;
-                this.metrics.connection_timed_out();
-                Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "no HTTP/2 preface from the client before the connection deadline",
-                )))
-            }
-        }
-    }
 }
 
 impl AsyncWrite for Connection {

@@ -34,6 +34,8 @@ pub enum ServerError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("transport error: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error("cannot start accepting connections: {0}")]
+    Accept(#[source] std::io::Error),
 }
 
 /// TLS material, PEM-encoded. With `client_ca_pem`, clients must present a
@@ -284,14 +286,16 @@ impl Server {
             admission: Admission::new(self.limits.max_side_streams),
             lifetime: self.limits.side_stream_lifetime,
         };
-        // Bounded accepting (cap, first-bytes deadline, EMFILE backoff); it
-        // also sets TCP_NODELAY, which tonic ignores for a listener we bind.
+        // Bounded accepting on a thread of its own (cap, eviction,
+        // first-bytes deadline, EMFILE backoff); it also sets TCP_NODELAY,
+        // which tonic ignores for a listener we bind.
         let incoming = Incoming::new(
             listener,
             self.limits.max_connections,
             self.limits.connection_first_bytes_timeout,
             self.metrics.clone(),
-        );
+        )
+        .map_err(ServerError::Accept)?;
         builder
             .timeout(self.request_timeout)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))

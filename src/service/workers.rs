@@ -184,7 +184,7 @@ const POOL_NICENESS: i32 = 5;
 /// keeps a nice value per thread). Raising one's own nice value needs no
 /// privilege; where it fails, the thread runs at the process's priority and
 /// says so once.
-fn lower_this_threads_priority() {
+pub(crate) fn lower_this_threads_priority() {
     #[cfg(target_os = "linux")]
     {
         let thread = this_thread_id();
