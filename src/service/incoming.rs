@@ -2,8 +2,9 @@
 //!
 //! - At most `max_connections` are open at once. At the cap, a new
 //!   connection takes the [`Place`] of the quietest open one: among those
-//!   with no unary or batch RPC in progress, the one that has sent nothing
-//!   for the longest (counted as evicted). Only when every connection owes
+//!   with no unary or batch RPC in progress, one whose client has not yet
+//!   spoken if there is one, and the one that has sent nothing for the
+//!   longest (counted as evicted). Only when every connection owes
 //!   an answer is the new one closed at once (refused). A plain cap, which
 //!   always refuses, let 2,000 silent sockets, each reopened when closed,
 //!   keep every new client out.
@@ -52,6 +53,8 @@ pub(crate) struct Place {
     last_read_ms: AtomicU64,
     /// Unary and batch RPCs in progress.
     rpcs_owed: AtomicUsize,
+    /// The client has sent its first bytes (the connection reached tonic).
+    spoken: AtomicBool,
     evicted: AtomicBool,
     closed: AtomicBool,
     /// Wakes the connection when it is evicted.
@@ -64,6 +67,7 @@ impl Place {
             permit: Mutex::new(Some(permit)),
             last_read_ms: AtomicU64::new(now_ms),
             rpcs_owed: AtomicUsize::new(0),
+            spoken: AtomicBool::new(false),
             evicted: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             eviction: Arc::new(Notify::new()),
@@ -341,6 +345,8 @@ impl Acceptor {
 
     /// Closes the quietest connection that owes no answer, and returns its
     /// permit (or a permit freed meanwhile); `None` if every one owes one.
+    /// Connections whose clients have not spoken go first: closing one
+    /// loses nothing, while a request may be arriving on any other.
     fn evict_quietest(&mut self) -> Option<OwnedSemaphorePermit> {
         self.places.retain(|p| !p.closed.load(Ordering::Acquire));
         loop {
@@ -348,7 +354,12 @@ impl Acceptor {
                 .places
                 .iter()
                 .filter(|p| p.evictable())
-                .min_by_key(|p| p.last_read_ms.load(Ordering::Relaxed))?;
+                .min_by_key(|p| {
+                    (
+                        p.spoken.load(Ordering::Relaxed),
+                        p.last_read_ms.load(Ordering::Relaxed),
+                    )
+                })?;
             if let Some(permit) = quietest.evict() {
                 self.metrics.connection_evicted();
                 return Some(permit);
@@ -388,6 +399,7 @@ async fn until_it_speaks(
     if !spoke {
         return;
     }
+    held.place.spoken.store(true, Ordering::Relaxed);
     // Out of this thread's reactor; the server's runtime takes it.
     match stream.into_std() {
         Ok(stream) => {

@@ -120,6 +120,40 @@ async fn at_the_cap_a_new_connection_takes_the_place_of_the_quietest() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn a_connection_that_never_spoke_goes_before_a_quieter_one_that_did() {
+    let limits = Limits {
+        max_connections: 3,
+        connection_first_bytes_timeout: Duration::from_secs(60),
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(Some(tiny_model()), limits, Duration::from_secs(30)).await;
+    // A client speaks, then two sockets that never do arrive after it: the
+    // client is the one that has sent nothing for longest.
+    let mut client = server.client().await;
+    client.classify(request()).await.expect("served");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut silent = Vec::new();
+    for _ in 0..2 {
+        silent.push(TcpStream::connect(server.addr).await.expect("connect"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A newcomer takes a silent socket's place, not the client's.
+    let mut newcomer = server.client().await;
+    newcomer
+        .classify(request())
+        .await
+        .expect("served at the cap");
+    assert!(closed_within(&mut silent[0], Duration::from_secs(5)).await);
+    assert!(!closed_within(&mut silent[1], Duration::from_millis(100)).await);
+    client
+        .classify(request())
+        .await
+        .expect("the client that spoke kept its connection");
+    drop(silent);
+    server.stop().await;
+}
+
 /// A worker hook that, while `holding` is set, tells `arrived` and holds
 /// each classification until `holding` is cleared.
 fn hold_while(holding: Arc<AtomicBool>, arrived: mpsc::UnboundedSender<()>) -> WorkerHook {
