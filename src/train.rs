@@ -468,6 +468,7 @@ pub fn train_with_unlabelled(
         threshold_objective: options.threshold_objective,
         exclusive: &plan.exclusive,
         topic_ids: &plan.topic_ids,
+        threads: options.threads,
     };
 
     let (tuned, tuning) = tune_options(options, &inputs, plan.multi_label, progress)?;
@@ -965,6 +966,8 @@ pub(crate) struct OutOfFoldInputs<'a> {
     threshold_objective: ThresholdObjective,
     exclusive: &'a [bool],
     topic_ids: &'a [String],
+    /// Threads for the calibrations and thresholds fitted per fold.
+    threads: Threads,
 }
 
 /// Out-of-fold joint log-likelihoods of every document (`None` for one in no
@@ -1027,18 +1030,29 @@ pub(crate) fn judge_out_of_fold(
     // out-of-fold score. The *reported* metrics must not be measured on
     // the data they were fitted on: with several folds, each fold is
     // decided with a temperature and thresholds fitted on the other folds
-    // only (see [`Judge::predict_folds`]).
-    let all_rows: Vec<usize> = (0..judge.scored.len()).collect();
-    let (calibrator, probs) = judge.calibrate(&all_rows);
-    let (thresholds, thresholds_by_language) = if inputs.use_thresholds {
-        (
-            Some(judge.tune(&probs, &judge.gold)),
-            judge.tune_by_language(&all_rows, &probs),
-        )
-    } else {
-        (None, Vec::new())
-    };
-    let predicted = judge.predict_folds();
+    // only (see [`Judge::predict_fold`]). Those fits are independent, so
+    // they run on the threads, each whole on one.
+    let tasks: Vec<Option<usize>> = std::iter::once(None)
+        .chain((0..inputs.splits.len()).map(Some))
+        .collect();
+    let judged = parallel::map_in_order(&tasks, inputs.threads, |task| match *task {
+        None => Judged::Model(judge.fit_on_every_row()),
+        Some(f) => Judged::Fold(judge.predict_fold(f)),
+    });
+    let mut model_values = None;
+    let mut predicted: Vec<Vec<usize>> = vec![Vec::new(); judge.scored.len()];
+    for task in judged {
+        match task {
+            Judged::Model(values) => model_values = Some(values),
+            Judged::Fold(rows) => {
+                for (k, topics) in rows {
+                    predicted[k] = topics;
+                }
+            }
+        }
+    }
+    let (calibrator, thresholds, thresholds_by_language) =
+        model_values.unwrap_or_else(|| judge.fit_on_every_row());
     OutOfFold {
         held_out: Some(eval::evaluate(
             &judge.gold.labels,
@@ -1050,6 +1064,16 @@ pub(crate) fn judge_out_of_fold(
         thresholds_by_language,
         calibrator,
     }
+}
+
+/// The model's calibration, thresholds and thresholds by language.
+type ModelValues = (Calibrator, Option<Vec<f64>>, Vec<(Lang, Vec<f64>)>);
+
+/// What one of [`judge_out_of_fold`]'s tasks gives.
+enum Judged {
+    Model(ModelValues),
+    /// A fold's rows and their predicted topics.
+    Fold(Vec<(usize, Vec<usize>)>),
 }
 
 /// Out-of-fold scores with what judging them needs. Rows (`k`) number the
@@ -1171,32 +1195,44 @@ impl<'a> Judge<'a> {
             .collect()
     }
 
-    /// Every row's predicted topics, each fold decided with a calibration
-    /// and thresholds fitted on the other folds.
-    fn predict_folds(&self) -> Vec<Vec<usize>> {
-        let mut predicted: Vec<Vec<usize>> = vec![Vec::new(); self.scored.len()];
-        for f in 0..self.inputs.splits.len() {
-            let rows = self.other_rows(f);
-            let (_, fold_probs) = self.calibrate(&rows);
-            let decision = if self.inputs.use_thresholds {
-                let p: Vec<Vec<f64>> = rows.iter().map(|&k| fold_probs[k].clone()).collect();
-                Decision::thresholded(
-                    self.tune(&p, &self.gold.subset(&rows)),
-                    self.inputs.exclusive.to_vec(),
-                    self.inputs.fallback,
-                    self.tune_by_language(&rows, &fold_probs),
-                )
-            } else {
-                Decision::Argmax
-            };
-            for k in (0..self.scored.len()).filter(|&k| self.fold_of[self.scored[k]] == f) {
-                predicted[k] = match self.language_of_row(k) {
+    /// The model's calibration and thresholds: fitted on every row.
+    fn fit_on_every_row(&self) -> ModelValues {
+        let all_rows: Vec<usize> = (0..self.scored.len()).collect();
+        let (calibrator, probs) = self.calibrate(&all_rows);
+        if !self.inputs.use_thresholds {
+            return (calibrator, None, Vec::new());
+        }
+        let thresholds = self.tune(&probs, &self.gold);
+        let by_language = self.tune_by_language(&all_rows, &probs);
+        (calibrator, Some(thresholds), by_language)
+    }
+
+    /// Fold `f`'s rows with their predicted topics, decided with a
+    /// calibration and thresholds fitted on the other folds.
+    fn predict_fold(&self, f: usize) -> Vec<(usize, Vec<usize>)> {
+        let rows = self.other_rows(f);
+        let (_, fold_probs) = self.calibrate(&rows);
+        let decision = if self.inputs.use_thresholds {
+            let p: Vec<Vec<f64>> = rows.iter().map(|&k| fold_probs[k].clone()).collect();
+            Decision::thresholded(
+                self.tune(&p, &self.gold.subset(&rows)),
+                self.inputs.exclusive.to_vec(),
+                self.inputs.fallback,
+                self.tune_by_language(&rows, &fold_probs),
+            )
+        } else {
+            Decision::Argmax
+        };
+        (0..self.scored.len())
+            .filter(|&k| self.fold_of[self.scored[k]] == f)
+            .map(|k| {
+                let topics = match self.language_of_row(k) {
                     Some(lang) => decision.decide_in(&fold_probs[k], lang),
                     None => decision.decide(&fold_probs[k]),
                 };
-            }
-        }
-        predicted
+                (k, topics)
+            })
+            .collect()
     }
 
     /// Held-out metrics of each language (`und` when unknown).

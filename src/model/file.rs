@@ -264,15 +264,52 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The file's bytes. The payload is measured first and then written once,
+/// after the header, into a buffer of the file's size: encoding into a
+/// growing buffer and copying it behind the header touched about three
+/// times the model's size in fresh pages, which was most of the time a
+/// large model took to save.
 fn encode(data: &ModelData) -> Result<Vec<u8>> {
-    let payload = postcard::to_stdvec(data).map_err(|e| ModelError::Encode(e.to_string()))?;
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    let encode_err = |e: postcard::Error| ModelError::Encode(e.to_string());
+    let payload_len = postcard::serialize_with_flavor(data, postcard::ser_flavors::Size::default())
+        .map_err(encode_err)?;
+    let mut out = Vec::with_capacity(HEADER_LEN + payload_len);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&Sha256::digest(&payload));
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(&(payload_len as u64).to_le_bytes());
+    // The checksum's place, filled once the payload is there.
+    out.extend_from_slice(&[0; 32]);
+    let mut out = postcard::serialize_with_flavor(data, AppendFlavor(out)).map_err(encode_err)?;
+    if out.len() != HEADER_LEN + payload_len {
+        return Err(ModelError::Encode(format!(
+            "the payload measured {payload_len} bytes but encoded as {}",
+            out.len().saturating_sub(HEADER_LEN)
+        )));
+    }
+    let digest = Sha256::digest(&out[HEADER_LEN..]);
+    out[HEADER_LEN - 32..HEADER_LEN].copy_from_slice(&digest);
     Ok(out)
+}
+
+/// A postcard output appending to a buffer that already holds the header.
+struct AppendFlavor(Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for AppendFlavor {
+    type Output = Vec<u8>;
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.0.push(byte);
+        Ok(())
+    }
+
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<Vec<u8>> {
+        Ok(self.0)
+    }
 }
 
 /// Format versions 1 and 2's provenance: no named evaluations.
