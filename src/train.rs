@@ -966,7 +966,8 @@ pub(crate) struct OutOfFoldInputs<'a> {
     threshold_objective: ThresholdObjective,
     exclusive: &'a [bool],
     topic_ids: &'a [String],
-    /// Threads for the calibrations and thresholds fitted per fold.
+    /// Threads for the calibrations and thresholds judging fits: the
+    /// model's, on every row, and each fold's.
     threads: Threads,
 }
 
