@@ -9,7 +9,7 @@
 # Environment: DOCCLASS_DATASETS (default ../shared/datasets: BBC News for
 # the documents, 20 Newsgroups for training; training-data/ without them),
 # DOCCLASS_BENCH_VENV (perf.sh's venv with scikit-learn; skipped if absent),
-# CORES_REPEATS (default 3), CORES_BIG_MB (default 1024).
+# CORES_REPEATS (default 7), CORES_BIG_MB (default 1024).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -32,5 +32,5 @@ if "$venv/bin/python" -c 'import sklearn, fasttext' 2>/dev/null; then
   sklearn=(--sklearn-python "$venv/bin/python")
 fi
 python3 bench/cores.py "$bin" --docs "$work/docs.jsonl" --docs-source "$docs_source" \
-  --train "${train[@]}" --train-source "$train_source" --repeats "${CORES_REPEATS:-3}" \
+  --train "${train[@]}" --train-source "$train_source" --repeats "${CORES_REPEATS:-7}" \
   --big-mb "${CORES_BIG_MB:-1024}" "${sklearn[@]}" --write docs/PERFORMANCE.md
