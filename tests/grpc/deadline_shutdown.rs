@@ -424,5 +424,28 @@ async fn shutdown_with_idle_clients_is_immediate() {
         .classify(small_request())
         .await
         .expect_err("the server is gone");
+    // A call can race the client's reading of the close: sent on the old
+    // connection, it meets a TCP reset instead (twice in about 130 runs
+    // here; likely a last frame of the client's left unread when the
+    // server's socket closed). The client's next call finds the server gone.
+    let status = match status.code() {
+        Code::Unknown if is_connection_reset(&status) => client
+            .classify(small_request())
+            .await
+            .expect_err("the server is gone"),
+        _ => status,
+    };
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+}
+
+/// Whether `status` reports a connection its peer reset.
+fn is_connection_reset(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::ConnectionReset;
+        }
+        source = e.source();
+    }
+    false
 }
