@@ -589,7 +589,14 @@ impl AsyncWrite for Connection {
         Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
     }
 
+    /// False, although the socket can: h2 then copies DATA payloads of up
+    /// to 1 KiB into its write buffer instead of chaining those of 256 bytes
+    /// and more, and a chained payload must be written out before any other
+    /// frame is buffered. A unary answer (about 600 bytes) then leaves with
+    /// its trailers in one write instead of two: unary Classify at
+    /// concurrency 8 served 37-41k RPC/s against 31k, while batches (one
+    /// more write each) and streams did not move beyond the noise.
     fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+        false
     }
 }
