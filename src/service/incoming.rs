@@ -93,13 +93,18 @@ impl Place {
         if self.evicted.swap(true, Ordering::AcqRel) {
             return None;
         }
-        let permit = self
-            .permit
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let permit = self.take_permit();
         self.eviction.notify_one();
         permit
+    }
+
+    /// The permit, taken from the place: by eviction, or when the
+    /// connection closes.
+    fn take_permit(&self) -> Option<OwnedSemaphorePermit> {
+        self.permit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 }
 
@@ -311,7 +316,8 @@ impl Acceptor {
     /// so that the next accept finds a descriptor.
     fn accept_failed(&mut self, error: &io::Error) {
         self.metrics.accept_failed();
-        if is_out_of_descriptors(error) {
+        let out_of_descriptors = is_out_of_descriptors(error);
+        if out_of_descriptors {
             drop(self.evict_quietest());
         }
         self.failures_since_log += 1;
@@ -320,7 +326,7 @@ impl Acceptor {
             .last_logged
             .is_none_or(|at| now.duration_since(at) >= LOG_INTERVAL)
         {
-            if is_out_of_descriptors(error) {
+            if out_of_descriptors {
                 tracing::warn!(
                     error = %error,
                     failures = self.failures_since_log,
@@ -432,11 +438,7 @@ impl Held {
 impl Drop for Held {
     fn drop(&mut self) {
         self.place.closed.store(true, Ordering::Release);
-        self.place
-            .permit
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        drop(self.place.take_permit());
         self.metrics.connection_closed();
     }
 }
