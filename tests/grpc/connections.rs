@@ -3,7 +3,7 @@
 //! `max_connections`, a new connection takes the place of the quietest
 //! (one that owes no answer), or is closed at once when every one owes an
 //! answer; none of it stops a well-behaved client.
-use crate::common::{tiny_model, TestServer};
+use crate::common::{hold_each, tiny_model, TestServer};
 use docclass::service::pb::ClassifyRequest;
 use docclass::service::{Limits, Server, WorkerHook};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +34,16 @@ async fn closed_within(socket: &mut TcpStream, within: Duration) -> bool {
         }
     };
     tokio::time::timeout(within, drained).await.is_ok()
+}
+
+/// Limits of `max_connections`, with a first-bytes deadline long enough
+/// that no silent socket is closed by it during a test: only the cap acts.
+fn capped(max_connections: usize) -> Limits {
+    Limits {
+        max_connections,
+        connection_first_bytes_timeout: Duration::from_secs(60),
+        ..Limits::default()
+    }
 }
 
 #[tokio::test]
@@ -76,11 +86,7 @@ async fn a_silent_connection_is_closed_after_the_deadline_and_others_are_served(
 
 #[tokio::test]
 async fn at_the_cap_a_new_connection_takes_the_place_of_the_quietest() {
-    let limits = Limits {
-        max_connections: 3,
-        connection_first_bytes_timeout: Duration::from_secs(60),
-        ..Limits::default()
-    };
+    let limits = capped(3);
     let server = TestServer::start_with(Some(tiny_model()), limits, Duration::from_secs(30)).await;
     // Three silent sockets fill the cap, the first the quietest longest.
     let mut held = Vec::new();
@@ -122,11 +128,7 @@ async fn at_the_cap_a_new_connection_takes_the_place_of_the_quietest() {
 
 #[tokio::test]
 async fn a_connection_that_never_spoke_goes_before_a_quieter_one_that_did() {
-    let limits = Limits {
-        max_connections: 3,
-        connection_first_bytes_timeout: Duration::from_secs(60),
-        ..Limits::default()
-    };
+    let limits = capped(3);
     let server = TestServer::start_with(Some(tiny_model()), limits, Duration::from_secs(30)).await;
     // A client speaks, then two sockets that never do arrive after it: the
     // client is the one that has sent nothing for longest.
@@ -157,24 +159,13 @@ async fn a_connection_that_never_spoke_goes_before_a_quieter_one_that_did() {
 /// A worker hook that, while `holding` is set, tells `arrived` and holds
 /// each classification until `holding` is cleared.
 fn hold_while(holding: Arc<AtomicBool>, arrived: mpsc::UnboundedSender<()>) -> WorkerHook {
-    WorkerHook(Arc::new(move |_cancelled: &AtomicBool| {
-        if !holding.load(Ordering::SeqCst) {
-            return;
-        }
-        let _ = arrived.send(());
-        while holding.load(Ordering::SeqCst) {
-            std::thread::park_timeout(Duration::from_millis(1));
-        }
-    }))
+    let switch = holding.clone();
+    hold_each(holding, arrived, move |_| !switch.load(Ordering::SeqCst))
 }
 
 #[tokio::test]
 async fn a_connection_that_owes_an_answer_keeps_its_place_and_a_newcomer_is_refused() {
-    let limits = Limits {
-        max_connections: 2,
-        connection_first_bytes_timeout: Duration::from_secs(60),
-        ..Limits::default()
-    };
+    let limits = capped(2);
     let holding = Arc::new(AtomicBool::new(true));
     let (arrived, mut arrivals) = mpsc::unbounded_channel();
     let built = Server::new(limits, Duration::from_secs(30))

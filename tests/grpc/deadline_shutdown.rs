@@ -11,7 +11,7 @@
 //! deadline the client's own timer usually wins (the status then has no
 //! response metadata and its source is the transport's `TimeoutExpired`); with
 //! only a server timeout the status comes over the wire.
-use crate::common::{tiny_model, TestServer};
+use crate::common::{hold_each, tiny_model, TestServer};
 use docclass::service::pb::classify_outcome::Outcome;
 use docclass::service::pb::{ClassifyBatchRequest, ClassifyOutcome, ClassifyRequest};
 use docclass::service::{Limits, Server, WorkerHook};
@@ -154,15 +154,9 @@ async fn server_request_timeout_is_cancelled_timeout_expired_from_the_server() {
 /// each classification on its worker until its call is dropped (a deadline,
 /// the server's timeout): the call's end is the event that releases it.
 fn hold_until_dropped(holding: Arc<AtomicBool>, arrived: mpsc::UnboundedSender<()>) -> WorkerHook {
-    WorkerHook(Arc::new(move |cancelled: &AtomicBool| {
-        if !holding.load(Ordering::SeqCst) {
-            return;
-        }
-        let _ = arrived.send(());
-        while !cancelled.load(Ordering::SeqCst) {
-            std::thread::park_timeout(Duration::from_millis(1));
-        }
-    }))
+    hold_each(holding, arrived, |cancelled| {
+        cancelled.load(Ordering::SeqCst)
+    })
 }
 
 /// The server's timeout covers a call until its response starts; a

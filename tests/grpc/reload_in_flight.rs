@@ -4,7 +4,7 @@
 //! the reload has answered; only then does the call go on.
 use crate::common::admin::*;
 use crate::common::messages::request;
-use crate::common::{tiny_model, TestServer};
+use crate::common::{hold_each, tiny_model, TestServer};
 use docclass::service::pb::classify_outcome::Outcome;
 use docclass::service::pb::ClassifyBatchRequest;
 use docclass::service::{Limits, Secret, Security, WorkerHook};
@@ -24,15 +24,9 @@ fn hold_until_released(
     released: Arc<AtomicBool>,
     arrived: mpsc::UnboundedSender<()>,
 ) -> WorkerHook {
-    WorkerHook(Arc::new(move |cancelled: &AtomicBool| {
-        if !holding.load(Ordering::SeqCst) {
-            return;
-        }
-        let _ = arrived.send(());
-        while !released.load(Ordering::SeqCst) && !cancelled.load(Ordering::SeqCst) {
-            std::thread::park_timeout(Duration::from_millis(1));
-        }
-    }))
+    hold_each(holding, arrived, move |cancelled| {
+        released.load(Ordering::SeqCst) || cancelled.load(Ordering::SeqCst)
+    })
 }
 
 /// The hook's switches and its arrivals, driven from the test.

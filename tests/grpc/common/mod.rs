@@ -10,12 +10,14 @@ pub mod tls;
 use docclass::corpus::Document;
 use docclass::model::Model;
 use docclass::service::pb::classifier_client::ClassifierClient;
-use docclass::service::{Limits, LoadedModel, ModelHandle, Server};
+use docclass::service::{Limits, LoadedModel, ModelHandle, Server, WorkerHook};
 use docclass::text::Lang;
 use docclass::train::{self, Silent, TopicSpec, TrainOptions, Validation};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tonic::transport::Channel;
 
 /// A sentence [`tiny_model`] decides as `conflict`.
@@ -237,4 +239,24 @@ impl TestServer {
         }
         self.join.take().expect("server task not yet taken")
     }
+}
+
+/// A worker hook that, while `holding` is set, tells `arrived` and holds
+/// each classification on its worker until `released(cancelled)` is true
+/// (`cancelled`: its call was dropped). The tests' ways to keep work in
+/// progress while they look at what the server does meanwhile.
+pub fn hold_each(
+    holding: Arc<AtomicBool>,
+    arrived: mpsc::UnboundedSender<()>,
+    released: impl Fn(&AtomicBool) -> bool + Send + Sync + 'static,
+) -> WorkerHook {
+    WorkerHook(Arc::new(move |cancelled: &AtomicBool| {
+        if !holding.load(Ordering::SeqCst) {
+            return;
+        }
+        let _ = arrived.send(());
+        while !released(cancelled) {
+            std::thread::park_timeout(Duration::from_millis(1));
+        }
+    }))
 }
