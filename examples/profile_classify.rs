@@ -1,6 +1,7 @@
 //! Profiling driver (not a benchmark): classifies the first `N` BBC documents
 //! cut to 1 KB, `R` times, so `valgrind --tool=callgrind` or `perf` can count
-//! the serving path's cost. `cargo run --release --example profile_classify -- N R [analysis]`
+//! the serving path's cost. `cargo run --release --example profile_classify -- N R [analysis]`;
+//! `PROFILE_INPUT=FILE.jsonl` reads other documents (French news, say) instead of BBC News.
 use docclass::loadgen::input;
 use docclass::model::Model;
 use std::path::Path;
@@ -17,8 +18,10 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let mut docs = match input::read_jsonl(Path::new("../shared/datasets/bbc_news/bbc_news.jsonl"))
-    {
+    let mut docs = match input::read_jsonl(Path::new(
+        &std::env::var("PROFILE_INPUT")
+            .unwrap_or_else(|_| "../shared/datasets/bbc_news/bbc_news.jsonl".into()),
+    )) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("{e}");

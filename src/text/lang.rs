@@ -279,7 +279,17 @@ fn pack_run(text: &[u8], start: usize, end: usize) -> u64 {
     }
 }
 
+/// Whether the letter `c` counts as Arabic script: the Arabic and Arabic
+/// Supplement blocks.
+#[inline]
+fn is_arabic_letter(c: char) -> bool {
+    ('\u{0600}'..='\u{06FF}').contains(&c) || ('\u{0750}'..='\u{077F}').contains(&c)
+}
+
 impl ScriptCounts {
+    /// The counts with a branch per byte: the reference [`ScriptCounts::of_prefix`]
+    /// is tested against.
+    #[cfg(test)]
     fn of(text: &str) -> ScriptCounts {
         let mut counts = ScriptCounts::default();
         let mut count_marker = |start: usize, end: usize| {
@@ -315,9 +325,8 @@ impl ScriptCounts {
             } else {
                 match text[i..].chars().next() {
                     Some(c) => (
-                        c.is_alphabetic(),
-                        ('\u{0600}'..='\u{06FF}').contains(&c)
-                            || ('\u{0750}'..='\u{077F}').contains(&c),
+                        super::chars::is_alphabetic(c),
+                        is_arabic_letter(c),
                         c.len_utf8(),
                     ),
                     None => break,
@@ -343,20 +352,27 @@ impl ScriptCounts {
         counts
     }
 
-    /// [`ScriptCounts::of`] for ASCII text of at most
-    /// [`DETECTION_PREFIX_BYTES`]: letters are ASCII letters, none is
-    /// Arabic, and the words are runs of letters, read off a bit mask of the
-    /// letters (eight bytes at a time) instead of a branch per byte.
-    fn of_ascii(text: &[u8]) -> ScriptCounts {
-        // Every byte is ASCII, so a letter is an ASCII letter, and the mask
-        // holds the detection prefix and no more.
-        debug_assert!(text.is_ascii() && text.len() <= DETECTION_PREFIX_BYTES);
+    /// [`ScriptCounts::of`] for a detection prefix (at most
+    /// [`DETECTION_PREFIX_BYTES`]), with a branch per word and per non-ASCII
+    /// character rather than per byte. The letters are a bit mask, one bit
+    /// per byte: ASCII letters are found eight bytes at a time, and each
+    /// non-ASCII character is decoded and, when it is a letter, sets the
+    /// bits of all its bytes. Words are the runs of set bits. A run is
+    /// looked up packed (see [`pack_run`]), which finds every ASCII marker
+    /// and never mistakes bytes of other letters for one; a run of at most
+    /// 5 bytes with such bytes in it (it may be "été") asks [`marker`].
+    fn of_prefix(text: &str) -> ScriptCounts {
+        let bytes = text.as_bytes();
+        debug_assert!(bytes.len() <= DETECTION_PREFIX_BYTES);
         const WORDS: usize = DETECTION_PREFIX_BYTES / 64 + 1;
         let mut letters = [0u64; WORDS];
-        for (i, chunk) in text.chunks(8).take(WORDS * 8).enumerate() {
+        let mut non_ascii = false;
+        for (i, chunk) in bytes.chunks(8).take(WORDS * 8).enumerate() {
             let mut w = [0u8; 8];
             w[..chunk.len()].copy_from_slice(chunk);
-            let lanes = super::tokenizer::ascii_letter_lanes(u64::from_le_bytes(w)) >> 7;
+            let w = u64::from_le_bytes(w);
+            non_ascii |= w & 0x8080_8080_8080_8080 != 0;
+            let lanes = super::tokenizer::ascii_letter_lanes(w) >> 7;
             // One bit per byte: gather the lanes' low bits into 8 bits.
             let bits = lanes.wrapping_mul(0x0102_0408_1020_4080) >> 56;
             if let Some(word) = letters.get_mut(i / 8) {
@@ -366,6 +382,41 @@ impl ScriptCounts {
         let mut counts = ScriptCounts {
             latin: letters.iter().map(|w| w.count_ones() as usize).sum(),
             ..ScriptCounts::default()
+        };
+        // The bytes of non-ASCII letters, which only runs of text that is
+        // not ASCII have.
+        let mut wide = [0u64; WORDS];
+        if non_ascii {
+            let mut i = 0;
+            while let Some(at) = bytes
+                .get(i..)
+                .and_then(|rest| rest.iter().position(|b| !b.is_ascii()))
+            {
+                let at = i + at;
+                let Some(c) = text.get(at..).and_then(|rest| rest.chars().next()) else {
+                    break;
+                };
+                i = at + c.len_utf8();
+                if !super::chars::is_alphabetic(c) {
+                    continue;
+                }
+                if is_arabic_letter(c) {
+                    counts.arabic += 1;
+                } else {
+                    counts.latin += 1;
+                }
+                for byte in at..i {
+                    if let (Some(l), Some(n)) =
+                        (letters.get_mut(byte / 64), wide.get_mut(byte / 64))
+                    {
+                        *l |= 1 << (byte % 64);
+                        *n |= 1 << (byte % 64);
+                    }
+                }
+            }
+        }
+        let has_wide = |start: usize, end: usize| {
+            (start..end).any(|b| wide.get(b / 64).is_some_and(|w| w >> (b % 64) & 1 == 1))
         };
         // Runs of set bits: a start is a set bit after a clear one, an end a
         // set bit before a clear one (across word edges too). The k-th end
@@ -389,7 +440,12 @@ impl ScriptCounts {
                         start
                     }
                 };
-                let (en, fr) = ascii_marker_flags(pack_run(text, start, end));
+                let (en, fr) = if non_ascii && end - start <= 5 && has_wide(start, end) {
+                    let lang = text.get(start..end).and_then(marker);
+                    (lang == Some(Lang::En), lang == Some(Lang::Fr))
+                } else {
+                    ascii_marker_flags(pack_run(bytes, start, end))
+                };
                 counts.en_markers += usize::from(en);
                 counts.fr_markers += usize::from(fr);
             }
@@ -445,11 +501,7 @@ impl LanguageDetector {
             end -= 1;
         }
         let prefix = &text[..end];
-        let counts = if prefix.is_ascii() {
-            ScriptCounts::of_ascii(prefix.as_bytes())
-        } else {
-            ScriptCounts::of(prefix)
-        };
+        let counts = ScriptCounts::of_prefix(prefix);
         if counts.arabic + counts.latin == 0 {
             return Lang::Unknown;
         }
@@ -509,11 +561,23 @@ mod tests {
         }
 
         #[test]
+        fn prefix_counts_agree_with_two_passes(
+            s in "[a-zA-Z ,.'\u{e9}\u{c9}\u{e0}\u{153}\u{2019}\u{a0}\u{212a}\u{301}\u{627}-\u{64A}\u{1F600}]{0,200}|(the|of|les|été|ÉTÉ|de|à|x| |, |’|\u{645}|\u{e9}t)*"
+        ) {
+            let mut end = s.len().min(DETECTION_PREFIX_BYTES);
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            let s = &s[..end];
+            proptest::prop_assert_eq!(ScriptCounts::of_prefix(s), reference_counts(s));
+        }
+
+        #[test]
         fn ascii_counts_agree_with_the_byte_loop(
             s in "[a-zA-Z0-9 ,.'@\\[`{_-]{0,600}|(the|of|les|de|THE|x|aux|selon|Would|cette| |, |9|-)*"
         ) {
             let s = &s[..s.len().min(DETECTION_PREFIX_BYTES)];
-            proptest::prop_assert_eq!(ScriptCounts::of_ascii(s.as_bytes()), ScriptCounts::of(s));
+            proptest::prop_assert_eq!(ScriptCounts::of_prefix(s), ScriptCounts::of(s));
         }
     }
 
@@ -527,6 +591,12 @@ mod tests {
             format!("{}the", " ".repeat(63)),
             format!("{} {}", "q".repeat(64), "q".repeat(64)),
         ];
+        // "été" and accented words across the first two words' edge.
+        for offset in 55..70 {
+            cases.push(format!("{}été z", " ".repeat(offset)));
+            cases.push(format!("{}.ÉTÉ", "y".repeat(offset)));
+            cases.push(format!("{}l’été à Genève", "x".repeat(offset)));
+        }
         // Every ASCII marker at every offset across the first two words.
         for (marker, _) in ASCII_MARKERS {
             let marker = std::str::from_utf8(marker).unwrap_or_default();
@@ -537,11 +607,7 @@ mod tests {
         }
         for s in &cases {
             let s = &s[..s.len().min(DETECTION_PREFIX_BYTES)];
-            assert_eq!(
-                ScriptCounts::of_ascii(s.as_bytes()),
-                ScriptCounts::of(s),
-                "{s:?}"
-            );
+            assert_eq!(ScriptCounts::of_prefix(s), ScriptCounts::of(s), "{s:?}");
         }
     }
 
@@ -554,10 +620,7 @@ mod tests {
         assert!(!text.is_ascii());
         assert_eq!(detector.detect(&text), Lang::En);
         let prefix = &text[..DETECTION_PREFIX_BYTES];
-        assert_eq!(
-            ScriptCounts::of_ascii(prefix.as_bytes()),
-            ScriptCounts::of(prefix)
-        );
+        assert_eq!(ScriptCounts::of_prefix(prefix), ScriptCounts::of(prefix));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! built by name from an [`AnalyzerConfig`], which is saved inside every model,
 //! so serving analyses text exactly as training did.
 
+mod chars;
 pub mod filter;
 mod lang;
 mod memo;
@@ -286,6 +287,7 @@ const NO_PAYLOADS: Payloads<'static, fn(u64) -> u32> = None;
 impl Analyzer {
     pub fn new(config: AnalyzerConfig) -> Result<Self> {
         config.validate()?;
+        chars::prepare();
         let filters = config
             .filters
             .iter()
@@ -577,10 +579,12 @@ thread_local! {
 const MAX_KEPT_TOKENS: usize = 1 << 14;
 
 /// Whether `text` is certainly in NFKC already (otherwise it is normalized,
-/// which leaves NFKC text unchanged). NFKC's quick check skips ASCII and
-/// starts afresh after it (ASCII is allowed and of combining class 0), so
-/// checking each run of non-ASCII characters alone gives the same answer as
-/// checking the whole text, without decoding the ASCII between them.
+/// which leaves NFKC text unchanged). NFKC's quick check passes over ASCII
+/// and over every character of combining class 0 that it answers "Yes" for
+/// ([`chars::is_nfkc_stable`]: most letters of French or Arabic text) and
+/// starts afresh after them. So checking each run of other characters alone
+/// gives the same answer as checking the whole text, and most texts have no
+/// such run at all.
 pub fn is_nfkc(text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -595,17 +599,37 @@ pub fn is_nfkc(text: &str) -> bool {
             i += 1;
             continue;
         }
+        // `i` is at a char boundary: it only ever steps over whole ASCII
+        // bytes and whole characters. A stable character is stepped over;
+        // any other starts a run that ends at the next stable one.
         let start = i;
-        while i < bytes.len() && !bytes[i].is_ascii() {
-            i += 1;
+        for c in text.get(i..).unwrap_or_default().chars() {
+            if chars::is_nfkc_stable(c) {
+                break;
+            }
+            i += c.len_utf8();
         }
-        // Both ends are at ASCII bytes or the text's ends: char boundaries.
+        if i == start {
+            i += utf8_len(bytes[i]);
+            continue;
+        }
         match text.get(start..i) {
             Some(run) if is_nfkc_quick(run.chars()) == IsNormalized::Yes => {}
             _ => return false,
         }
     }
     true
+}
+
+/// The length of the character whose UTF-8 encoding starts with `lead`.
+#[inline]
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
 }
 
 fn emit_char_ngrams<S: FnMut(Term<'_>)>(token: &str, range: CharNgrams, sink: &mut S) {
@@ -636,7 +660,7 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
         #[test]
         fn nfkc_check_by_runs_agrees_with_the_whole_text_check(
-            s in "[a-z \u{e9}\u{301}\u{316}\u{327}\u{fb01}\u{ff21}\u{2460}\u{1100}\u{1161}\u{ac00}\u{627}\u{64b}\u{650}\u{1f600}]{0,24}"
+            s in "[a-z \u{a0}\u{aa}\u{b2}\u{e0}\u{153}\u{2019}\u{2026}\u{e9}\u{301}\u{316}\u{327}\u{fb01}\u{ff21}\u{2460}\u{1100}\u{1161}\u{ac00}\u{627}\u{64b}\u{650}\u{1f600}]{0,24}"
         ) {
             let whole = is_nfkc_quick(s.chars()) == IsNormalized::Yes;
             proptest::prop_assert_eq!(is_nfkc(&s), whole);
