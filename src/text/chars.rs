@@ -66,9 +66,39 @@ pub(crate) fn is_nfkc_stable(c: char) -> bool {
     c.is_ascii() || lookup(c) & NFKC_STABLE != 0
 }
 
+/// The index of the first byte at or after `from` that is not ASCII, or
+/// `bytes.len()`: eight bytes per step, since in French text such bytes come
+/// a few words apart.
+#[inline]
+pub(crate) fn next_non_ascii(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let high = u64::from_le_bytes(w) & 0x8080_8080_8080_8080;
+        if high != 0 {
+            return i + (high.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && bytes[i].is_ascii() {
+        i += 1;
+    }
+    i.min(bytes.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn next_non_ascii_finds_the_first(s in "[a-z \u{e9}\u{2019}]{0,40}", from in 0usize..48) {
+            let bytes = s.as_bytes();
+            let expected = (from..bytes.len()).find(|&i| !bytes[i].is_ascii()).unwrap_or(bytes.len());
+            proptest::prop_assert_eq!(next_non_ascii(bytes, from), expected.max(from.min(bytes.len())));
+        }
+    }
 
     #[test]
     fn the_table_agrees_with_the_functions_everywhere() {

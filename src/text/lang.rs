@@ -388,11 +388,8 @@ impl ScriptCounts {
         let mut wide = [0u64; WORDS];
         if non_ascii {
             let mut i = 0;
-            while let Some(at) = bytes
-                .get(i..)
-                .and_then(|rest| rest.iter().position(|b| !b.is_ascii()))
-            {
-                let at = i + at;
+            while i < bytes.len() {
+                let at = super::chars::next_non_ascii(bytes, i);
                 let Some(c) = text.get(at..).and_then(|rest| rest.chars().next()) else {
                     break;
                 };

@@ -588,16 +588,10 @@ const MAX_KEPT_TOKENS: usize = 1 << 14;
 pub fn is_nfkc(text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
-        // Whole ASCII blocks first: `is_ascii` reads a word at a time.
-        let block = &bytes[i..bytes.len().min(i + 32)];
-        if block.is_ascii() {
-            i += block.len();
-            continue;
-        }
-        if bytes[i].is_ascii() {
-            i += 1;
-            continue;
+    loop {
+        i = chars::next_non_ascii(bytes, i);
+        if i >= bytes.len() {
+            return true;
         }
         // `i` is at a char boundary: it only ever steps over whole ASCII
         // bytes and whole characters. A stable character is stepped over;
@@ -618,7 +612,6 @@ pub fn is_nfkc(text: &str) -> bool {
             _ => return false,
         }
     }
-    true
 }
 
 /// The length of the character whose UTF-8 encoding starts with `lead`.
