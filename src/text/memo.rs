@@ -8,11 +8,14 @@
 //! comparison of two words.
 //!
 //! Layout, chosen by measurement (cache misses on this table were the largest
-//! cost of serving): 4-way sets of 32-byte slots, 65,536 slots (2 MiB per
+//! cost of serving): 4-way sets of 32-byte slots, 131,072 slots (4 MiB per
 //! thread), enough for the distinct word forms of a few thousand news
-//! articles (BBC News cut to 1 KB has about 24,000) without the conflict
-//! misses of a direct-mapped table. The filtered text lives in a separate
-//! array that only training reads. A slot also holds a 32-bit payload for
+//! articles without the conflict misses of a direct-mapped table. BBC News
+//! cut to 1 KB has about 25,000; with half as many slots, classifying it
+//! over and over ran the chain for 0.93 tokens per document instead of 0.45
+//! (most of those the first pass's), and at about 1 µs a chain run that was
+//! 6% of classification. The filtered text lives in a separate array that
+//! only training reads and writes: serving never touches its pages. A slot also holds a 32-bit payload for
 //! whoever owns its chain id: serving stores the unigram's feature id there
 //! (under ids from [`fresh_chain_ids`], one set per feature space), so a hit
 //! also skips the feature lookup. [`TokenMemo::prefetch`] touches a
@@ -27,7 +30,7 @@ use std::sync::Mutex;
 /// Longest raw (and filtered) token kept, in bytes.
 pub(crate) const INLINE: usize = 15;
 /// log2 of the number of sets.
-const SET_BITS: u32 = 14;
+const SET_BITS: u32 = 15;
 /// Slots per set.
 const WAYS: usize = 4;
 /// `payload` of a slot whose token the chain drops.
@@ -313,12 +316,20 @@ impl TokenMemo {
     /// Records that the chain turns the token of `probe` into `kept` (text,
     /// term hash and payload), or drops it when `kept` is `None`. Tokens too
     /// long for a slot are not recorded.
+    /// With `keep_text` false the text is not stored (and may be of any
+    /// length): every user of `chain` must then never ask for it.
     #[inline]
-    pub(crate) fn put(&mut self, chain: u32, probe: &Probe, kept: Option<(&str, u64, u32)>) {
+    pub(crate) fn put(
+        &mut self,
+        chain: u32,
+        probe: &Probe,
+        kept: Option<(&str, u64, u32)>,
+        keep_text: bool,
+    ) {
         let Some(index) = probe.set() else {
             return;
         };
-        if kept.is_some_and(|(text, _, _)| text.len() > INLINE) {
+        if keep_text && kept.is_some_and(|(text, _, _)| text.len() > INLINE) {
             return;
         }
         let Some(set) = self.sets.get_mut(index) else {
@@ -338,6 +349,9 @@ impl TokenMemo {
                 slot.hash = hash;
                 // A payload equal to the dropped marker would read as dropped.
                 slot.payload = payload.min(NO_PAYLOAD);
+                if !keep_text {
+                    return;
+                }
                 if let Some(stored) = self.texts.get_mut(index * WAYS + way) {
                     stored[..text.len()].copy_from_slice(text.as_bytes());
                     stored[INLINE] = text.len() as u8;
@@ -379,7 +393,7 @@ mod tests {
     }
 
     fn put(m: &mut TokenMemo, chain: u32, raw: &str, kept: Option<(&str, u64, u32)>) {
-        m.put(chain, &Probe::new(chain, raw.as_bytes()), kept);
+        m.put(chain, &Probe::new(chain, raw.as_bytes()), kept, true);
     }
 
     #[test]

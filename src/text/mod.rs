@@ -421,6 +421,10 @@ impl Analyzer {
         let lang = self.language(&text, hint);
         let mut window = WordWindow::new(usize::from(self.config.word_ngrams), keep_text);
         let mut token = String::new();
+        // Entries under the analyzer's own ids may be read by a caller that
+        // wants text; a payload owner's ids belong to this one analyzer, so
+        // whether they want text never changes.
+        let store_text = keep_text || payloads.is_none();
         let (key, resolve) = match payloads {
             Some((ids, resolve)) => (ids[lang as usize], Some(resolve)),
             None => (self.memo_chains[lang as usize], None),
@@ -467,14 +471,14 @@ impl Analyzer {
                         token.push_str(raw);
                         if !self.filters.iter().all(|f| f.apply(&mut token, lang)) {
                             if let Some(m) = memo.as_deref_mut() {
-                                m.put(key, probe, None);
+                                m.put(key, probe, None, store_text);
                             }
                             continue;
                         }
                         let h = hash::hash_bytes(token.as_bytes());
                         let payload = resolve.map_or(memo::NO_PAYLOAD, |r| r(h));
                         if let Some(m) = memo.as_deref_mut() {
-                            m.put(key, probe, Some((&token, h, payload)));
+                            m.put(key, probe, Some((&token, h, payload)), store_text);
                         }
                         (h, payload)
                     }
