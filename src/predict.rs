@@ -3,13 +3,20 @@
 //! lines ([`PredictionLine`]) in input order. Memory is bounded by the
 //! documents in flight (a few blocks per thread), whatever the input's size.
 //!
-//! With one thread everything runs inline. With more, one thread reads and
-//! parses, `threads` threads classify blocks of documents, and the caller's
-//! thread writes the blocks back in order. A block holds its slot from the
+//! With one thread everything runs inline. With more, one thread reads,
+//! `threads` threads classify blocks of documents, and the caller's thread
+//! writes the blocks back in order. Line-per-record inputs (JSONL, fastText)
+//! are handed over as lines, which the classification threads parse, so the
+//! reading thread does little more than find line ends; other inputs (CSV,
+//! directories), and runs that skip bad records or filter by split (where a
+//! document's index is only known once the lines before it are parsed), are
+//! parsed by the reading thread. A block holds its slot from the
 //! moment it is read until it is written, so a slow block cannot let the
 //! others pile up behind it.
 
-use crate::corpus::{self, CorpusError, Document, InvalidRecord, Location, ReadOptions, Record};
+use crate::corpus::{
+    self, CorpusError, Document, InvalidRecord, LineParser, Location, ReadOptions, Record,
+};
 use crate::model::{Classification, Model};
 use serde::ser::{SerializeMap, Serializer};
 use std::collections::BTreeMap;
@@ -234,30 +241,94 @@ fn predict_inline(
 struct Block {
     seq: u64,
     first_index: u64,
-    documents: Vec<Document>,
+    work: Work,
     text_bytes: usize,
 }
 
+/// What a block holds.
+enum Work {
+    /// Documents the reading thread parsed.
+    Documents(Vec<Document>),
+    /// Lines of input `input`, back to back in `text`, each with its end in
+    /// `text` and its line number: the classification thread parses them,
+    /// so that parsing runs on every thread instead of on the reader's.
+    Lines {
+        input: usize,
+        text: String,
+        lines: Vec<(usize, u64)>,
+    },
+}
+
 impl Block {
-    fn new(seq: u64, first_index: u64) -> Self {
+    fn new(seq: u64, first_index: u64, lines_of: Option<usize>) -> Self {
+        let work = match lines_of {
+            None => Work::Documents(Vec::with_capacity(BLOCK_DOCUMENTS)),
+            Some(input) => Work::Lines {
+                input,
+                text: String::new(),
+                lines: Vec::with_capacity(BLOCK_DOCUMENTS),
+            },
+        };
         Self {
             seq,
             first_index,
-            documents: Vec::with_capacity(BLOCK_DOCUMENTS),
+            work,
             text_bytes: 0,
         }
     }
 
+    fn len(&self) -> usize {
+        match &self.work {
+            Work::Documents(documents) => documents.len(),
+            Work::Lines { lines, .. } => lines.len(),
+        }
+    }
+
     fn is_full(&self) -> bool {
-        self.documents.len() >= BLOCK_DOCUMENTS || self.text_bytes >= BLOCK_TEXT_BYTES
+        self.len() >= BLOCK_DOCUMENTS || self.text_bytes >= BLOCK_TEXT_BYTES
     }
 }
 
-/// A classified block: its lines, or why its thread failed.
+/// A classified block: its lines, or why its thread failed; and, when one
+/// of its input lines was not a valid record, where and why (its lines
+/// stop before that one).
 struct Classified {
     seq: u64,
     documents: u64,
     lines: std::result::Result<Vec<u8>, String>,
+    invalid: Option<CorpusError>,
+}
+
+/// How the classification threads parse blocks of lines: one parser per
+/// input, and the inputs' names as errors and default ids show them.
+struct LineInputs<'a> {
+    paths: &'a [PathBuf],
+    names: Vec<String>,
+    parsers: Vec<LineParser>,
+    read: &'a ReadOptions,
+}
+
+impl<'a> LineInputs<'a> {
+    /// Lines are parsed by the classification threads when every input is
+    /// read a line per record, and every valid line is a document: without
+    /// `skip_invalid` or a split filter, a line's document index is then
+    /// known as it is read (the lines before it that were not blank), and
+    /// the first invalid line ends the run.
+    fn for_inputs(paths: &'a [PathBuf], read: &'a ReadOptions) -> Option<Self> {
+        if read.skip_invalid || read.split.is_some() {
+            return None;
+        }
+        let parsers = paths
+            .iter()
+            .map(|path| LineParser::for_path(path, read))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            paths,
+            names: paths.iter().map(|p| p.display().to_string()).collect(),
+            parsers,
+            read,
+        })
+    }
 }
 
 fn predict_parallel(
@@ -269,6 +340,8 @@ fn predict_parallel(
     out: &mut dyn Write,
 ) -> Result<PredictSummary> {
     let in_flight = threads * BLOCKS_IN_FLIGHT_PER_THREAD;
+    let line_inputs = LineInputs::for_inputs(inputs, read);
+    let line_inputs = &line_inputs;
     std::thread::scope(|scope| {
         let (block_tx, block_rx) = mpsc::sync_channel::<Block>(threads);
         // Shared by the classification threads only, so that when they
@@ -282,10 +355,11 @@ fn predict_parallel(
             let _ = slot_tx.send(());
         }
 
+        let by_lines = line_inputs.is_some();
         let reader = std::thread::Builder::new()
             .name("docclass-read".into())
             .spawn_scoped(scope, move || {
-                read_blocks(inputs, read, &block_tx, &slot_rx)
+                read_blocks(inputs, read, by_lines, &block_tx, &slot_rx)
             })
             .map_err(PredictError::Spawn)?;
         for i in 0..threads {
@@ -294,7 +368,13 @@ fn predict_parallel(
             std::thread::Builder::new()
                 .name(format!("docclass-predict-{i}"))
                 .spawn_scoped(scope, move || {
-                    classify_blocks(model, top_k, &block_rx, &classified_tx)
+                    classify_blocks(
+                        model,
+                        top_k,
+                        line_inputs.as_ref(),
+                        &block_rx,
+                        &classified_tx,
+                    )
                 })
                 .map_err(PredictError::Spawn)?;
         }
@@ -318,35 +398,78 @@ fn predict_parallel(
     })
 }
 
-/// The reading thread: blocks of documents to the classification threads,
-/// each after taking a slot. Returns what was read and the number of blocks
-/// sent; on a corpus error, the blocks read before it are still sent.
+/// The reading thread: blocks of documents (or, `by_lines`, of lines) to
+/// the classification threads, each after taking a slot. Returns what was
+/// read and the number of blocks sent; on a corpus error, the blocks read
+/// before it are still sent.
 fn read_blocks(
     inputs: &[PathBuf],
     read: &ReadOptions,
+    by_lines: bool,
     block_tx: &mpsc::SyncSender<Block>,
     slot_rx: &mpsc::Receiver<()>,
 ) -> (corpus::Result<PredictSummary>, u64) {
     let mut summary = PredictSummary::default();
-    let mut block = Block::new(0, 0);
+    let lines_of = |input: usize| by_lines.then_some(input);
+    let mut block = Block::new(0, 0, lines_of(0));
     let mut next_index = 0u64;
     // False once the writer or the classification threads have stopped.
     let send = |block: Block| slot_rx.recv().is_ok() && block_tx.send(block).is_ok();
-    let read_result = read_inputs(inputs, read, &mut summary, &mut |doc| {
-        block.text_bytes += doc.text.len() + doc.title.as_ref().map_or(0, String::len);
-        block.documents.push(doc);
-        next_index += 1;
-        if block.is_full() {
-            let next = Block::new(block.seq + 1, next_index);
-            let full = std::mem::replace(&mut block, next);
-            if !send(full) {
-                return ControlFlow::Break(());
+    let read_result = if by_lines {
+        let mut result = Ok(());
+        for (input, path) in inputs.iter().enumerate() {
+            if block.len() > 0 {
+                let next = Block::new(block.seq + 1, next_index, lines_of(input));
+                if !send(std::mem::replace(&mut block, next)) {
+                    break;
+                }
+            } else {
+                block.work = Block::new(0, 0, lines_of(input)).work;
+            }
+            let visited = corpus::visit_lines(path, &mut |line, line_no| {
+                if let Work::Lines { text, lines, .. } = &mut block.work {
+                    text.push_str(line);
+                    lines.push((text.len(), line_no));
+                }
+                block.text_bytes += line.len();
+                next_index += 1;
+                if block.is_full() {
+                    let next = Block::new(block.seq + 1, next_index, lines_of(input));
+                    if !send(std::mem::replace(&mut block, next)) {
+                        return ControlFlow::Break(());
+                    }
+                }
+                ControlFlow::Continue(())
+            });
+            match visited {
+                Ok(ControlFlow::Continue(())) => {}
+                Ok(ControlFlow::Break(())) => break,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
             }
         }
-        ControlFlow::Continue(())
-    });
+        result
+    } else {
+        read_inputs(inputs, read, &mut summary, &mut |doc| {
+            block.text_bytes += doc.text.len() + doc.title.as_ref().map_or(0, String::len);
+            if let Work::Documents(documents) = &mut block.work {
+                documents.push(doc);
+            }
+            next_index += 1;
+            if block.is_full() {
+                let next = Block::new(block.seq + 1, next_index, None);
+                let full = std::mem::replace(&mut block, next);
+                if !send(full) {
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        })
+    };
     let mut sent = block.seq;
-    if !block.documents.is_empty() && send(block) {
+    if block.len() > 0 && send(block) {
         sent += 1;
     }
     (read_result.map(|()| summary), sent)
@@ -356,6 +479,7 @@ fn read_blocks(
 fn classify_blocks(
     model: &Model,
     top_k: usize,
+    line_inputs: Option<&LineInputs<'_>>,
     block_rx: &Mutex<mpsc::Receiver<Block>>,
     classified_tx: &mpsc::Sender<Classified>,
 ) {
@@ -365,12 +489,44 @@ fn classify_blocks(
             Err(_) => return,
         };
         let Ok(block) = block else { return };
+        let mut documents = block.len() as u64;
+        let mut invalid = None;
         let lines = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut lines = Vec::with_capacity(block.text_bytes / 4 + 4096);
-            for (index, doc) in (block.first_index..).zip(&block.documents) {
-                write_prediction(model, index, doc, top_k, &mut lines);
+            let mut out = Vec::with_capacity(block.text_bytes / 4 + 4096);
+            match &block.work {
+                Work::Documents(docs) => {
+                    for (index, doc) in (block.first_index..).zip(docs) {
+                        write_prediction(model, index, doc, top_k, &mut out);
+                    }
+                }
+                Work::Lines { input, text, lines } => {
+                    let Some(inputs) = line_inputs else {
+                        return out;
+                    };
+                    let (path, name) = (&inputs.paths[*input], &inputs.names[*input]);
+                    let parser = &inputs.parsers[*input];
+                    let mut start = 0;
+                    for (index, &(end, line_no)) in (block.first_index..).zip(lines) {
+                        let line = text.get(start..end).unwrap_or_default();
+                        start = end;
+                        match parser.parse(line, name, line_no, inputs.read) {
+                            Ok(doc) => write_prediction(model, index, &doc, top_k, &mut out),
+                            Err(reason) => {
+                                documents = index - block.first_index;
+                                invalid = Some(CorpusError::Invalid {
+                                    location: Location {
+                                        path: path.clone(),
+                                        line: Some(line_no),
+                                    },
+                                    reason,
+                                });
+                                break;
+                            }
+                        }
+                    }
+                }
             }
-            lines
+            out
         }))
         .map_err(|panic| {
             let what = panic
@@ -381,13 +537,14 @@ fn classify_blocks(
             format!(
                 "classifying documents {}–{} panicked: {what}",
                 block.first_index,
-                block.first_index + block.documents.len() as u64
+                block.first_index + block.len() as u64
             )
         });
         let classified = Classified {
             seq: block.seq,
-            documents: block.documents.len() as u64,
+            documents,
             lines,
+            invalid,
         };
         if classified_tx.send(classified).is_err() {
             return;
@@ -413,6 +570,10 @@ fn write_in_order(
             let lines = block.lines.map_err(PredictError::ThreadFailed)?;
             out.write_all(&lines).map_err(PredictError::Write)?;
             documents += block.documents;
+            // A bad record: what came before it is written, then the error.
+            if let Some(invalid) = block.invalid {
+                return Err(PredictError::Corpus(invalid));
+            }
             next_seq += 1;
             let _ = slot_tx.send(());
         }

@@ -7,7 +7,7 @@
 
 mod readers;
 
-pub use readers::{read_path, visit_path, Record};
+pub use readers::{read_path, visit_lines, visit_path, LineParser, Record};
 
 use crate::text::Lang;
 use serde::Serialize;

@@ -35,13 +35,7 @@ impl Sink<'_> {
         record: std::result::Result<Document, InvalidRecord>,
     ) -> Result<ControlFlow<()>> {
         // Labels are checked here, where it is known whether they are wanted.
-        let record = record.and_then(|mut doc| {
-            if self.options.ignore_labels {
-                doc.labels.clear();
-                return Ok(doc);
-            }
-            check_labels(&doc, self.format).map(|()| doc)
-        });
+        let record = record.and_then(|doc| apply_label_policy(doc, self.options, self.format));
         match record {
             Ok(doc) => {
                 let record = self.keep(doc);
@@ -170,10 +164,39 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
 fn read_lines(
     path: &Path,
     sink: &mut Sink<'_>,
-    parse: fn(&str, &str) -> std::result::Result<Document, InvalidRecord>,
+    parse: fn(&str, DefaultId<'_>) -> std::result::Result<Document, InvalidRecord>,
+) -> Result<ControlFlow<()>> {
+    let name = path.display().to_string();
+    visit_raw_lines(path, &mut |line, line_no| {
+        let location = Location {
+            path: path.to_path_buf(),
+            line: Some(line_no),
+        };
+        let record = line.and_then(|line| {
+            parse(
+                line,
+                DefaultId {
+                    file: &name,
+                    line: line_no,
+                },
+            )
+        });
+        sink.record(location, record)
+    })
+}
+
+/// A line of a line-per-record file, or why it is not one (not UTF-8).
+type LineOrWhyNot<'a> = std::result::Result<&'a str, InvalidRecord>;
+
+/// The non-blank lines of a line-per-record file with their numbers (from
+/// 1), or why a line is not UTF-8, until `visit` says `Break` or fails. A
+/// byte order mark before line 1 and a `\r` before each `\n` are not part of
+/// the lines.
+fn visit_raw_lines(
+    path: &Path,
+    visit: &mut dyn FnMut(LineOrWhyNot<'_>, u64) -> Result<ControlFlow<()>>,
 ) -> Result<ControlFlow<()>> {
     let mut input = Input::open(path)?;
-    let name = path.display().to_string();
     let mut raw = Vec::new();
     let mut line_no = 0u64;
     while input.next_line(&mut raw)? {
@@ -184,20 +207,90 @@ fn read_lines(
             _ => &raw[..],
         };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let location = Location {
-            path: path.to_path_buf(),
-            line: Some(line_no),
-        };
-        let record = match std::str::from_utf8(line) {
+        let line = match std::str::from_utf8(line) {
             Ok(line) if line.trim().is_empty() => continue,
-            Ok(line) => parse(line, &format!("{name}:{line_no}")),
+            Ok(line) => Ok(line),
             Err(e) => Err(InvalidRecord::InvalidUtf8(e.valid_up_to())),
         };
-        if sink.record(location, record)?.is_break() {
+        if visit(line, line_no)?.is_break() {
             return Ok(ControlFlow::Break(()));
         }
     }
     Ok(ControlFlow::Continue(()))
+}
+
+/// A line-per-record file read as lines, for callers that parse the lines
+/// elsewhere (on other threads): [`LineParser::parse`] gives each line's
+/// record exactly as [`visit_path`] would.
+pub struct LineParser {
+    format: Format,
+    parse: fn(&str, DefaultId<'_>) -> std::result::Result<Document, InvalidRecord>,
+}
+
+impl LineParser {
+    /// The parser for `path`'s format, if it is a line-per-record one
+    /// (JSONL or fastText).
+    pub fn for_path(path: &Path, options: &ReadOptions) -> Option<LineParser> {
+        let format = options.format.or_else(|| Format::detect(path))?;
+        let parse = match format {
+            Format::Jsonl => parse_jsonl_line,
+            Format::FastText => parse_fasttext_line,
+            Format::Csv | Format::Directory => return None,
+        };
+        Some(LineParser { format, parse })
+    }
+
+    /// Line `line_no` of the file named `file` (as `Path::display` shows
+    /// it): a document, after the label policy of `options`, or why not.
+    /// The split filter is the caller's.
+    pub fn parse(
+        &self,
+        line: &str,
+        file: &str,
+        line_no: u64,
+        options: &ReadOptions,
+    ) -> std::result::Result<Document, InvalidRecord> {
+        let doc = (self.parse)(
+            line,
+            DefaultId {
+                file,
+                line: line_no,
+            },
+        )?;
+        apply_label_policy(doc, options, self.format)
+    }
+}
+
+/// The non-blank lines of `path` with their numbers, as [`LineParser`]'s
+/// callers read them; a line that is not UTF-8 is an error
+/// ([`CorpusError::Invalid`]).
+pub fn visit_lines(
+    path: &Path,
+    visit: &mut dyn FnMut(&str, u64) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>> {
+    visit_raw_lines(path, &mut |line, line_no| match line {
+        Ok(line) => Ok(visit(line, line_no)),
+        Err(reason) => Err(CorpusError::Invalid {
+            location: Location {
+                path: path.to_path_buf(),
+                line: Some(line_no),
+            },
+            reason,
+        }),
+    })
+}
+
+/// Labels dropped when they are not wanted, else checked.
+fn apply_label_policy(
+    mut doc: Document,
+    options: &ReadOptions,
+    format: Format,
+) -> std::result::Result<Document, InvalidRecord> {
+    if options.ignore_labels {
+        doc.labels.clear();
+        return Ok(doc);
+    }
+    check_labels(&doc, format).map(|()| doc)
 }
 /// Every reader's check of a record's text; labels are checked by [`Sink`],
 /// which knows whether they are wanted.
@@ -221,32 +314,37 @@ fn check_labels(doc: &Document, format: Format) -> std::result::Result<(), Inval
     Ok(())
 }
 
-fn optional_string(
-    obj: &serde_json::Map<String, Value>,
+/// Takes `key` out of `obj` as a string, if present: moved, not copied (a
+/// text is most of a line's bytes).
+fn take_string(
+    obj: &mut serde_json::Map<String, Value>,
     key: &'static str,
 ) -> std::result::Result<Option<String>, InvalidRecord> {
-    match obj.get(key) {
+    match obj.remove(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::String(s)) => Ok(Some(s)),
         Some(Value::Number(n)) if key == "id" => Ok(Some(n.to_string())),
         Some(_) => Err(InvalidRecord::FieldType(key, "expected a string")),
     }
 }
 
-fn parse_jsonl_line(line: &str, default_id: &str) -> std::result::Result<Document, InvalidRecord> {
+fn parse_jsonl_line(
+    line: &str,
+    default_id: DefaultId<'_>,
+) -> std::result::Result<Document, InvalidRecord> {
     let value: Value =
         serde_json::from_str(line).map_err(|e| InvalidRecord::Json(e.to_string()))?;
-    let Value::Object(obj) = value else {
+    let Value::Object(mut obj) = value else {
         return Err(InvalidRecord::Json("expected a JSON object".into()));
     };
-    let text = optional_string(&obj, "text")?.ok_or(InvalidRecord::MissingField("text"))?;
-    let labels = match obj.get("labels").or_else(|| obj.get("label")) {
+    let text = take_string(&mut obj, "text")?.ok_or(InvalidRecord::MissingField("text"))?;
+    let labels = match obj.remove("labels").or_else(|| obj.remove("label")) {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::String(s)) => vec![s],
         Some(Value::Array(items)) => items
-            .iter()
+            .into_iter()
             .map(|v| match v {
-                Value::String(s) => Ok(s.clone()),
+                Value::String(s) => Ok(s),
                 Value::Number(n) => Ok(n.to_string()),
                 _ => Err(InvalidRecord::FieldType("labels", "expected strings")),
             })
@@ -258,25 +356,39 @@ fn parse_jsonl_line(line: &str, default_id: &str) -> std::result::Result<Documen
             ))
         }
     };
-    let lang = match optional_string(&obj, "lang")? {
+    let lang = match take_string(&mut obj, "lang")? {
         Some(code) => Some(code.parse::<Lang>().map_err(InvalidRecord::Lang)?),
         None => None,
     };
     check_text(Document {
-        id: optional_string(&obj, "id")?.unwrap_or_else(|| default_id.to_string()),
-        title: optional_string(&obj, "title")?,
+        id: take_string(&mut obj, "id")?.unwrap_or_else(|| default_id.to_string()),
+        title: take_string(&mut obj, "title")?,
         text,
         labels,
         lang,
-        split: optional_string(&obj, "split")?,
+        split: take_string(&mut obj, "split")?,
     })
+}
+
+/// A document's id when its record gives none: `file:line`. Formatted only
+/// when needed.
+#[derive(Clone, Copy)]
+struct DefaultId<'a> {
+    file: &'a str,
+    line: u64,
+}
+
+impl std::fmt::Display for DefaultId<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
 }
 
 const FASTTEXT_PREFIX: &str = "__label__";
 
 fn parse_fasttext_line(
     line: &str,
-    default_id: &str,
+    default_id: DefaultId<'_>,
 ) -> std::result::Result<Document, InvalidRecord> {
     let mut labels = Vec::new();
     let mut rest = line.trim_start();

@@ -169,6 +169,70 @@ fn a_bad_record_is_named_after_the_lines_before_it_are_written() {
 }
 
 #[test]
+fn threads_that_parse_lines_read_them_as_one_thread_does() {
+    // With more than one thread, the classification threads parse
+    // line-per-record files: the byte order mark, CRLF ends, blank and
+    // whitespace-only lines, ids from `file:line`, and a document index that
+    // runs on across blank lines and files must all come out the same.
+    let dir = TempDir::new().unwrap();
+    let mut first = String::from("\u{feff}");
+    for (i, line) in jsonl(300).lines().enumerate() {
+        first.push_str(line);
+        first.push_str(if i % 7 == 0 { "\r\n\n \u{a0}\n" } else { "\n" });
+    }
+    first.push_str("{\"text\": \"No id: the file and line name it.\"}\n");
+    let fasttext: String = (0..300)
+        .map(|i| format!("__label__x {} ({i})\n", TEXTS[i % TEXTS.len()]))
+        .collect();
+    let inputs = [
+        write(&dir, "a.jsonl", &first),
+        write(&dir, "b.txt", &fasttext),
+    ];
+    let (one, expected) = run(&inputs, &options(1));
+    assert_eq!(one.unwrap(), 601);
+    for threads in [2, 3] {
+        let (n, lines) = run(&inputs, &options(threads));
+        assert_eq!(n.unwrap(), 601);
+        assert!(lines == expected, "{threads} threads gave other lines");
+    }
+    let last_of_first: serde_json::Value =
+        serde_json::from_str(expected.lines().nth(300).unwrap()).unwrap();
+    assert_eq!(last_of_first["index"], 300);
+    let line_no = first.lines().count();
+    assert_eq!(
+        last_of_first["id"],
+        format!("{}:{line_no}", inputs[0].display())
+    );
+
+    // A bad line in the second file, and a line that is not UTF-8 in a
+    // third: each is named, after the documents before it.
+    let mut bad = jsonl(300);
+    bad.push_str("[\"not an object\"]\n");
+    let bad = write(&dir, "bad.jsonl", &bad);
+    let (result, lines) = run(&[inputs[0].clone(), bad.clone()], &options(2));
+    let err = result.unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}:301: malformed JSON: expected a JSON object",
+            bad.display()
+        )
+    );
+    assert_eq!(lines.lines().count(), 601);
+    let mut not_utf8 = jsonl(5).into_bytes();
+    not_utf8.extend_from_slice(b"{\"text\": \"\xff\"}\n");
+    let not_utf8_path = dir.path().join("latin1.jsonl");
+    std::fs::write(&not_utf8_path, not_utf8).unwrap();
+    let (result, lines) = run(std::slice::from_ref(&not_utf8_path), &options(2));
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("{}:6:", not_utf8_path.display())),
+        "{err}"
+    );
+    assert_eq!(lines.lines().count(), 5);
+}
+
+#[test]
 fn labels_in_the_input_are_ignored_and_every_format_reads() {
     let dir = TempDir::new().unwrap();
     let inputs = [
