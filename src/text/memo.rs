@@ -13,10 +13,11 @@
 //! articles without the conflict misses of a direct-mapped table. BBC News
 //! cut to 1 KB has about 25,000; with half as many slots, classifying it
 //! over and over ran the chain for 0.93 tokens per document instead of 0.45
-//! (most of those the first pass's), and at about 1 µs a chain run that was
+//! (0.37 of them the first pass's), and at about 1 µs a chain run that was
 //! 6% of classification. The filtered text lives in a separate array that
-//! only training reads and writes: serving never touches its pages. A slot also holds a 32-bit payload for
-//! whoever owns its chain id: serving stores the unigram's feature id there
+//! only training (and character n-grams) reads and writes, so serving leaves
+//! its pages untouched. A slot also holds a 32-bit payload for whoever owns
+//! its chain id: serving stores the unigram's feature id there
 //! (under ids from [`fresh_chain_ids`], one set per feature space), so a hit
 //! also skips the feature lookup. [`TokenMemo::prefetch`] touches a
 //! document's sets before they are read, so their cache misses overlap. A
@@ -314,10 +315,10 @@ impl TokenMemo {
     }
 
     /// Records that the chain turns the token of `probe` into `kept` (text,
-    /// term hash and payload), or drops it when `kept` is `None`. Tokens too
-    /// long for a slot are not recorded.
-    /// With `keep_text` false the text is not stored (and may be of any
-    /// length): every user of `chain` must then never ask for it.
+    /// term hash and payload), or drops it when `kept` is `None`. With
+    /// `keep_text`, the text is stored too, and tokens too long for a slot
+    /// are not recorded; without it, the text is neither stored nor bounded,
+    /// and no user of `chain` may ever ask for it.
     #[inline]
     pub(crate) fn put(
         &mut self,
