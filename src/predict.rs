@@ -287,6 +287,13 @@ impl Block {
     fn is_full(&self) -> bool {
         self.len() >= BLOCK_DOCUMENTS || self.text_bytes >= BLOCK_TEXT_BYTES
     }
+
+    /// This block, to be sent; an empty one, the next in sequence, takes
+    /// its place, starting at document `next_index`.
+    fn close(&mut self, next_index: u64, lines_of: Option<usize>) -> Block {
+        let next = Block::new(self.seq + 1, next_index, lines_of);
+        std::mem::replace(self, next)
+    }
 }
 
 /// A classified block: its lines, or why its thread failed; and, when one
@@ -419,8 +426,7 @@ fn read_blocks(
         let mut result = Ok(());
         for (input, path) in inputs.iter().enumerate() {
             if block.len() > 0 {
-                let next = Block::new(block.seq + 1, next_index, lines_of(input));
-                if !send(std::mem::replace(&mut block, next)) {
+                if !send(block.close(next_index, lines_of(input))) {
                     break;
                 }
             } else {
@@ -433,11 +439,8 @@ fn read_blocks(
                 }
                 block.text_bytes += line.len();
                 next_index += 1;
-                if block.is_full() {
-                    let next = Block::new(block.seq + 1, next_index, lines_of(input));
-                    if !send(std::mem::replace(&mut block, next)) {
-                        return ControlFlow::Break(());
-                    }
+                if block.is_full() && !send(block.close(next_index, lines_of(input))) {
+                    return ControlFlow::Break(());
                 }
                 ControlFlow::Continue(())
             });
@@ -458,12 +461,8 @@ fn read_blocks(
                 documents.push(doc);
             }
             next_index += 1;
-            if block.is_full() {
-                let next = Block::new(block.seq + 1, next_index, None);
-                let full = std::mem::replace(&mut block, next);
-                if !send(full) {
-                    return ControlFlow::Break(());
-                }
+            if block.is_full() && !send(block.close(next_index, None)) {
+                return ControlFlow::Break(());
             }
             ControlFlow::Continue(())
         })
@@ -500,11 +499,19 @@ fn classify_blocks(
                     }
                 }
                 Work::Lines { input, text, lines } => {
-                    let Some(inputs) = line_inputs else {
-                        return out;
+                    let parsing = line_inputs.and_then(|inputs| {
+                        Some((
+                            inputs,
+                            inputs.paths.get(*input)?,
+                            inputs.names.get(*input)?,
+                            inputs.parsers.get(*input)?,
+                        ))
+                    });
+                    // The reader only makes blocks of lines for inputs that
+                    // have a parser; this would be a bug, said as such.
+                    let Some((inputs, path, name, parser)) = parsing else {
+                        return Err(format!("no line parser for input {input}"));
                     };
-                    let (path, name) = (&inputs.paths[*input], &inputs.names[*input]);
-                    let parser = &inputs.parsers[*input];
                     let mut start = 0;
                     for (index, &(end, line_no)) in (block.first_index..).zip(lines) {
                         let line = text.get(start..end).unwrap_or_default();
@@ -526,7 +533,7 @@ fn classify_blocks(
                     }
                 }
             }
-            out
+            Ok(out)
         }))
         .map_err(|panic| {
             let what = panic
@@ -539,7 +546,8 @@ fn classify_blocks(
                 block.first_index,
                 block.first_index + block.len() as u64
             )
-        });
+        })
+        .and_then(|lines| lines);
         let classified = Classified {
             seq: block.seq,
             documents,
