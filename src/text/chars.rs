@@ -4,11 +4,10 @@
 //!
 //! French news has an accented letter every few words. For each one,
 //! `char::is_alphabetic` (language detection) and the NFKC quick check
-//! (normalization) each search a range table, and together they cost more
-//! than the rest of analysis. Both properties are fixed by the Unicode
-//! version the crates carry, so the table is built from those same
-//! functions once per process and gives exactly their answers; characters
-//! past the BMP (rare in news) still ask the functions.
+//! (normalization) each search a range table. Both properties are fixed by
+//! the Unicode version the crates carry, so the table is built from those
+//! same functions once per process and gives exactly their answers;
+//! characters past the BMP (rare in news) still ask the functions.
 
 use std::sync::LazyLock;
 use unicode_normalization::char::canonical_combining_class;
