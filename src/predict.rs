@@ -306,36 +306,20 @@ struct Classified {
     invalid: Option<CorpusError>,
 }
 
-/// How the classification threads parse blocks of lines: one parser per
-/// input, and the inputs' names as errors and default ids show them.
-struct LineInputs<'a> {
-    paths: &'a [PathBuf],
-    names: Vec<String>,
-    parsers: Vec<LineParser>,
-    read: &'a ReadOptions,
-}
-
-impl<'a> LineInputs<'a> {
-    /// Lines are parsed by the classification threads when every input is
-    /// read a line per record, and every valid line is a document: without
-    /// `skip_invalid` or a split filter, a line's document index is then
-    /// known as it is read (the lines before it that were not blank), and
-    /// the first invalid line ends the run.
-    fn for_inputs(paths: &'a [PathBuf], read: &'a ReadOptions) -> Option<Self> {
-        if read.skip_invalid || read.split.is_some() {
-            return None;
-        }
-        let parsers = paths
-            .iter()
-            .map(|path| LineParser::for_path(path, read))
-            .collect::<Option<Vec<_>>>()?;
-        Some(Self {
-            paths,
-            names: paths.iter().map(|p| p.display().to_string()).collect(),
-            parsers,
-            read,
-        })
+/// The parsers with which the classification threads parse blocks of lines,
+/// one per input, if lines are theirs to parse: when every input is read a
+/// line per record, and every valid line is a document. Without
+/// `skip_invalid` or a split filter, a line's document index is then known
+/// as it is read (the lines before it that were not blank), and the first
+/// invalid line ends the run.
+fn line_parsers<'a>(paths: &'a [PathBuf], read: &'a ReadOptions) -> Option<Vec<LineParser<'a>>> {
+    if read.skip_invalid || read.split.is_some() {
+        return None;
     }
+    paths
+        .iter()
+        .map(|path| LineParser::for_path(path, read))
+        .collect()
 }
 
 fn predict_parallel(
@@ -347,8 +331,8 @@ fn predict_parallel(
     out: &mut dyn Write,
 ) -> Result<PredictSummary> {
     let in_flight = threads * BLOCKS_IN_FLIGHT_PER_THREAD;
-    let line_inputs = LineInputs::for_inputs(inputs, read);
-    let line_inputs = &line_inputs;
+    let line_parsers = line_parsers(inputs, read);
+    let line_parsers = line_parsers.as_deref();
     std::thread::scope(|scope| {
         let (block_tx, block_rx) = mpsc::sync_channel::<Block>(threads);
         // Shared by the classification threads only, so that when they
@@ -362,7 +346,7 @@ fn predict_parallel(
             let _ = slot_tx.send(());
         }
 
-        let by_lines = line_inputs.is_some();
+        let by_lines = line_parsers.is_some();
         let reader = std::thread::Builder::new()
             .name("docclass-read".into())
             .spawn_scoped(scope, move || {
@@ -375,13 +359,7 @@ fn predict_parallel(
             std::thread::Builder::new()
                 .name(format!("docclass-predict-{i}"))
                 .spawn_scoped(scope, move || {
-                    classify_blocks(
-                        model,
-                        top_k,
-                        line_inputs.as_ref(),
-                        &block_rx,
-                        &classified_tx,
-                    )
+                    classify_blocks(model, top_k, line_parsers, &block_rx, &classified_tx)
                 })
                 .map_err(PredictError::Spawn)?;
         }
@@ -478,7 +456,7 @@ fn read_blocks(
 fn classify_blocks(
     model: &Model,
     top_k: usize,
-    line_inputs: Option<&LineInputs<'_>>,
+    line_parsers: Option<&[LineParser<'_>]>,
     block_rx: &Mutex<mpsc::Receiver<Block>>,
     classified_tx: &mpsc::Sender<Classified>,
 ) {
@@ -499,34 +477,20 @@ fn classify_blocks(
                     }
                 }
                 Work::Lines { input, text, lines } => {
-                    let parsing = line_inputs.and_then(|inputs| {
-                        Some((
-                            inputs,
-                            inputs.paths.get(*input)?,
-                            inputs.names.get(*input)?,
-                            inputs.parsers.get(*input)?,
-                        ))
-                    });
                     // The reader only makes blocks of lines for inputs that
                     // have a parser; this would be a bug, said as such.
-                    let Some((inputs, path, name, parser)) = parsing else {
+                    let Some(parser) = line_parsers.and_then(|parsers| parsers.get(*input)) else {
                         return Err(format!("no line parser for input {input}"));
                     };
                     let mut start = 0;
                     for (index, &(end, line_no)) in (block.first_index..).zip(lines) {
                         let line = text.get(start..end).unwrap_or_default();
                         start = end;
-                        match parser.parse(line, name, line_no, inputs.read) {
+                        match parser.parse(line, line_no) {
                             Ok(doc) => write_prediction(model, index, &doc, top_k, &mut out),
-                            Err(reason) => {
+                            Err(error) => {
                                 documents = index - block.first_index;
-                                invalid = Some(CorpusError::Invalid {
-                                    location: Location {
-                                        path: path.clone(),
-                                        line: Some(line_no),
-                                    },
-                                    reason,
-                                });
+                                invalid = Some(error);
                                 break;
                             }
                         }

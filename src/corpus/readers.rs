@@ -222,42 +222,51 @@ fn visit_raw_lines(
 /// A line-per-record file read as lines, for callers that parse the lines
 /// elsewhere (on other threads): [`LineParser::parse`] gives each line's
 /// record exactly as [`visit_path`] would.
-pub struct LineParser {
+pub struct LineParser<'a> {
+    path: &'a Path,
+    /// `path` as errors and default ids show it.
+    name: String,
+    options: &'a ReadOptions,
     format: Format,
     parse: fn(&str, DefaultId<'_>) -> std::result::Result<Document, InvalidRecord>,
 }
 
-impl LineParser {
-    /// The parser for `path`'s format, if it is a line-per-record one
-    /// (JSONL or fastText).
-    pub fn for_path(path: &Path, options: &ReadOptions) -> Option<LineParser> {
+impl<'a> LineParser<'a> {
+    /// The parser for `path`, if its format is a line-per-record one (JSONL
+    /// or fastText).
+    pub fn for_path(path: &'a Path, options: &'a ReadOptions) -> Option<LineParser<'a>> {
         let format = options.format.or_else(|| Format::detect(path))?;
         let parse = match format {
             Format::Jsonl => parse_jsonl_line,
             Format::FastText => parse_fasttext_line,
             Format::Csv | Format::Directory => return None,
         };
-        Some(LineParser { format, parse })
+        Some(LineParser {
+            path,
+            name: path.display().to_string(),
+            options,
+            format,
+            parse,
+        })
     }
 
-    /// Line `line_no` of the file named `file` (as `Path::display` shows
-    /// it): a document, after the label policy of `options`, or why not.
-    /// The split filter is the caller's.
-    pub fn parse(
-        &self,
-        line: &str,
-        file: &str,
-        line_no: u64,
-        options: &ReadOptions,
-    ) -> std::result::Result<Document, InvalidRecord> {
-        let doc = (self.parse)(
-            line,
-            DefaultId {
-                file,
-                line: line_no,
-            },
-        )?;
-        apply_label_policy(doc, options, self.format)
+    /// Line `line_no` of the file: a document, after the label policy of
+    /// the options, or the error [`visit_path`] would stop at. The split
+    /// filter and `skip_invalid` are the caller's.
+    pub fn parse(&self, line: &str, line_no: u64) -> Result<Document> {
+        let id = DefaultId {
+            file: &self.name,
+            line: line_no,
+        };
+        (self.parse)(line, id)
+            .and_then(|doc| apply_label_policy(doc, self.options, self.format))
+            .map_err(|reason| CorpusError::Invalid {
+                location: Location {
+                    path: self.path.to_path_buf(),
+                    line: Some(line_no),
+                },
+                reason,
+            })
     }
 }
 
