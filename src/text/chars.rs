@@ -74,7 +74,7 @@ pub(crate) fn next_non_ascii(bytes: &[u8], from: usize) -> usize {
     while let Some(chunk) = bytes.get(i..i + 8) {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
-        let high = u64::from_le_bytes(w) & 0x8080_8080_8080_8080;
+        let high = u64::from_le_bytes(w) & super::tokenizer::HIGH;
         if high != 0 {
             return i + (high.trailing_zeros() / 8) as usize;
         }

@@ -371,7 +371,7 @@ impl ScriptCounts {
             let mut w = [0u8; 8];
             w[..chunk.len()].copy_from_slice(chunk);
             let w = u64::from_le_bytes(w);
-            non_ascii |= w & 0x8080_8080_8080_8080 != 0;
+            non_ascii |= w & super::tokenizer::HIGH != 0;
             let lanes = super::tokenizer::ascii_letter_lanes(w) >> 7;
             // One bit per byte: gather the lanes' low bits into 8 bits.
             let bits = lanes.wrapping_mul(0x0102_0408_1020_4080) >> 56;

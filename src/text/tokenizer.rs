@@ -117,7 +117,8 @@ fn alnum_run_end(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-const HIGH: u64 = 0x8080_8080_8080_8080;
+/// The high bit of each byte of a word: set in exactly the non-ASCII bytes.
+pub(super) const HIGH: u64 = 0x8080_8080_8080_8080;
 const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
 
 /// The high bit of each lane of the seven-bit lanes `x` that is at least
