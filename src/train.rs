@@ -8,8 +8,9 @@
 //! validation is on, fit on each training part (by EM with the unlabelled
 //! documents, when given) and collect out-of-fold scores, fit the
 //! probability calibration and tune per-topic thresholds on them (labelled
-//! documents only) and measure held-out metrics; then fit the final model
-//! on all documents with that calibration and those thresholds.
+//! documents only) and measure held-out metrics; the final model is fitted
+//! on all documents beside the folds' fits (one more task on the same
+//! threads), and takes that calibration and those thresholds.
 
 pub mod cv;
 pub mod tune;
@@ -473,7 +474,7 @@ pub fn train_with_unlabelled(
 
     let (tuned, tuning) = tune_options(options, &inputs, plan.multi_label, progress)?;
     let options = &tuned;
-    let out_of_fold = validate_out_of_fold(options, &inputs, progress)?;
+    let (out_of_fold, fit) = validate_and_fit(options, &inputs, progress)?;
     let calibration = out_of_fold.calibrator.into_model_calibration();
     let decision = final_decision(
         &out_of_fold.thresholds,
@@ -484,8 +485,6 @@ pub fn train_with_unlabelled(
         plan.topics.len(),
     );
 
-    progress.stage("fitting");
-    let fit = final_fit(options, corpus, plan.labels, semi)?;
     let summary = TrainSummary {
         documents: docs.len(),
         distinct_terms: fit.distinct_terms,
@@ -744,26 +743,32 @@ fn tune_options(
 }
 
 /// Out-of-fold scores on the validation splits, judged (see
-/// [`judge_out_of_fold`]). Without validation: raw posteriors, no metrics,
-/// untuned thresholds.
-fn validate_out_of_fold(
+/// [`judge_out_of_fold`]), and the final fit on every labelled document.
+/// The final fit is one more task beside the folds' fits, on the same
+/// threads: after five folds on two threads, one would otherwise be left
+/// alone for the last fold and again for the final fit. Without validation:
+/// raw posteriors, no metrics, untuned thresholds.
+fn validate_and_fit(
     options: &TrainOptions,
     inputs: &OutOfFoldInputs<'_>,
     progress: &dyn Progress,
-) -> Result<OutOfFold> {
+) -> Result<(OutOfFold, FinalFit)> {
+    let final_fit = || final_fit(options, inputs.corpus, inputs.labels, inputs.semi);
     if inputs.splits.is_empty() {
-        return Ok(OutOfFold {
+        progress.stage("fitting");
+        let out_of_fold = OutOfFold {
             held_out: None,
             held_out_by_language: Default::default(),
             thresholds: None,
             thresholds_by_language: Vec::new(),
             calibrator: Calibrator::Temperature(1.0),
-        });
+        };
+        return Ok((out_of_fold, final_fit()?));
     }
     progress.stage("validating");
     // A rare topic can be missing from a fold's training part.
     let nb = [options.nb.allowing_empty_topics()];
-    let oof = fold_scores(
+    let (oof, fit) = fold_scores(
         &options.features,
         &nb,
         inputs.corpus,
@@ -771,11 +776,10 @@ fn validate_out_of_fold(
         inputs.splits,
         inputs.semi,
         options.threads,
-    )?;
-    Ok(judge_out_of_fold(
-        inputs,
-        oof.into_iter().next().unwrap_or_default(),
-    ))
+        final_fit,
+    );
+    let out_of_fold = judge_out_of_fold(inputs, oof?.into_iter().next().unwrap_or_default());
+    Ok((out_of_fold, fit?))
 }
 
 /// The final model's decision: the validated thresholds, if it decides by
@@ -810,30 +814,25 @@ struct FinalFit {
 }
 
 /// Fits the feature space and NB on every labelled document (and the
-/// unlabelled ones, by EM, with `semi`). Takes the analysed corpus to free
-/// it before the features × topics table is built.
+/// unlabelled ones, by EM, with `semi`).
 fn final_fit(
     options: &TrainOptions,
-    corpus: AnalyzedCorpus,
-    labels: LabelSets,
+    corpus: &AnalyzedCorpus,
+    labels: &LabelSets,
     semi: Option<SemiSupervisedFit<'_>>,
 ) -> Result<FinalFit> {
     let all: Vec<usize> = (0..labels.labels.len()).collect();
-    let features = fit_space(&options.features, &corpus, &all, semi)?;
-    let x = features.matrix(&corpus, &all);
-    let u = semi.map(|semi| features.matrix(&corpus, semi.rows));
+    let features = fit_space(&options.features, corpus, &all, semi)?;
+    let x = features.matrix(corpus, &all);
+    let u = semi.map(|semi| features.matrix(corpus, semi.rows));
     let space = features.into_space();
-    let distinct_terms = corpus.distinct_terms();
-    // The analysed corpus is the largest structure; free it before the
-    // features × topics table is built.
-    drop(corpus);
-    let labelled = DatasetBase::new(x, labels);
+    let labelled = DatasetBase::new(x, labels.clone());
     let (nb, em_report) = fit_nb(&options.nb, &labelled, u.as_ref(), semi)?;
     Ok(FinalFit {
         space,
         nb,
         em_report,
-        distinct_terms,
+        distinct_terms: corpus.distinct_terms(),
     })
 }
 
@@ -971,10 +970,17 @@ pub(crate) struct OutOfFoldInputs<'a> {
     threads: Threads,
 }
 
+/// Per NB parameter set, each document's out-of-fold joint log-likelihoods
+/// (`None` for a document in no test part).
+type OutOfFoldScores = Vec<Vec<Option<Vec<f64>>>>;
+
 /// Out-of-fold joint log-likelihoods of every document (`None` for one in no
 /// test part), one table per entry of `nbs`: on each split, the feature space
 /// is fitted on the training part once and serves every NB parameter set.
-pub(crate) fn fold_scores(
+/// `beside` (the final fit, or nothing) is one more task on the same
+/// threads; its result comes second.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fold_scores<B: Send>(
     features: &FeatureParams,
     nbs: &[NbValidParams],
     corpus: &AnalyzedCorpus,
@@ -982,41 +988,91 @@ pub(crate) fn fold_scores(
     splits: &[Split],
     semi: Option<SemiSupervisedFit<'_>>,
     threads: Threads,
-) -> Result<Vec<Vec<Option<Vec<f64>>>>> {
-    // Folds are independent: each is fitted on its own thread, and the
+    beside: impl Fn() -> B + Sync,
+) -> (Result<OutOfFoldScores>, B) {
+    enum Task<'s> {
+        Beside,
+        Fold(&'s Split),
+    }
+    enum Done<S, B> {
+        Beside(B),
+        Fold(S),
+    }
+    // Folds are independent: each is fitted whole on one thread, and the
     // scores are gathered in fold order, so the result does not depend on
-    // the thread count.
-    let per_split = parallel::map_in_order(splits, threads, |split| {
-        let fitted = fit_space(features, corpus, &split.train, semi)?;
-        let x = fitted.matrix(corpus, &split.train);
-        let test: Vec<SparseVec> = split
-            .test
-            .iter()
-            .map(|&i| fitted.transform(&corpus.docs[i]))
-            .collect();
-        let dataset = DatasetBase::new(x, labels.subset(&split.train));
-        let u = semi.map(|semi| fitted.matrix(corpus, semi.rows));
-        nbs.iter()
-            .map(|params| {
-                let (nb, _) = fit_nb(params, &dataset, u.as_ref(), semi)?;
-                split
-                    .test
-                    .iter()
-                    .zip(&test)
-                    .map(|(&i, v)| Ok((i, nb.joint_log_likelihood(v)?)))
-                    .collect::<Result<Vec<_>>>()
-            })
-            .collect::<Result<Vec<_>>>()
+    // the thread count. `beside` goes first, as the longest task, where
+    // there are threads to share; on one thread, last, so that the folds'
+    // fits are freed before it runs.
+    let folds = splits.iter().map(Task::Fold);
+    let tasks: Vec<Task<'_>> = if threads.get() > 1 {
+        std::iter::once(Task::Beside).chain(folds).collect()
+    } else {
+        folds.chain(std::iter::once(Task::Beside)).collect()
+    };
+    let done = parallel::map_in_order(&tasks, threads, |task| match task {
+        Task::Beside => Done::Beside(beside()),
+        Task::Fold(split) => Done::Fold(split_scores(features, nbs, corpus, labels, split, semi)),
     });
-    let mut oof: Vec<Vec<Option<Vec<f64>>>> = vec![vec![None; labels.labels.len()]; nbs.len()];
-    for split_scores in per_split {
-        for (scores, fold) in oof.iter_mut().zip(split_scores?) {
-            for (i, score) in fold {
-                scores[i] = Some(score);
+    let mut oof: OutOfFoldScores = vec![vec![None; labels.labels.len()]; nbs.len()];
+    let mut beside_result = None;
+    let mut failed = None;
+    for result in done {
+        match result {
+            Done::Beside(b) => beside_result = Some(b),
+            Done::Fold(Err(e)) => {
+                failed.get_or_insert(e);
+            }
+            Done::Fold(Ok(split_scores)) => {
+                for (scores, fold) in oof.iter_mut().zip(split_scores) {
+                    for (i, score) in fold {
+                        scores[i] = Some(score);
+                    }
+                }
             }
         }
     }
-    Ok(oof)
+    // Always there: every task runs, or a panic was raised above.
+    let beside_result = beside_result.unwrap_or_else(beside);
+    match failed {
+        Some(e) => (Err(e), beside_result),
+        None => (Ok(oof), beside_result),
+    }
+}
+
+/// Per NB parameter set, one split's test documents with their joint
+/// log-likelihoods.
+type SplitScores = Vec<Vec<(usize, Vec<f64>)>>;
+
+/// One split's test documents with their joint log-likelihoods, per entry
+/// of `nbs`, from fits on its training part.
+fn split_scores(
+    features: &FeatureParams,
+    nbs: &[NbValidParams],
+    corpus: &AnalyzedCorpus,
+    labels: &LabelSets,
+    split: &Split,
+    semi: Option<SemiSupervisedFit<'_>>,
+) -> Result<SplitScores> {
+    let fitted = fit_space(features, corpus, &split.train, semi)?;
+    let x = fitted.matrix(corpus, &split.train);
+    let test: Vec<SparseVec> = split
+        .test
+        .iter()
+        .map(|&i| fitted.transform(&corpus.docs[i]))
+        .collect();
+    let dataset = DatasetBase::new(x, labels.subset(&split.train));
+    let u = semi.map(|semi| fitted.matrix(corpus, semi.rows));
+    nbs.iter()
+        .map(|params| {
+            let (nb, _) = fit_nb(params, &dataset, u.as_ref(), semi)?;
+            split
+                .test
+                .iter()
+                .zip(&test)
+                .map(|(&i, v)| Ok((i, nb.joint_log_likelihood(v)?)))
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect()
 }
 
 /// From out-of-fold scores (see [`fold_scores`]): fits the temperature and

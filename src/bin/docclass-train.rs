@@ -1,6 +1,11 @@
 //! `docclass-train`: fits a Naive Bayes topic model on labelled corpora and
 //! writes the model file atomically.
 
+// Fits allocate and free large tables over and over; mimalloc keeps their
+// pages for the next fit (see docs/ARCHITECTURE.md, "Crates and why").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use docclass::cli::table::{fixed_line, Align::Left, Align::Right};
@@ -159,7 +164,7 @@ fn run(cli: Cli) -> Result<()> {
         model.add_evaluation(evaluation);
     }
     bar.finish_and_clear();
-    model.save(&cli.output)?;
+    model.save_with(&cli.output, options.threads)?;
     if let Some(card) = &cli.card {
         let json = serde_json::json!({
             "model_version": model.version(),

@@ -13,8 +13,9 @@
 //! what it is: not a model, a newer format, truncated, or corrupt.
 use super::{Model, ModelData, ModelError, Result};
 use crate::hash::hex;
+use crate::parallel::Threads;
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 pub const MAGIC: &[u8; 8] = b"DOCCLASS";
@@ -131,8 +132,9 @@ impl postcard::ser_flavors::Flavor for HashingFlavor {
 
 impl Model {
     /// Encodes the model in the file format.
-    /// A model built in memory takes its version from this encoding, so
-    /// saving a freshly trained model hashes it once, not twice.
+    /// A model built in memory takes its version from this encoding (or from
+    /// [`Model::save`]'s), so saving a freshly trained model hashes it once,
+    /// not twice.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let bytes = encode(&self.data)?;
         // No effect on a model read from a file: it keeps the version it was
@@ -232,16 +234,42 @@ impl Model {
     /// flushed to disk, then renamed over `path`. A reader never sees a
     /// half-written file, and a failed write leaves `path` as it was.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let bytes = self.to_bytes()?;
-        write_atomically(path, &bytes)
+        self.save_with(path, Threads::ONE)
+    }
+
+    /// [`Model::save`], with the encoding hashed and written chunk by chunk
+    /// as it is produced, so the file's bytes are never all in memory. With
+    /// more than one thread, a second thread hashes and writes the chunks
+    /// while this one encodes the next (a large model spends about as long
+    /// in SHA-256 and the write as in encoding). The file is the same.
+    pub fn save_with(&self, path: &Path, threads: Threads) -> Result<()> {
+        let digest = write_atomically(path, |file| {
+            // The header's place: its length and checksum are known last.
+            file.write_all(&[0; HEADER_LEN])?;
+            let (digest, payload_len) = if threads.get() > 1 {
+                encode_beside_writer(&self.data, file)?
+            } else {
+                let mut sink = ChunkSink::new(file);
+                encode_into(&self.data, &mut |chunk| sink.take(chunk))?;
+                sink.finish()?
+            };
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(&header(payload_len, &digest))?;
+            Ok(digest)
+        })?;
+        // No effect on a model read from a file (see `to_bytes`).
+        let _ = self.version.set(hex(&digest[..8]));
+        Ok(())
     }
 }
 
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let err = |source| ModelError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
+/// Creates a temporary file beside `path`, lets `write` fill it, flushes it
+/// to disk and renames it over `path`; on any error removes it and leaves
+/// `path` as it was.
+fn write_atomically<T>(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::result::Result<T, SaveError>,
+) -> Result<T> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -253,32 +281,190 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let written = write(&mut f)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        Ok(written)
     })();
-    if let Err(e) = result {
+    result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        return Err(err(e));
+        match e {
+            SaveError::Io(source) => ModelError::Write {
+                path: path.to_path_buf(),
+                source,
+            },
+            SaveError::Encode(e) => ModelError::Encode(e.to_string()),
+        }
+    })
+}
+
+/// Why writing a model file stopped: the encoding, or the file.
+enum SaveError {
+    Encode(postcard::Error),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for SaveError {
+    fn from(e: std::io::Error) -> Self {
+        SaveError::Io(e)
+    }
+}
+
+/// The header of a file whose payload has `payload_len` bytes and SHA-256
+/// `digest`.
+fn header(payload_len: u64, digest: &[u8; 32]) -> [u8; HEADER_LEN] {
+    let mut header = [0; HEADER_LEN];
+    header[..8].copy_from_slice(MAGIC);
+    header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header[12..20].copy_from_slice(&payload_len.to_le_bytes());
+    header[20..].copy_from_slice(digest);
+    header
+}
+
+/// Bytes of encoding handed on at a time when saving.
+const SAVE_CHUNK: usize = 1 << 20;
+
+/// Encodes `data`, handing `take` each [`SAVE_CHUNK`] of the encoding as it
+/// fills (and the rest at the end); `take` gives back an empty buffer to
+/// fill next. An error `take` reports stops the encoding and is returned.
+fn encode_into(
+    data: &ModelData,
+    take: &mut dyn FnMut(Vec<u8>) -> std::io::Result<Vec<u8>>,
+) -> std::result::Result<(), SaveError> {
+    let mut flavor = ChunkFlavor {
+        chunk: Vec::with_capacity(SAVE_CHUNK),
+        take,
+        failed: None,
+    };
+    let encoded = postcard::serialize_with_flavor(data, &mut flavor);
+    if let Some(e) = flavor.failed.take() {
+        return Err(SaveError::Io(e));
+    }
+    encoded.map_err(SaveError::Encode)?;
+    let last = std::mem::take(&mut flavor.chunk);
+    if !last.is_empty() {
+        (flavor.take)(last)?;
     }
     Ok(())
 }
 
-/// The file's bytes. The payload is measured first and then written once,
-/// after the header, into a buffer of the file's size: encoding into a
-/// growing buffer and copying it behind the header touched about three
-/// times the model's size in fresh pages, which was most of the time a
-/// large model took to save.
+/// A postcard output that hands on its bytes a chunk at a time.
+struct ChunkFlavor<'t> {
+    chunk: Vec<u8>,
+    take: &'t mut dyn FnMut(Vec<u8>) -> std::io::Result<Vec<u8>>,
+    /// The error `take` reported; postcard's own error type cannot hold it.
+    failed: Option<std::io::Error>,
+}
+
+impl postcard::ser_flavors::Flavor for &mut ChunkFlavor<'_> {
+    type Output = ();
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.try_extend(&[byte])
+    }
+
+    fn try_extend(&mut self, mut bytes: &[u8]) -> postcard::Result<()> {
+        while !bytes.is_empty() {
+            let room = SAVE_CHUNK - self.chunk.len();
+            let (now, rest) = bytes.split_at(room.min(bytes.len()));
+            self.chunk.extend_from_slice(now);
+            bytes = rest;
+            if self.chunk.len() == SAVE_CHUNK {
+                let full = std::mem::take(&mut self.chunk);
+                match (self.take)(full) {
+                    Ok(empty) => self.chunk = empty,
+                    Err(e) => {
+                        self.failed = Some(e);
+                        return Err(postcard::Error::SerializeBufferFull);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+/// Hashes and writes a payload's chunks, counting its bytes.
+struct ChunkSink<'f> {
+    file: &'f mut std::fs::File,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<'f> ChunkSink<'f> {
+    fn new(file: &'f mut std::fs::File) -> Self {
+        ChunkSink {
+            file,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+
+    /// Hashes and writes `chunk`, giving it back emptied.
+    fn take(&mut self, mut chunk: Vec<u8>) -> std::io::Result<Vec<u8>> {
+        self.hasher.update(&chunk);
+        self.file.write_all(&chunk)?;
+        self.len += chunk.len() as u64;
+        chunk.clear();
+        Ok(chunk)
+    }
+
+    /// The payload's SHA-256 and length.
+    fn finish(self) -> std::io::Result<([u8; 32], u64)> {
+        Ok((self.hasher.finalize().into(), self.len))
+    }
+}
+
+/// [`encode_into`] on this thread, with a [`ChunkSink`] on another: chunks
+/// go over a short queue, and come back empty to be filled again.
+fn encode_beside_writer(
+    data: &ModelData,
+    file: &mut std::fs::File,
+) -> std::result::Result<([u8; 32], u64), SaveError> {
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || {
+            let mut sink = ChunkSink::new(file);
+            for chunk in full_rx {
+                // On an error the receiver is dropped, which stops the encoder.
+                let _ = empty_tx.send(sink.take(chunk)?);
+            }
+            sink.finish()
+        });
+        let encoded = encode_into(data, &mut |chunk| {
+            full_tx
+                .send(chunk)
+                .map_err(|_| std::io::Error::other("the model file's writer stopped"))?;
+            Ok(empty_rx
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(SAVE_CHUNK)))
+        });
+        drop(full_tx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        // The writer's own error says more than the encoder's "stopped".
+        let (digest, len) = written?;
+        encoded?;
+        Ok((digest, len))
+    })
+}
+
+/// The file's bytes, for callers that want them in memory ([`Model::save`]
+/// streams them instead). The payload is measured first and then written
+/// once, after the header, into a buffer of the file's size.
 fn encode(data: &ModelData) -> Result<Vec<u8>> {
     let encode_err = |e: postcard::Error| ModelError::Encode(e.to_string());
     let payload_len = postcard::serialize_with_flavor(data, postcard::ser_flavors::Size::default())
         .map_err(encode_err)?;
     let mut out = Vec::with_capacity(HEADER_LEN + payload_len);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&(payload_len as u64).to_le_bytes());
     // The checksum's place, filled once the payload is there.
-    out.extend_from_slice(&[0; 32]);
+    out.extend_from_slice(&[0; HEADER_LEN]);
     let mut out = postcard::serialize_with_flavor(data, AppendFlavor(out)).map_err(encode_err)?;
     if out.len() != HEADER_LEN + payload_len {
         return Err(ModelError::Encode(format!(
@@ -286,8 +472,8 @@ fn encode(data: &ModelData) -> Result<Vec<u8>> {
             out.len().saturating_sub(HEADER_LEN)
         )));
     }
-    let digest = Sha256::digest(&out[HEADER_LEN..]);
-    out[HEADER_LEN - 32..HEADER_LEN].copy_from_slice(&digest);
+    let digest = Sha256::digest(&out[HEADER_LEN..]).into();
+    out[..HEADER_LEN].copy_from_slice(&header(payload_len as u64, &digest));
     Ok(out)
 }
 

@@ -4,9 +4,11 @@
 use docclass::corpus::Document;
 use docclass::model::{Model, ModelData, ModelError, FORMAT_VERSION, MAGIC};
 use docclass::nb::Decision;
+use docclass::parallel::Threads;
 use docclass::text::{FilterConfig, Lang};
 use docclass::train::{self, Silent, TopicSpec, TrainOptions, Validation};
 use sha2::{Digest, Sha256};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 const HEADER_LEN: usize = 52;
@@ -248,6 +250,24 @@ fn save_load_round_trip_is_atomic() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["tiny.model"], "no .tmp- file may be left behind");
+}
+
+#[test]
+fn saving_on_threads_streams_the_same_bytes_across_chunks() {
+    // A payload of a few of save's 1 MiB chunks, with a partial one last.
+    let mut data = tiny_model().data().clone();
+    data.provenance.train_options_json = "x".repeat((3 << 20) + 12_345);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.model");
+    let want = Model::from_data(data.clone()).unwrap().to_bytes().unwrap();
+    for threads in [1, 2, 3] {
+        // A model built in memory takes its version from the save.
+        let model = Model::from_data(data.clone()).unwrap();
+        let threads = Threads::new(NonZeroUsize::new(threads).unwrap());
+        model.save_with(&path, threads).unwrap();
+        assert!(std::fs::read(&path).unwrap() == want, "{threads:?}");
+        assert_eq!(model.version(), Model::load(&path).unwrap().version());
+    }
 }
 
 #[test]

@@ -3,6 +3,11 @@
 mod plot;
 mod render;
 
+// Fits allocate and free large tables over and over; mimalloc keeps their
+// pages for the next fit (see docs/ARCHITECTURE.md, "Crates and why").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{bail, Context, Result};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser};
