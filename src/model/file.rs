@@ -73,62 +73,25 @@ impl FileStamp {
 /// The model version: the first 8 bytes of the payload's SHA-256, in hex.
 /// Hashes the encoding as it is produced, without building the payload.
 ///
-/// Encoding `ModelData` cannot fail: the hashing output never runs out of
-/// room, and every field is a plain serde type postcard supports. Should a
-/// future field break that, the version says so, and saving reports the
-/// encoding error itself.
+/// Encoding `ModelData` cannot fail: hashing never runs out of room, and
+/// every field is a plain serde type postcard supports. Should a future
+/// field break that, the version says so, and saving reports the encoding
+/// error itself.
 pub(super) fn version_of(data: &ModelData) -> String {
-    match postcard::serialize_with_flavor(data, HashingFlavor::default()) {
-        Ok(digest) => hex(&digest[..8]),
+    let mut hasher = Sha256::new();
+    let hashed = encode_into(data, &mut |mut chunk| {
+        hasher.update(&chunk);
+        chunk.clear();
+        Ok(chunk)
+    });
+    match hashed {
+        Ok(()) => hex(&hasher.finalize()[..8]),
         Err(_) => UNENCODABLE_VERSION.to_string(),
     }
 }
 
 /// The version of a model whose data cannot be encoded (see [`version_of`]).
 const UNENCODABLE_VERSION: &str = "unencodable";
-
-/// A postcard output that feeds SHA-256 through a small buffer.
-struct HashingFlavor {
-    hasher: Sha256,
-    buffer: Vec<u8>,
-}
-
-impl Default for HashingFlavor {
-    fn default() -> Self {
-        Self {
-            hasher: Sha256::new(),
-            buffer: Vec::with_capacity(HASH_BUFFER),
-        }
-    }
-}
-
-const HASH_BUFFER: usize = 64 * 1024;
-
-impl postcard::ser_flavors::Flavor for HashingFlavor {
-    type Output = [u8; 32];
-
-    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.try_extend(&[byte])
-    }
-
-    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
-        if self.buffer.len() + bytes.len() > HASH_BUFFER {
-            self.hasher.update(&self.buffer);
-            self.buffer.clear();
-        }
-        if bytes.len() > HASH_BUFFER {
-            self.hasher.update(bytes);
-        } else {
-            self.buffer.extend_from_slice(bytes);
-        }
-        Ok(())
-    }
-
-    fn finalize(mut self) -> postcard::Result<[u8; 32]> {
-        self.hasher.update(&self.buffer);
-        Ok(self.hasher.finalize().into())
-    }
-}
 
 impl Model {
     /// Encodes the model in the file format.
@@ -478,46 +441,24 @@ fn encode_beside_writer(
 }
 
 /// The file's bytes, for callers that want them in memory ([`Model::save`]
-/// streams them instead). The payload is measured first and then written
-/// once, after the header, into a buffer of the file's size.
+/// streams them instead).
 fn encode(data: &ModelData) -> Result<Vec<u8>> {
-    let encode_err = |e: postcard::Error| ModelError::Encode(e.to_string());
-    let payload_len = postcard::serialize_with_flavor(data, postcard::ser_flavors::Size::default())
-        .map_err(encode_err)?;
-    let mut out = Vec::with_capacity(HEADER_LEN + payload_len);
-    // The checksum's place, filled once the payload is there.
-    out.extend_from_slice(&[0; HEADER_LEN]);
-    let mut out = postcard::serialize_with_flavor(data, AppendFlavor(out)).map_err(encode_err)?;
-    if out.len() != HEADER_LEN + payload_len {
-        return Err(ModelError::Encode(format!(
-            "the payload measured {payload_len} bytes but encoded as {}",
-            out.len().saturating_sub(HEADER_LEN)
-        )));
-    }
-    let digest = Sha256::digest(&out[HEADER_LEN..]).into();
-    out[..HEADER_LEN].copy_from_slice(&header(payload_len as u64, &digest));
+    // The header's place, filled once the payload is there.
+    let mut out = vec![0; HEADER_LEN];
+    let mut hasher = Sha256::new();
+    encode_into(data, &mut |mut chunk| {
+        hasher.update(&chunk);
+        out.extend_from_slice(&chunk);
+        chunk.clear();
+        Ok(chunk)
+    })
+    .map_err(|e| match e {
+        SaveError::Encode(e) => ModelError::Encode(e.to_string()),
+        SaveError::Io(e) => ModelError::Encode(e.to_string()),
+    })?;
+    let payload_len = (out.len() - HEADER_LEN) as u64;
+    out[..HEADER_LEN].copy_from_slice(&header(payload_len, &hasher.finalize().into()));
     Ok(out)
-}
-
-/// A postcard output appending to a buffer that already holds the header.
-struct AppendFlavor(Vec<u8>);
-
-impl postcard::ser_flavors::Flavor for AppendFlavor {
-    type Output = Vec<u8>;
-
-    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.0.push(byte);
-        Ok(())
-    }
-
-    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
-        self.0.extend_from_slice(bytes);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<Vec<u8>> {
-        Ok(self.0)
-    }
 }
 
 /// Format versions 1 and 2's provenance: no named evaluations.

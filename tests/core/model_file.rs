@@ -260,6 +260,11 @@ fn saving_on_threads_streams_the_same_bytes_across_chunks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.model");
     let want = Model::from_data(data.clone()).unwrap().to_bytes().unwrap();
+    // The version computed from the encoding alone, never saved.
+    let hashed_version = Model::from_data(data.clone())
+        .unwrap()
+        .version()
+        .to_string();
     for threads in [1, 2, 3] {
         // A model built in memory takes its version from the save.
         let model = Model::from_data(data.clone()).unwrap();
@@ -267,6 +272,7 @@ fn saving_on_threads_streams_the_same_bytes_across_chunks() {
         model.save_with(&path, threads).unwrap();
         assert!(std::fs::read(&path).unwrap() == want, "{threads:?}");
         assert_eq!(model.version(), Model::load(&path).unwrap().version());
+        assert_eq!(model.version(), hashed_version);
     }
 }
 
