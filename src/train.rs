@@ -39,6 +39,7 @@ use linfa::traits::Fit;
 use linfa::ParamGuard;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::borrow::Borrow;
 use tune::{TuneError, TuneParams, TuningReport};
 
 /// Errors while training.
@@ -474,7 +475,13 @@ pub fn train_with_unlabelled(
 
     let (tuned, tuning) = tune_options(options, &inputs, plan.multi_label, progress)?;
     let options = &tuned;
-    let (out_of_fold, fit) = validate_and_fit(options, &inputs, progress)?;
+    let (out_of_fold, fit) = if splits.is_empty() {
+        progress.stage("fitting");
+        let fit = final_fit(options, corpus, &plan.labels, semi)?;
+        (OutOfFold::unvalidated(), fit)
+    } else {
+        validate_and_fit(options, &inputs, progress)?
+    };
     let calibration = out_of_fold.calibrator.into_model_calibration();
     let decision = final_decision(
         &out_of_fold.thresholds,
@@ -746,25 +753,13 @@ fn tune_options(
 /// [`judge_out_of_fold`]), and the final fit on every labelled document.
 /// The final fit is one more task beside the folds' fits, on the same
 /// threads: after five folds on two threads, one would otherwise be left
-/// alone for the last fold and again for the final fit. Without validation:
-/// raw posteriors, no metrics, untuned thresholds.
+/// alone for the last fold and again for the final fit.
 fn validate_and_fit(
     options: &TrainOptions,
     inputs: &OutOfFoldInputs<'_>,
     progress: &dyn Progress,
 ) -> Result<(OutOfFold, FinalFit)> {
     let final_fit = || final_fit(options, inputs.corpus, inputs.labels, inputs.semi);
-    if inputs.splits.is_empty() {
-        progress.stage("fitting");
-        let out_of_fold = OutOfFold {
-            held_out: None,
-            held_out_by_language: Default::default(),
-            thresholds: None,
-            thresholds_by_language: Vec::new(),
-            calibrator: Calibrator::Temperature(1.0),
-        };
-        return Ok((out_of_fold, final_fit()?));
-    }
     progress.stage("validating");
     // A rare topic can be missing from a fold's training part.
     let nb = [options.nb.allowing_empty_topics()];
@@ -814,25 +809,29 @@ struct FinalFit {
 }
 
 /// Fits the feature space and NB on every labelled document (and the
-/// unlabelled ones, by EM, with `semi`).
+/// unlabelled ones, by EM, with `semi`). Given the analysed corpus itself
+/// (not a reference), frees it before the features × topics table is built:
+/// it is the largest structure, and without validation nothing else needs it.
 fn final_fit(
     options: &TrainOptions,
-    corpus: &AnalyzedCorpus,
+    corpus: impl Borrow<AnalyzedCorpus>,
     labels: &LabelSets,
     semi: Option<SemiSupervisedFit<'_>>,
 ) -> Result<FinalFit> {
     let all: Vec<usize> = (0..labels.labels.len()).collect();
-    let features = fit_space(&options.features, corpus, &all, semi)?;
-    let x = features.matrix(corpus, &all);
-    let u = semi.map(|semi| features.matrix(corpus, semi.rows));
+    let features = fit_space(&options.features, corpus.borrow(), &all, semi)?;
+    let x = features.matrix(corpus.borrow(), &all);
+    let u = semi.map(|semi| features.matrix(corpus.borrow(), semi.rows));
     let space = features.into_space();
+    let distinct_terms = corpus.borrow().distinct_terms();
+    drop(corpus);
     let labelled = DatasetBase::new(x, labels.clone());
     let (nb, em_report) = fit_nb(&options.nb, &labelled, u.as_ref(), semi)?;
     Ok(FinalFit {
         space,
         nb,
         em_report,
-        distinct_terms: corpus.distinct_terms(),
+        distinct_terms,
     })
 }
 
@@ -944,6 +943,19 @@ pub(crate) struct OutOfFold {
     thresholds: Option<Vec<f64>>,
     thresholds_by_language: Vec<(Lang, Vec<f64>)>,
     calibrator: Calibrator,
+}
+
+impl OutOfFold {
+    /// Without validation: raw posteriors, no metrics, untuned thresholds.
+    fn unvalidated() -> Self {
+        OutOfFold {
+            held_out: None,
+            held_out_by_language: Default::default(),
+            thresholds: None,
+            thresholds_by_language: Vec::new(),
+            calibrator: Calibrator::Temperature(1.0),
+        }
+    }
 }
 
 /// What judging out-of-fold scores needs besides the scores.
