@@ -8,9 +8,9 @@
 //! validation is on, fit on each training part (by EM with the unlabelled
 //! documents, when given) and collect out-of-fold scores, fit the
 //! probability calibration and tune per-topic thresholds on them (labelled
-//! documents only) and measure held-out metrics; the final model is fitted
-//! on all documents beside the folds' fits (one more task on the same
-//! threads), and takes that calibration and those thresholds.
+//! documents only) and measure held-out metrics; then fit the final model
+//! on all documents (beside the folds' fits when there are threads to
+//! share) with that calibration and those thresholds.
 
 pub mod cv;
 pub mod tune;
@@ -475,12 +475,18 @@ pub fn train_with_unlabelled(
 
     let (tuned, tuning) = tune_options(options, &inputs, plan.multi_label, progress)?;
     let options = &tuned;
-    let (out_of_fold, fit) = if splits.is_empty() {
+    // With threads to share, the final fit is one more task beside the
+    // folds' fits: after five folds on two threads, one thread would
+    // otherwise be left alone for the last fold and again for the final
+    // fit. On one thread (or with nothing to validate) it comes last, and
+    // takes the analysed corpus to free it before its NB table.
+    let (out_of_fold, fit) = if options.threads.get() > 1 && !splits.is_empty() {
+        validate_beside_final_fit(options, &inputs, progress)?
+    } else {
+        let out_of_fold = validate_out_of_fold(options, &inputs, progress)?;
         progress.stage("fitting");
         let fit = final_fit(options, corpus, &plan.labels, semi)?;
-        (OutOfFold::unvalidated(), fit)
-    } else {
-        validate_and_fit(options, &inputs, progress)?
+        (out_of_fold, fit)
     };
     let calibration = out_of_fold.calibrator.into_model_calibration();
     let decision = final_decision(
@@ -750,31 +756,78 @@ fn tune_options(
 }
 
 /// Out-of-fold scores on the validation splits, judged (see
-/// [`judge_out_of_fold`]), and the final fit on every labelled document.
-/// The final fit is one more task beside the folds' fits, on the same
-/// threads: after five folds on two threads, one would otherwise be left
-/// alone for the last fold and again for the final fit.
-fn validate_and_fit(
+/// [`judge_out_of_fold`]). Without validation: raw posteriors, no metrics,
+/// untuned thresholds.
+fn validate_out_of_fold(
     options: &TrainOptions,
     inputs: &OutOfFoldInputs<'_>,
     progress: &dyn Progress,
-) -> Result<(OutOfFold, FinalFit)> {
-    let final_fit = || final_fit(options, inputs.corpus, inputs.labels, inputs.semi);
+) -> Result<OutOfFold> {
+    if inputs.splits.is_empty() {
+        return Ok(OutOfFold::unvalidated());
+    }
     progress.stage("validating");
-    // A rare topic can be missing from a fold's training part.
-    let nb = [options.nb.allowing_empty_topics()];
-    let (oof, fit) = fold_scores(
+    let oof = fold_scores(
         &options.features,
-        &nb,
+        &[options.nb.allowing_empty_topics()],
         inputs.corpus,
         inputs.labels,
         inputs.splits,
         inputs.semi,
         options.threads,
-        final_fit,
-    );
-    let out_of_fold = judge_out_of_fold(inputs, oof?.into_iter().next().unwrap_or_default());
-    Ok((out_of_fold, fit?))
+    )?;
+    Ok(judge_out_of_fold(
+        inputs,
+        oof.into_iter().next().unwrap_or_default(),
+    ))
+}
+
+/// [`validate_out_of_fold`] with the final fit as one more task on the
+/// same threads, first, as the longest. A fold's error comes first, as it
+/// would without the final fit.
+fn validate_beside_final_fit(
+    options: &TrainOptions,
+    inputs: &OutOfFoldInputs<'_>,
+    progress: &dyn Progress,
+) -> Result<(OutOfFold, FinalFit)> {
+    enum Task<'s> {
+        FinalFit,
+        Fold(&'s Split),
+    }
+    enum Done {
+        FinalFit(Result<FinalFit>),
+        Fold(Result<SplitScores>),
+    }
+    progress.stage("validating");
+    let nb = [options.nb.allowing_empty_topics()];
+    let final_fit = || final_fit(options, inputs.corpus, inputs.labels, inputs.semi);
+    let tasks: Vec<Task<'_>> = std::iter::once(Task::FinalFit)
+        .chain(inputs.splits.iter().map(Task::Fold))
+        .collect();
+    let done = parallel::map_in_order(&tasks, options.threads, |task| match task {
+        Task::FinalFit => Done::FinalFit(final_fit()),
+        Task::Fold(split) => Done::Fold(split_scores(
+            &options.features,
+            &nb,
+            inputs.corpus,
+            inputs.labels,
+            split,
+            inputs.semi,
+        )),
+    });
+    let mut fit = None;
+    let mut folds = Vec::with_capacity(inputs.splits.len());
+    for task in done {
+        match task {
+            Done::FinalFit(f) => fit = Some(f),
+            Done::Fold(scores) => folds.push(scores),
+        }
+    }
+    let oof = gather_out_of_fold(folds, inputs.labels.labels.len(), nb.len())?;
+    // `map_in_order` gives every task's result, so the final fit is there.
+    let fit = fit.unwrap_or_else(final_fit)?;
+    let out_of_fold = judge_out_of_fold(inputs, oof.into_iter().next().unwrap_or_default());
+    Ok((out_of_fold, fit))
 }
 
 /// The final model's decision: the validated thresholds, if it decides by
@@ -811,7 +864,8 @@ struct FinalFit {
 /// Fits the feature space and NB on every labelled document (and the
 /// unlabelled ones, by EM, with `semi`). Given the analysed corpus itself
 /// (not a reference), frees it before the features × topics table is built:
-/// it is the largest structure, and without validation nothing else needs it.
+/// it is the largest structure, and once validation is done nothing else
+/// needs it.
 fn final_fit(
     options: &TrainOptions,
     corpus: impl Borrow<AnalyzedCorpus>,
@@ -989,10 +1043,7 @@ type OutOfFoldScores = Vec<Vec<Option<Vec<f64>>>>;
 /// Out-of-fold joint log-likelihoods of every document (`None` for one in no
 /// test part), one table per entry of `nbs`: on each split, the feature space
 /// is fitted on the training part once and serves every NB parameter set.
-/// `beside` (the final fit, or nothing) is one more task on the same
-/// threads; its result comes second.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn fold_scores<B: Send>(
+pub(crate) fn fold_scores(
     features: &FeatureParams,
     nbs: &[NbValidParams],
     corpus: &AnalyzedCorpus,
@@ -1000,55 +1051,33 @@ pub(crate) fn fold_scores<B: Send>(
     splits: &[Split],
     semi: Option<SemiSupervisedFit<'_>>,
     threads: Threads,
-    beside: impl Fn() -> B + Sync,
-) -> (Result<OutOfFoldScores>, B) {
-    enum Task<'s> {
-        Beside,
-        Fold(&'s Split),
-    }
-    enum Done<S, B> {
-        Beside(B),
-        Fold(S),
-    }
+) -> Result<OutOfFoldScores> {
     // Folds are independent: each is fitted whole on one thread, and the
     // scores are gathered in fold order, so the result does not depend on
-    // the thread count. `beside` goes first, as the longest task, where
-    // there are threads to share; on one thread, last, so that the folds'
-    // fits are freed before it runs.
-    let folds = splits.iter().map(Task::Fold);
-    let tasks: Vec<Task<'_>> = if threads.get() > 1 {
-        std::iter::once(Task::Beside).chain(folds).collect()
-    } else {
-        folds.chain(std::iter::once(Task::Beside)).collect()
-    };
-    let done = parallel::map_in_order(&tasks, threads, |task| match task {
-        Task::Beside => Done::Beside(beside()),
-        Task::Fold(split) => Done::Fold(split_scores(features, nbs, corpus, labels, split, semi)),
+    // the thread count.
+    let per_split = parallel::map_in_order(splits, threads, |split| {
+        split_scores(features, nbs, corpus, labels, split, semi)
     });
-    let mut oof: OutOfFoldScores = vec![vec![None; labels.labels.len()]; nbs.len()];
-    let mut beside_result = None;
-    let mut failed = None;
-    for result in done {
-        match result {
-            Done::Beside(b) => beside_result = Some(b),
-            Done::Fold(Err(e)) => {
-                failed.get_or_insert(e);
-            }
-            Done::Fold(Ok(split_scores)) => {
-                for (scores, fold) in oof.iter_mut().zip(split_scores) {
-                    for (i, score) in fold {
-                        scores[i] = Some(score);
-                    }
-                }
+    gather_out_of_fold(per_split, labels.labels.len(), nbs.len())
+}
+
+/// The out-of-fold tables of `documents` documents and `tables` NB
+/// parameter sets, from each split's scores in fold order; the first
+/// split's error, if any.
+fn gather_out_of_fold(
+    per_split: Vec<Result<SplitScores>>,
+    documents: usize,
+    tables: usize,
+) -> Result<OutOfFoldScores> {
+    let mut oof: OutOfFoldScores = vec![vec![None; documents]; tables];
+    for split_scores in per_split {
+        for (scores, fold) in oof.iter_mut().zip(split_scores?) {
+            for (i, score) in fold {
+                scores[i] = Some(score);
             }
         }
     }
-    // Always there: every task runs, or a panic was raised above.
-    let beside_result = beside_result.unwrap_or_else(beside);
-    match failed {
-        Some(e) => (Err(e), beside_result),
-        None => (Ok(oof), beside_result),
-    }
+    Ok(oof)
 }
 
 /// Per NB parameter set, one split's test documents with their joint

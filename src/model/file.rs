@@ -209,12 +209,17 @@ impl Model {
         let digest = write_atomically(path, |file| {
             // The header's place: its length and checksum are known last.
             file.write_all(&[0; HEADER_LEN])?;
-            let (digest, payload_len) = if threads.get() > 1 {
-                encode_beside_writer(&self.data, file)?
-            } else {
-                let mut sink = ChunkSink::new(file);
-                encode_into(&self.data, &mut |chunk| sink.take(chunk))?;
-                sink.finish()?
+            let beside_writer = match threads.get() {
+                1 => None,
+                _ => encode_beside_writer(&self.data, file)?,
+            };
+            let (digest, payload_len) = match beside_writer {
+                Some(written) => written,
+                None => {
+                    let mut sink = ChunkSink::new(file);
+                    encode_into(&self.data, &mut |chunk| sink.take(chunk))?;
+                    sink.finish()?
+                }
             };
             file.seek(SeekFrom::Start(0))?;
             file.write_all(&header(payload_len, &digest))?;
@@ -242,23 +247,41 @@ fn write_atomically<T>(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "model".into());
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // Removes the temporary file on any way out but the rename, a panic
+    // while encoding included.
+    let mut tmp_file = TempFile {
+        path: &tmp,
+        renamed: false,
+    };
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         let written = write(&mut f)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
+        tmp_file.renamed = true;
         Ok(written)
     })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        match e {
-            SaveError::Io(source) => ModelError::Write {
-                path: path.to_path_buf(),
-                source,
-            },
-            SaveError::Encode(e) => ModelError::Encode(e.to_string()),
-        }
+    result.map_err(|e| match e {
+        SaveError::Io(source) => ModelError::Write {
+            path: path.to_path_buf(),
+            source,
+        },
+        SaveError::Encode(e) => ModelError::Encode(e.to_string()),
     })
+}
+
+/// A temporary file, removed when this is dropped unless it was renamed.
+struct TempFile<'p> {
+    path: &'p Path,
+    renamed: bool,
+}
+
+impl Drop for TempFile<'_> {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = std::fs::remove_file(self.path);
+        }
+    }
 }
 
 /// Why writing a model file stopped: the encoding, or the file.
@@ -405,15 +428,16 @@ fn start_writeback(file: &std::fs::File, offset: u64, len: usize) {
 fn start_writeback(_file: &std::fs::File, _offset: u64, _len: usize) {}
 
 /// [`encode_into`] on this thread, with a [`ChunkSink`] on another: chunks
-/// go over a short queue, and come back empty to be filled again.
+/// go over a short queue, and come back empty to be filled again. `None`,
+/// with nothing written, when the writer thread cannot be started.
 fn encode_beside_writer(
     data: &ModelData,
     file: &mut std::fs::File,
-) -> std::result::Result<([u8; 32], u64), SaveError> {
+) -> std::result::Result<Option<([u8; 32], u64)>, SaveError> {
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
-        let writer = scope.spawn(move || {
+        let writer = std::thread::Builder::new().spawn_scoped(scope, move || {
             let mut sink = ChunkSink::new(file);
             for chunk in full_rx {
                 // On an error the receiver is dropped, which stops the encoder.
@@ -421,6 +445,9 @@ fn encode_beside_writer(
             }
             sink.finish()
         });
+        let Ok(writer) = writer else {
+            return Ok(None);
+        };
         let encoded = encode_into(data, &mut |chunk| {
             full_tx
                 .send(chunk)
@@ -434,9 +461,9 @@ fn encode_beside_writer(
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         // The writer's own error says more than the encoder's "stopped".
-        let (digest, len) = written?;
+        let written = written?;
         encoded?;
-        Ok((digest, len))
+        Ok(Some(written))
     })
 }
 

@@ -396,9 +396,7 @@ pub(super) fn select(
                 &splits,
                 inputs.semi,
                 options.threads,
-                || (),
-            )
-            .0?;
+            )?;
             for (candidate, oof) in group.into_iter().zip(scores) {
                 let r = judge_out_of_fold(&inputs, oof)
                     .held_out
