@@ -259,20 +259,26 @@ enum Work {
     },
 }
 
-impl Block {
-    fn new(seq: u64, first_index: u64, lines_of: Option<usize>) -> Self {
-        let work = match lines_of {
+impl Work {
+    /// Empty: documents, or the lines of input `lines_of`.
+    fn new(lines_of: Option<usize>) -> Self {
+        match lines_of {
             None => Work::Documents(Vec::with_capacity(BLOCK_DOCUMENTS)),
             Some(input) => Work::Lines {
                 input,
                 text: String::new(),
                 lines: Vec::with_capacity(BLOCK_DOCUMENTS),
             },
-        };
+        }
+    }
+}
+
+impl Block {
+    fn new(seq: u64, first_index: u64, lines_of: Option<usize>) -> Self {
         Self {
             seq,
             first_index,
-            work,
+            work: Work::new(lines_of),
             text_bytes: 0,
         }
     }
@@ -408,7 +414,7 @@ fn read_blocks(
                     break;
                 }
             } else {
-                block.work = Block::new(0, 0, lines_of(input)).work;
+                block.work = Work::new(lines_of(input));
             }
             let visited = corpus::visit_lines(path, &mut |line, line_no| {
                 if let Work::Lines { text, lines, .. } = &mut block.work {

@@ -764,12 +764,18 @@ fn validate_out_of_fold(
     progress: &dyn Progress,
 ) -> Result<OutOfFold> {
     if inputs.splits.is_empty() {
-        return Ok(OutOfFold::unvalidated());
+        return Ok(OutOfFold {
+            held_out: None,
+            held_out_by_language: Default::default(),
+            thresholds: None,
+            thresholds_by_language: Vec::new(),
+            calibrator: Calibrator::Temperature(1.0),
+        });
     }
     progress.stage("validating");
     let oof = fold_scores(
         &options.features,
-        &[options.nb.allowing_empty_topics()],
+        &fold_nb(options),
         inputs.corpus,
         inputs.labels,
         inputs.splits,
@@ -780,6 +786,12 @@ fn validate_out_of_fold(
         inputs,
         oof.into_iter().next().unwrap_or_default(),
     ))
+}
+
+/// The NB parameters of the validation folds' fits: a rare topic can be
+/// missing from a fold's training part.
+fn fold_nb(options: &TrainOptions) -> [NbValidParams; 1] {
+    [options.nb.allowing_empty_topics()]
 }
 
 /// [`validate_out_of_fold`] with the final fit as one more task on the
@@ -799,7 +811,7 @@ fn validate_beside_final_fit(
         Fold(Result<SplitScores>),
     }
     progress.stage("validating");
-    let nb = [options.nb.allowing_empty_topics()];
+    let nb = fold_nb(options);
     let final_fit = || final_fit(options, inputs.corpus, inputs.labels, inputs.semi);
     let tasks: Vec<Task<'_>> = std::iter::once(Task::FinalFit)
         .chain(inputs.splits.iter().map(Task::Fold))
@@ -997,19 +1009,6 @@ pub(crate) struct OutOfFold {
     thresholds: Option<Vec<f64>>,
     thresholds_by_language: Vec<(Lang, Vec<f64>)>,
     calibrator: Calibrator,
-}
-
-impl OutOfFold {
-    /// Without validation: raw posteriors, no metrics, untuned thresholds.
-    fn unvalidated() -> Self {
-        OutOfFold {
-            held_out: None,
-            held_out_by_language: Default::default(),
-            thresholds: None,
-            thresholds_by_language: Vec::new(),
-            calibrator: Calibrator::Temperature(1.0),
-        }
-    }
 }
 
 /// What judging out-of-fold scores needs besides the scores.

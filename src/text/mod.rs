@@ -601,31 +601,25 @@ pub fn is_nfkc(text: &str) -> bool {
         // bytes and whole characters. A stable character is stepped over;
         // any other starts a run that ends at the next stable one.
         let start = i;
-        for c in text.get(i..).unwrap_or_default().chars() {
+        let mut rest = text.get(i..).unwrap_or_default().chars();
+        match rest.next() {
+            Some(c) if chars::is_nfkc_stable(c) => {
+                i += c.len_utf8();
+                continue;
+            }
+            Some(c) => i += c.len_utf8(),
+            None => return true,
+        }
+        for c in rest {
             if chars::is_nfkc_stable(c) {
                 break;
             }
             i += c.len_utf8();
         }
-        if i == start {
-            i += utf8_len(bytes[i]);
-            continue;
-        }
         match text.get(start..i) {
             Some(run) if is_nfkc_quick(run.chars()) == IsNormalized::Yes => {}
             _ => return false,
         }
-    }
-}
-
-/// The length of the character whose UTF-8 encoding starts with `lead`.
-#[inline]
-fn utf8_len(lead: u8) -> usize {
-    match lead {
-        0..=0x7F => 1,
-        0xC0..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        _ => 4,
     }
 }
 
