@@ -146,11 +146,23 @@ pub fn visit_path(
         format,
         visit,
     };
+    match (format, line_parser(format)) {
+        (_, Some(parse)) => read_lines(path, &mut sink, parse),
+        (Format::Csv, None) => read_csv(path, &mut sink),
+        // Every other format without a line parser: a directory.
+        (_, None) => read_dir(path, &mut sink),
+    }
+}
+
+/// Parses one line of a line-per-record file into a document.
+type ParseLine = fn(&str, DefaultId<'_>) -> std::result::Result<Document, InvalidRecord>;
+
+/// The line parser of a line-per-record format (JSONL or fastText).
+fn line_parser(format: Format) -> Option<ParseLine> {
     match format {
-        Format::Jsonl => read_lines(path, &mut sink, parse_jsonl_line),
-        Format::FastText => read_lines(path, &mut sink, parse_fasttext_line),
-        Format::Csv => read_csv(path, &mut sink),
-        Format::Directory => read_dir(path, &mut sink),
+        Format::Jsonl => Some(parse_jsonl_line),
+        Format::FastText => Some(parse_fasttext_line),
+        Format::Csv | Format::Directory => None,
     }
 }
 
@@ -161,11 +173,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
     }
 }
 
-fn read_lines(
-    path: &Path,
-    sink: &mut Sink<'_>,
-    parse: fn(&str, DefaultId<'_>) -> std::result::Result<Document, InvalidRecord>,
-) -> Result<ControlFlow<()>> {
+fn read_lines(path: &Path, sink: &mut Sink<'_>, parse: ParseLine) -> Result<ControlFlow<()>> {
     let name = path.display().to_string();
     visit_raw_lines(path, &mut |line, line_no| {
         let location = Location {
@@ -228,7 +236,7 @@ pub struct LineParser<'a> {
     name: String,
     options: &'a ReadOptions,
     format: Format,
-    parse: fn(&str, DefaultId<'_>) -> std::result::Result<Document, InvalidRecord>,
+    parse: ParseLine,
 }
 
 impl<'a> LineParser<'a> {
@@ -236,11 +244,7 @@ impl<'a> LineParser<'a> {
     /// or fastText).
     pub fn for_path(path: &'a Path, options: &'a ReadOptions) -> Option<LineParser<'a>> {
         let format = options.format.or_else(|| Format::detect(path))?;
-        let parse = match format {
-            Format::Jsonl => parse_jsonl_line,
-            Format::FastText => parse_fasttext_line,
-            Format::Csv | Format::Directory => return None,
-        };
+        let parse = line_parser(format)?;
         Some(LineParser {
             path,
             name: path.display().to_string(),

@@ -107,6 +107,35 @@ fn output_file_appears_only_when_complete() {
     assert_eq!(lines(&std::fs::read_to_string(&output).unwrap()).len(), 3);
 }
 
+/// Output that cannot be written to the end (past a file-size limit, as on
+/// a full disk) is an error that says where the lines written so far are,
+/// on one thread and on two; the output path itself is never created.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_write_failing_midway_keeps_the_partial_lines() {
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "news.jsonl", CORPUS.repeat(200));
+    for threads in ["1", "2"] {
+        let output = dir.path().join(format!("out-{threads}.jsonl"));
+        let mut cmd = Command::new(PREDICT);
+        cmd.args(["--model", s(&default_model()), "--threads", threads])
+            .args(["-i", s(&input), "-o", s(&output)]);
+        crate::util::limit_file_size(&mut cmd, 64 * 1024);
+        let err = assert_failure(&cmd.output().unwrap());
+        let partial = dir.path().join(format!("out-{threads}.jsonl.partial"));
+        let expected = format!(
+            "error: the lines written so far are in {} (not renamed to {}): cannot write the predictions: ",
+            partial.display(),
+            output.display()
+        );
+        assert!(err.starts_with(&expected), "{threads} threads: {err}");
+        assert!(!output.exists());
+        // Whole lines up to the limit; the last one may be cut by it.
+        let written = std::fs::read_to_string(&partial).unwrap();
+        assert!(written.len() <= 64 * 1024 && written.lines().count() > 10);
+    }
+}
+
 #[test]
 fn bad_arguments_are_named() {
     let dir = TempDir::new().unwrap();

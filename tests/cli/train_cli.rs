@@ -2,6 +2,8 @@
 //! small synthetic corpora written to temporary directories.
 
 use crate::synthetic::{words, TOPICS};
+#[cfg(target_os = "linux")]
+use crate::util::limit_file_size;
 use crate::util::{assert_failure, assert_success, s, stderr, stdout, write, EVAL, TRAIN};
 use docclass::model::Model;
 use std::path::{Path, PathBuf};
@@ -731,6 +733,40 @@ fn failed_training_leaves_no_output_or_temp_file() {
     assert_eq!(err, "error: topic \"sports\" has no training documents\n");
     assert!(!fresh.exists());
     assert!(temp_files(dir.path()).is_empty());
+}
+
+/// A write that fails partway through the model file (past a file-size
+/// limit here, as on a full disk) is an error naming the file, on the serial
+/// and the threaded save alike; the model already at the path is untouched
+/// and no temporary file stays.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_write_failing_midway_leaves_the_old_model_and_no_temp_file() {
+    // 2^16 buckets make a model of about 2.1 MB, so the limit falls inside
+    // the save's second 1 MiB chunk.
+    const LIMIT_BYTES: u64 = 1536 * 1024;
+    let dir = TempDir::new().unwrap();
+    let input = write(dir.path(), "train.jsonl", corpus(8));
+    let model_path = dir.path().join("keep.model");
+    assert_success(&train_quiet(&input, &model_path, &[]));
+    let before = std::fs::read(&model_path).unwrap();
+
+    for threads in ["1", "2"] {
+        let mut cmd = Command::new(TRAIN);
+        cmd.args(["-q", "--no-validation", "--hash-bits", "16"])
+            .args(["--threads", threads, "--created-at", CREATED_AT])
+            .args(["-i", s(&input), "-o", s(&model_path)]);
+        limit_file_size(&mut cmd, LIMIT_BYTES);
+        let err = assert_failure(&cmd.output().unwrap());
+        let expected = format!("error: cannot write model file {}: ", model_path.display());
+        assert!(err.starts_with(&expected), "{threads} threads: {err}");
+        assert_eq!(std::fs::read(&model_path).unwrap(), before);
+        assert!(
+            temp_files(dir.path()).is_empty(),
+            "{:?}",
+            temp_files(dir.path())
+        );
+    }
 }
 
 #[test]

@@ -37,6 +37,28 @@ pub fn assert_failure(o: &Output) -> String {
     stderr(o)
 }
 
+/// Makes `cmd`'s writes past `bytes` of any file fail (EFBIG), as on a full
+/// disk, instead of the kernel's signal killing the process.
+#[cfg(target_os = "linux")]
+pub fn limit_file_size(cmd: &mut std::process::Command, bytes: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure calls only setrlimit and
+    // signal, which are async-signal-safe, and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+}
+
 /// The offline binaries, as cargo built them for the tests.
 pub const TRAIN: &str = env!("CARGO_BIN_EXE_docclass-train");
 pub const EVAL: &str = env!("CARGO_BIN_EXE_docclass-eval");
