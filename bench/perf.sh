@@ -144,8 +144,12 @@ load() { # load NAME MODE ARGS...: one measured run, JSON into $WORK/NAME.json
   local name=$1
   shift
   local rc=0
+  # The machine's CPU time counters around the run (steal included: time
+  # the hypervisor gave our virtual CPUs' turn to someone else).
+  head -n 1 /proc/stat >"$WORK/$name.stat"
   "${BENCH[@]}" "$@" --addr "$ADDR" --input "$DOCS" --duration "$SECS" --warmup "$WARMUP" --json \
     >"$WORK/$name.json" || rc=$?
+  head -n 1 /proc/stat >>"$WORK/$name.stat"
   # Exit 3: the run happened but some RPCs failed; the report counts them.
   [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || die "docclass-bench $* failed (exit $rc)"
   log "$name: $(json "$WORK/$name.json" '"%.0f RPC/s, %.0f docs/s, p99 %.3f ms" % (d["rpcs_per_sec"], d["documents_per_sec"], d["latency_ms"]["p99"])')"
