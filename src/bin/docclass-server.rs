@@ -6,6 +6,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use docclass::cli;
+use docclass::cli::log_writer::{self, BatchedLogGuard};
 use docclass::service::{
     serve_metrics, Limits, ModelFiles, ReloadRequest, Reloader, Security, Server, TlsConfig,
 };
@@ -15,7 +16,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
-use tracing_appender::non_blocking::{ErrorCounter, WorkerGuard};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
@@ -110,26 +110,18 @@ struct Cli {
     enable_noop_rpc: bool,
 }
 
-/// Lines the log queue holds before it drops new ones.
-const LOG_QUEUE_LINES: usize = 65_536;
-
 /// Installs the subscriber. Lines are formatted on the thread that logs and
-/// written by a writer thread through a bounded queue and a buffer: a write
-/// to stderr is a system call per line, and a stalled reader of stderr (a
-/// full pipe) would otherwise stop every runtime thread that logs. When the
-/// queue is full, new lines are dropped and counted rather than wait. The
-/// guard flushes the queue when dropped.
-fn init_logging(format: LogFormat) -> (WorkerGuard, ErrorCounter) {
+/// written in batches by a writer thread ([`log_writer`]): a write to stderr
+/// is a system call, and a stalled reader of stderr (a full pipe) would
+/// otherwise stop every runtime thread that logs. The guard writes what is
+/// left when dropped.
+fn init_logging(format: LogFormat) -> Result<BatchedLogGuard> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     use std::io::IsTerminal;
     let ansi = std::io::stderr().is_terminal();
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .buffered_lines_limit(LOG_QUEUE_LINES)
-        .lossy(true)
-        .thread_name("docclass-log")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
-    let dropped = writer.error_counter();
+    let (writer, guard) = log_writer::batched_log(std::io::stderr(), "docclass-log")
+        .context("cannot start the log writer thread")?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
@@ -138,7 +130,7 @@ fn init_logging(format: LogFormat) -> (WorkerGuard, ErrorCounter) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
-    (guard, dropped)
+    Ok(guard)
 }
 
 async fn shutdown_signal() {
@@ -506,13 +498,15 @@ async fn run(cli: Cli) -> Result<bool> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (log_guard, dropped_log_lines) = init_logging(cli.log_format);
+    let log_guard = match init_logging(cli.log_format) {
+        Ok(guard) => guard,
+        Err(e) => return cli::report(&e),
+    };
     let outcome = cli::run_async(run(cli));
-    // Flush the queued lines first, so they come before a final error.
-    drop(log_guard);
-    let dropped = dropped_log_lines.dropped_lines();
+    // Write the waiting lines first, so they come before a final error.
+    let dropped = log_guard.finish();
     if dropped > 0 {
-        eprintln!("warning: {dropped} log lines were dropped because the log queue was full");
+        eprintln!("warning: {dropped} log lines were dropped because the log buffer was full");
     }
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

@@ -5,8 +5,10 @@
 //! ([`report`]), writing to stdout ([`emit`]), reading a named file, parsing
 //! `--timeout`-style seconds, (with `service`) the async runtime and bearer
 //! tokens read from a file or the environment ([`read_token`], the same for
-//! server and client), and the text tables all binaries print ([`table`]).
+//! server and client), the text tables all binaries print ([`table`]), and
+//! the server's batched log writer ([`log_writer`]).
 
+pub mod log_writer;
 pub mod table;
 
 use crate::corpus::{Corpus, Format, InvalidRecord, Location, ReadOptions, SKIPPED_LISTED};

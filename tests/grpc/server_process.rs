@@ -268,9 +268,11 @@ fn sighup_reloads_the_model_file_and_a_bad_file_keeps_the_old_one() {
     next.save(&model).expect("replace the model file");
     server.signal("HUP");
     wait_for_version(&server, next.version());
-    assert!(server
-        .log()
-        .contains("SIGHUP received; reloading the model file"));
+    // Log lines reach the file a moment after they are logged.
+    server.wait_for_log(
+        "SIGHUP received; reloading the model file",
+        Duration::from_secs(20),
+    );
 
     std::fs::write(&model, b"DOCCLASS").expect("truncate the model file");
     server.signal("HUP");
@@ -290,11 +292,7 @@ fn watch_reloads_the_model_file_when_it_changes() {
     let next = tiny_model();
     next.save(&model).expect("replace the model file");
     wait_for_version(&server, next.version());
-    assert!(
-        server.log().contains("model file changed; reloading"),
-        "{}",
-        server.log()
-    );
+    server.wait_for_log("model file changed; reloading", Duration::from_secs(20));
     assert_eq!(server.terminate(Duration::from_secs(10)), Some(0));
 }
 
