@@ -158,11 +158,6 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BatchedLog {
 }
 
 impl BatchedLogGuard {
-    /// Lines dropped so far because the buffer was full.
-    pub fn dropped_lines(&self) -> u64 {
-        self.shared.dropped.load(Ordering::Relaxed)
-    }
-
     /// Writes what is left, stops the writer thread, and gives the count of
     /// lines dropped in all.
     pub fn finish(self) -> u64 {
@@ -248,7 +243,7 @@ mod tests {
         for _ in 0..3 * held {
             log.append(&line);
         }
-        let dropped = guard.dropped_lines() as usize;
+        let dropped = guard.shared.dropped.load(Ordering::Relaxed) as usize;
         assert!(held <= dropped && dropped <= 2 * held, "{dropped}");
         drop(release);
         drop(guard);
